@@ -1,0 +1,170 @@
+"""Checks on streamed chat completions (OpenAI API reference: "The chat completion chunk object", "Streaming")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.checks.chat import usage_findings
+from conformance.checks.registry import CheckContext, check, finding
+from conformance.checks.stream_model import assemble
+from conformance.findings import Finding, Severity
+
+
+@check("stream.events.json", "stream", severity=Severity.FAILURE)
+def events_json(ctx: CheckContext) -> Iterator[Finding]:
+    """Every `data:` event before `[DONE]` is one JSON chunk."""
+    for number, message in ctx.stream_problems:
+        yield finding("stream.events.json", "", message, expected="JSON", seen="not JSON", event=number)
+
+
+@check("stream.chunks.present", "stream", severity=Severity.FAILURE)
+def chunks_present(ctx: CheckContext) -> Iterator[Finding]:
+    """The stream delivers at least one chunk."""
+    if not ctx.chunks:
+        yield finding("stream.chunks.present", "", "the stream delivered no chunk", expected=">= 1", seen=0)
+
+
+@check("stream.done", "stream")
+def done(ctx: CheckContext) -> Iterator[Finding]:
+    """The stream ends with `data: [DONE]`."""
+    if not ctx.done:
+        how = "was cut off mid-event" if ctx.truncated else "ended"
+        yield finding("stream.done", "", f"the stream {how} without 'data: [DONE]'", expected="[DONE]",
+                      seen="end of stream", event=len(ctx.chunks))
+
+
+def _same_everywhere(ctx: CheckContext, field: str) -> Iterator[Finding]:
+    check_id = f"stream.{field}.consistent"
+    first: Any = None
+    for number, chunk in enumerate(ctx.chunks):
+        if not isinstance(chunk, dict) or field not in chunk:
+            continue  # an absent field is the schema's finding
+        if first is None:
+            first = chunk[field]
+        elif chunk[field] != first:
+            yield finding(check_id, f"/{field}", f"{field} changes within one stream", expected=first,
+                          seen=chunk[field], event=number)
+
+
+@check("stream.id.consistent", "stream")
+def id_consistent(ctx: CheckContext) -> Iterator[Finding]:
+    """Every chunk carries the same `id`."""
+    yield from _same_everywhere(ctx, "id")
+
+
+@check("stream.created.consistent", "stream")
+def created_consistent(ctx: CheckContext) -> Iterator[Finding]:
+    """Every chunk carries the same `created` timestamp."""
+    yield from _same_everywhere(ctx, "created")
+
+
+@check("stream.model.consistent", "stream")
+def model_consistent(ctx: CheckContext) -> Iterator[Finding]:
+    """Every chunk names the same `model`."""
+    yield from _same_everywhere(ctx, "model")
+
+
+@check("stream.role.first", "stream")
+def role_first(ctx: CheckContext) -> Iterator[Finding]:
+    """The first delta of each choice says `role: "assistant"`, and later deltas do not repeat it."""
+    for index, choice in sorted(assemble(ctx.chunks).items()):
+        if choice.first_event not in choice.role_events:
+            yield finding("stream.role.first", f"/choices/{index}/delta/role",
+                          f"the first delta of choice {index} has no role", expected="assistant", seen="absent",
+                          event=choice.first_event)
+        repeated = [n for n in choice.role_events if n != choice.first_event]
+        if repeated:
+            yield finding("stream.role.first", f"/choices/{index}/delta/role",
+                          f"role is repeated in {len(repeated)} later delta(s) of choice {index}",
+                          expected="role only in the first delta", seen="role repeated", event=repeated[0])
+
+
+@check("stream.finish_reason.once", "stream", severity=Severity.FAILURE)
+def finish_reason_once(ctx: CheckContext) -> Iterator[Finding]:
+    """Each choice gets exactly one non-null `finish_reason`."""
+    for index, choice in sorted(assemble(ctx.chunks).items()):
+        if not choice.finish:
+            yield finding("stream.finish_reason.once", f"/choices/{index}/finish_reason",
+                          f"choice {index} never got a finish_reason", expected="one finish_reason", seen=0)
+        elif len(choice.finish) > 1:
+            yield finding("stream.finish_reason.once", f"/choices/{index}/finish_reason",
+                          f"choice {index} got {len(choice.finish)} finish_reasons", expected=1,
+                          seen=len(choice.finish), event=choice.finish[1][0], severity=Severity.DEVIATION)
+
+
+@check("stream.finish_reason.last", "stream")
+def finish_reason_last(ctx: CheckContext) -> Iterator[Finding]:
+    """`finish_reason` arrives on the last chunk of its choice: nothing of that choice follows it."""
+    for index, choice in sorted(assemble(ctx.chunks).items()):
+        if not choice.finish:
+            continue
+        finished_at = choice.finish[0][0]
+        later = [n for n in choice.events if n > finished_at]
+        if later:
+            yield finding("stream.finish_reason.last", f"/choices/{index}",
+                          f"choice {index} got more chunks after its finish_reason", expected="no later chunk",
+                          seen=f"chunk {later[0]}", event=later[0])
+
+
+@check("stream.usage.final_chunk", "stream", severity=Severity.FAILURE, needs_request=True)
+def usage_final_chunk(ctx: CheckContext) -> Iterator[Finding]:
+    """With `stream_options.include_usage`, a last chunk with `choices: []` carries the usage."""
+    options = (ctx.request or {}).get("stream_options")
+    if not (isinstance(options, dict) and options.get("include_usage")):
+        return
+    last = ctx.chunks[-1] if ctx.chunks else None
+    if not isinstance(last, dict) or not isinstance(last.get("usage"), dict):
+        carriers = [n for n, c in enumerate(ctx.chunks) if isinstance(c, dict) and isinstance(c.get("usage"), dict)]
+        where = f"usage came on chunk {carriers[0]} instead" if carriers else "no chunk carried usage"
+        yield finding("stream.usage.final_chunk", "/usage", f"include_usage was set but the last chunk has no "
+                      f"usage ({where})", expected="usage object", seen="absent",
+                      event=max(len(ctx.chunks) - 1, 0))
+        return
+    if last.get("choices") != []:
+        yield finding("stream.usage.final_chunk", "/choices", "the usage chunk should have an empty choices list",
+                      expected=[], seen=f"{len(last.get('choices') or [])} choice(s)", event=len(ctx.chunks) - 1,
+                      severity=Severity.DEVIATION)
+
+
+@check("stream.usage.total", "stream")
+def usage_total(ctx: CheckContext) -> Iterator[Finding]:
+    """Usage in a stream adds up: `total_tokens = prompt_tokens + completion_tokens`."""
+    for number, chunk in enumerate(ctx.chunks):
+        if isinstance(chunk, dict):
+            yield from usage_findings("stream.usage.total", chunk.get("usage"), "/usage", event=number)
+
+
+@check("stream.tool_calls.index", "stream", severity=Severity.FAILURE)
+def tool_calls_index(ctx: CheckContext) -> Iterator[Finding]:
+    """Every tool-call delta carries `index`: without it a client cannot assemble the calls."""
+    for _, choice in sorted(assemble(ctx.chunks).items()):
+        for number, where in choice.missing_index:
+            yield finding("stream.tool_calls.index", f"{where}/index", "tool-call delta without an index",
+                          expected="integer", seen="absent", event=number)
+
+
+@check("stream.tool_calls.first", "stream")
+def tool_calls_first(ctx: CheckContext) -> Iterator[Finding]:
+    """The first delta of a tool call carries its `id`, `type` and `function.name`; later ones do not change them."""
+    for _, choice in sorted(assemble(ctx.chunks).items()):
+        for call in choice.calls.values():
+            first = _call_delta(ctx.chunks[call.first_event], call.first_pointer)
+            for field, value in (("id", first.get("id")), ("type", first.get("type")),
+                                 ("function/name", (first.get("function") or {}).get("name"))):
+                if not value:
+                    yield finding("stream.tool_calls.first", f"{call.first_pointer}/{field}",
+                                  f"the first delta of a tool call has no {field.replace('/', '.')}",
+                                  expected="present", seen=value, event=call.first_event)
+            if len(set(call.ids_seen)) > 1:
+                yield finding("stream.tool_calls.first", f"{call.first_pointer}/id",
+                              f"deltas with index {call.index} carry {len(set(call.ids_seen))} different ids: "
+                              "separate calls share one index", expected="one id per index",
+                              seen=sorted(set(call.ids_seen)), severity=Severity.FAILURE)
+
+
+def _call_delta(chunk: Any, where: str) -> dict[str, Any]:
+    node: Any = chunk
+    for part in where.strip("/").split("/"):
+        node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+    return node if isinstance(node, dict) else {}

@@ -1,0 +1,101 @@
+"""What a stream adds up to: per choice, the text, the role deltas, the finish reasons and the tool calls.
+
+Checks on streams work on this assembled view, so that "the stream's tool call" means the same thing as "the
+message's tool call" of a non-streamed response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class StreamedCall:
+    key: int
+    index: int | None
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    first_event: int = 0
+    first_pointer: str = ""
+    ids_seen: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamedChoice:
+    index: int
+    content: str = ""
+    has_content: bool = False
+    role_events: list[int] = field(default_factory=list)
+    first_event: int = 0
+    events: list[int] = field(default_factory=list)
+    finish: list[tuple[int, Any]] = field(default_factory=list)
+    calls: dict[int, StreamedCall] = field(default_factory=dict)
+    missing_index: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def assemble(chunks: list[Any]) -> dict[int, StreamedChoice]:
+    """Fold chunks into choices, tolerating any malformation (malformed parts are simply not folded in)."""
+    choices: dict[int, StreamedChoice] = {}
+    for number, chunk in enumerate(chunks):
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
+            continue
+        for position, choice in enumerate(chunk["choices"]):
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", position)
+            index = index if _is_int(index) else position
+            state = choices.get(index)
+            if state is None:
+                state = choices[index] = StreamedChoice(index=index, first_event=number)
+            state.events.append(number)
+            if choice.get("finish_reason") is not None:
+                state.finish.append((number, choice.get("finish_reason")))
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                continue
+            if "role" in delta:
+                state.role_events.append(number)
+            if isinstance(delta.get("content"), str):
+                state.content += delta["content"]
+                state.has_content = state.has_content or bool(delta["content"])
+            calls = delta.get("tool_calls")
+            if isinstance(calls, list):
+                _fold_calls(state, calls, number, f"/choices/{position}/delta/tool_calls")
+    return choices
+
+
+def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str) -> None:
+    for position, call in enumerate(calls):
+        if not isinstance(call, dict):
+            continue
+        where = f"{base}/{position}"
+        index = call.get("index")
+        if _is_int(index):
+            key = index
+        else:
+            # Without an index a client cannot tell a continuation from a new call; fold each as its own call.
+            state.missing_index.append((number, where))
+            key = -1 - len(state.missing_index)
+        current = state.calls.get(key)
+        if current is None:
+            current = state.calls[key] = StreamedCall(
+                key=key, index=index if _is_int(index) else None, first_event=number, first_pointer=where
+            )
+        if isinstance(call.get("id"), str) and call["id"]:
+            current.ids_seen.append(call["id"])
+            current.id = current.id or call["id"]
+        if isinstance(call.get("type"), str):
+            current.type = current.type or call["type"]
+        function = call.get("function")
+        if isinstance(function, dict):
+            if isinstance(function.get("name"), str) and function["name"]:
+                current.name = current.name or function["name"]
+            if isinstance(function.get("arguments"), str):
+                current.arguments += function["arguments"]

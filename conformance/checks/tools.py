@@ -1,0 +1,291 @@
+"""Checks on function calling (OpenAI guide "Function calling"; API reference `tools`, `tool_choice`).
+
+They judge streamed and non-streamed answers alike, through one view of "the calls a choice made".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from conformance.checks.chat import choices_of
+from conformance.checks.registry import CheckContext, check, finding
+from conformance.checks.stream_model import assemble
+from conformance.findings import Finding, Severity
+
+
+@dataclass
+class Call:
+    pointer: str  # where the call sits (for a stream: where it started)
+    event: int | None
+    id: Any
+    name: Any
+    arguments: Any
+
+
+@dataclass
+class ChoiceCalls:
+    index: int
+    finish_pointer: str
+    finish_event: int | None
+    finish_reason: Any
+    calls: list[Call]
+
+
+def calls_by_choice(ctx: CheckContext) -> list[ChoiceCalls]:
+    if ctx.kind == "stream":
+        return _stream_calls(ctx.chunks)
+    result = []
+    for number, choice in enumerate(choices_of(ctx.body)):
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        raw_calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []
+        calls = []
+        for position, call in enumerate(raw_calls):
+            call = call if isinstance(call, dict) else {}
+            function = call.get("function") if isinstance(call.get("function"), dict) else {}
+            calls.append(
+                Call(
+                    f"/choices/{number}/message/tool_calls/{position}", None, call.get("id"),
+                    function.get("name"), function.get("arguments"),
+                )
+            )
+        result.append(ChoiceCalls(number, f"/choices/{number}/finish_reason", None, choice.get("finish_reason"), calls))
+    return result
+
+
+def _stream_calls(chunks: list[Any]) -> list[ChoiceCalls]:
+    result = []
+    for index, choice in sorted(assemble(chunks).items()):
+        calls = [
+            Call(call.first_pointer, call.first_event, call.id, call.name, call.arguments)
+            for _, call in sorted(choice.calls.items(), key=lambda item: item[1].first_event)
+        ]
+        last = choice.finish[-1] if choice.finish else None
+        finish_event = last[0] if last else None
+        result.append(ChoiceCalls(index, _finish_pointer(chunks, finish_event, index), finish_event,
+                                  last[1] if last else None, calls))
+    return result
+
+
+def _finish_pointer(chunks: list[Any], event: int | None, index: int) -> str:
+    if event is None:
+        return "/choices/0/finish_reason"
+    for position, choice in enumerate(chunks[event].get("choices", [])):
+        if isinstance(choice, dict) and choice.get("index", position) == index:
+            return f"/choices/{position}/finish_reason"
+    return "/choices/0/finish_reason"
+
+
+def declared_tools(request: dict[str, Any] | None) -> dict[str, Any]:
+    tools = (request or {}).get("tools")
+    declared = {}
+    for tool in tools if isinstance(tools, list) else []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            declared[function["name"]] = function.get("parameters") or {"type": "object"}
+    return declared
+
+
+@check("tools.finish_reason", "chat.completion", "stream")
+def finish_reason_tool_calls(ctx: CheckContext) -> Iterator[Finding]:
+    """A choice that returns tool calls ends with `finish_reason: "tool_calls"`."""
+    for choice in calls_by_choice(ctx):
+        if choice.calls and choice.finish_reason != "tool_calls" and choice.finish_reason is not None:
+            yield finding(
+                "tools.finish_reason", choice.finish_pointer,
+                f"the choice returned {len(choice.calls)} tool call(s) but finish_reason is {choice.finish_reason!r}",
+                expected="tool_calls", seen=choice.finish_reason, event=choice.finish_event,
+            )
+        if not choice.calls and choice.finish_reason == "tool_calls":
+            yield finding(
+                "tools.finish_reason", choice.finish_pointer,
+                "finish_reason is 'tool_calls' but the choice made no tool call",
+                expected="stop", seen="tool_calls", event=choice.finish_event,
+            )
+
+
+@check("tools.call.id", "chat.completion", "stream")
+def call_id(ctx: CheckContext) -> Iterator[Finding]:
+    """Every tool call has a non-empty string `id`, which the tool message must echo back."""
+    for choice in calls_by_choice(ctx):
+        for call in choice.calls:
+            if not isinstance(call.id, str) or not call.id:
+                yield finding(
+                    "tools.call.id", f"{call.pointer}/id", "tool call without a non-empty id",
+                    expected="non-empty string", seen=call.id, event=call.event,
+                )
+
+
+@check("tools.call.arguments.json", "chat.completion", "stream", severity=Severity.FAILURE)
+def arguments_json(ctx: CheckContext) -> Iterator[Finding]:
+    """`function.arguments` is a string holding one JSON object."""
+    for choice in calls_by_choice(ctx):
+        for call in choice.calls:
+            problem = _arguments_problem(call.arguments)
+            if problem:
+                yield finding(
+                    "tools.call.arguments.json", f"{call.pointer}/function/arguments", problem,
+                    expected="a JSON object in a string", seen=_short(call.arguments), event=call.event,
+                )
+
+
+def _arguments_problem(arguments: Any) -> str | None:
+    if not isinstance(arguments, str):
+        return f"arguments is {type(arguments).__name__}, not a string"
+    try:
+        value = json.loads(arguments)
+    except ValueError as exc:
+        return f"arguments is not valid JSON ({exc})"
+    if not isinstance(value, dict):
+        return "arguments is JSON but not an object"
+    return None
+
+
+@lru_cache(maxsize=64)
+def _parameters_validator(parameters_json: str) -> Draft202012Validator | None:
+    try:
+        schema = json.loads(parameters_json)
+        Draft202012Validator.check_schema(schema)
+    except (ValueError, SchemaError):
+        return None
+    return Draft202012Validator(schema)
+
+
+@check("tools.call.arguments.schema", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def arguments_schema(ctx: CheckContext) -> Iterator[Finding]:
+    """Arguments validate against the `parameters` schema the request declared for that function."""
+    declared = declared_tools(ctx.request)
+    for choice in calls_by_choice(ctx):
+        for call in choice.calls:
+            if call.name not in declared or _arguments_problem(call.arguments):
+                continue
+            validator = _parameters_validator(json.dumps(declared[call.name], sort_keys=True))
+            if validator is None:
+                continue
+            for error in validator.iter_errors(json.loads(call.arguments)):
+                path = "/".join(str(p) for p in error.absolute_path)
+                yield finding(
+                    "tools.call.arguments.schema", f"{call.pointer}/function/arguments",
+                    f"arguments do not match the declared parameters at '/{path}': {error.message[:200]}",
+                    expected=f"{error.validator}: {error.validator_value}", seen=_short(error.instance),
+                    event=call.event,
+                )
+
+
+@check("tools.call.name", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def call_name(ctx: CheckContext) -> Iterator[Finding]:
+    """Every call names a function the request declared."""
+    declared = declared_tools(ctx.request)
+    if not declared:
+        return
+    for choice in calls_by_choice(ctx):
+        for call in choice.calls:
+            if call.name not in declared:
+                yield finding(
+                    "tools.call.name", f"{call.pointer}/function/name", f"call to undeclared function {call.name!r}",
+                    expected=sorted(declared), seen=call.name, event=call.event,
+                )
+
+
+def _tool_choice(request: dict[str, Any] | None) -> Any:
+    return (request or {}).get("tool_choice")
+
+
+@check("tools.choice.none", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def choice_none(ctx: CheckContext) -> Iterator[Finding]:
+    """`tool_choice: "none"`: the model answers in text and calls nothing."""
+    if _tool_choice(ctx.request) != "none":
+        return
+    for choice in calls_by_choice(ctx):
+        for call in choice.calls:
+            yield finding(
+                "tools.choice.none", call.pointer, "tool_choice was 'none' but a tool was called",
+                expected="no tool call", seen=call.name, event=call.event,
+            )
+
+
+@check("tools.choice.required", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def choice_required(ctx: CheckContext) -> Iterator[Finding]:
+    """`tool_choice: "required"`: every choice calls at least one tool."""
+    if _tool_choice(ctx.request) != "required":
+        return
+    for choice in calls_by_choice(ctx):
+        if not choice.calls:
+            yield finding(
+                "tools.choice.required", f"/choices/{choice.index}/message/tool_calls",
+                "tool_choice was 'required' but no tool was called", expected=">= 1 tool call", seen=0,
+            )
+
+
+@check("tools.choice.named", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def choice_named(ctx: CheckContext) -> Iterator[Finding]:
+    """A named `tool_choice` makes the model call that function, and only it."""
+    wanted = _tool_choice(ctx.request)
+    if not isinstance(wanted, dict):
+        return
+    name = (wanted.get("function") or {}).get("name")
+    for choice in calls_by_choice(ctx):
+        if not choice.calls:
+            yield finding(
+                "tools.choice.named", f"/choices/{choice.index}/message/tool_calls",
+                f"tool_choice named {name!r} but no tool was called", expected=name, seen=None,
+            )
+        for call in choice.calls:
+            if call.name != name:
+                yield finding(
+                    "tools.choice.named", f"{call.pointer}/function/name",
+                    f"tool_choice named {name!r} but {call.name!r} was called", expected=name, seen=call.name,
+                    event=call.event,
+                )
+
+
+@check("tools.parallel.count", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def parallel_count(ctx: CheckContext) -> Iterator[Finding]:
+    """A prompt that needs several calls gets them in one turn (parallel function calling)."""
+    wanted = ctx.expect.get("min_tool_calls")
+    if not isinstance(wanted, int):
+        return
+    for choice in calls_by_choice(ctx):
+        if len(choice.calls) < wanted:
+            yield finding(
+                "tools.parallel.count", f"/choices/{choice.index}/message/tool_calls",
+                f"expected at least {wanted} tool calls in one turn, got {len(choice.calls)}",
+                expected=f">= {wanted}", seen=len(choice.calls),
+            )
+
+
+@check("tools.result.answer", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def result_answer(ctx: CheckContext) -> Iterator[Finding]:
+    """After a `tool` message the model answers the user in text."""
+    messages = (ctx.request or {}).get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return
+    if messages[-1].get("role") != "tool":
+        return
+    if ctx.kind == "stream":
+        texts = {i: c.content for i, c in assemble(ctx.chunks).items()}
+    else:
+        texts = {}
+        for number, choice in enumerate(choices_of(ctx.body)):
+            message = choice.get("message") if isinstance(choice, dict) else None
+            texts[number] = message.get("content") if isinstance(message, dict) else None
+    if not texts:
+        texts = {0: None}
+    for number, text in texts.items():
+        if not isinstance(text, str) or not text.strip():
+            yield finding(
+                "tools.result.answer", f"/choices/{number}/message/content",
+                "no text answer after the tool result was sent", expected="non-empty string", seen=text,
+            )
+
+
+def _short(value: Any, limit: int = 160) -> Any:
+    return value[: limit - 3] + "..." if isinstance(value, str) and len(value) > limit else value

@@ -1,0 +1,71 @@
+"""Findings: the unit of evidence every check returns and every report is made of."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    """How much a finding hurts: a deviation departs from the contract, a failure breaks the feature."""
+
+    DEVIATION = "deviation"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One departure from the OpenAI contract, located precisely enough to act on.
+
+    ``pointer`` is an RFC 6901 JSON pointer into the response body, or into chunk number ``event`` of a stream.
+    """
+
+    check: str
+    pointer: str
+    message: str
+    severity: Severity = Severity.DEVIATION
+    expected: Any = None
+    seen: Any = None
+    event: int | None = None
+
+    def where(self) -> str:
+        prefix = f"chunk[{self.event}]" if self.event is not None else ""
+        return f"{prefix}{self.pointer or '/'}" if prefix else (self.pointer or "/")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(**{**data, "severity": Severity(data.get("severity", "deviation"))})
+
+
+def escape_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*parts: str | int) -> str:
+    """Build a JSON pointer from path parts: ``pointer("choices", 0, "index") == "/choices/0/index"``."""
+    return "".join("/" + escape_token(p) for p in parts)
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a decoded JSON value, for "expected X, saw Y" messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

@@ -1,0 +1,162 @@
+"""The project's own OpenAI response schemas, compiled once per process.
+
+A run validates thousands of stream chunks, so each validator is built a single time and reused; findings carry
+the JSON pointer of the offending field, including the name of a missing required key.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from conformance.findings import Finding, Severity, escape_token, json_type
+
+SCHEMA_FILE = "openai-responses.schema.json"
+
+# What a response kind is validated against (names are $defs of SCHEMA_FILE).
+KIND_DEFS: dict[str, str] = {
+    "chat.completion": "ChatCompletion",
+    "chat.completion.chunk": "ChatCompletionChunk",
+    "embeddings": "EmbeddingsResponse",
+    "embeddings.base64": "EmbeddingsResponseBase64",
+    "error": "ErrorResponse",
+}
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
+def validator_for(definition: str) -> Draft202012Validator:
+    root = load_schema()
+    if definition not in root["$defs"]:
+        raise KeyError(f"no schema definition {definition!r}")
+    schema = {**root, "$ref": f"#/$defs/{definition}"}
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_check_id(kind: str) -> str:
+    return f"schema.{kind}"
+
+
+# Keywords whose outcome depends on a value rather than on a type; their keys keep their values in a skeleton.
+VALUE_KEYS = frozenset({"object", "role", "finish_reason", "type", "service_tier"})
+# The only keywords the schema file may use: with these, validity is a function of the skeleton (see below).
+SKELETON_SAFE_KEYWORDS = frozenset(
+    {"$schema", "$id", "$comment", "$defs", "$ref", "title", "type", "required", "properties", "items", "enum",
+     "const", "if", "then", "else", "oneOf", "allOf", "contentEncoding"}
+)
+_valid_skeletons: dict[str, set[Any]] = {}
+_SKELETON_CACHE_LIMIT = 4096
+
+
+def skeleton(value: Any, key: str | None = None) -> Any:
+    """A hashable stand-in for ``value`` that keeps exactly what the schema can see.
+
+    The schema checks types, required keys and enumerated values only, so two documents with the same skeleton
+    are both valid or both invalid; a stream's chunks share a handful of skeletons, which makes validation cheap.
+    """
+    if isinstance(value, dict):
+        return ("{", *sorted((k, skeleton(v, k)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[", *(skeleton(v) for v in value))
+    if isinstance(value, str):
+        return ("s", value) if key in VALUE_KEYS else ("s",)
+    if value is None:
+        return ("n",)
+    if isinstance(value, bool):
+        return ("b",)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return ("i",)  # JSON Schema counts 1.0 as an integer
+    if isinstance(value, float):
+        return ("f",)
+    return ("?", type(value).__name__)
+
+
+def validate(kind: str, instance: Any, *, event: int | None = None) -> list[Finding]:
+    """Validate one decoded JSON document; an empty list means it conforms."""
+    definition = KIND_DEFS[kind]
+    known_valid = _valid_skeletons.setdefault(definition, set())
+    shape = skeleton(instance)
+    if shape in known_valid:
+        return []
+    validator = validator_for(definition)
+    check = schema_check_id(kind.removesuffix(".base64"))
+    errors = sorted(validator.iter_errors(instance), key=_error_order)
+    if not errors and len(known_valid) < _SKELETON_CACHE_LIMIT:
+        known_valid.add(shape)
+    return [_to_finding(check, error, event) for error in errors]
+
+
+def _error_order(error: ValidationError) -> tuple[str, str]:
+    return ("/".join(str(p) for p in error.absolute_path), error.message)
+
+
+def _to_finding(check: str, error: ValidationError, event: int | None) -> Finding:
+    path = "".join("/" + escape_token(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = _missing_property(error)
+        return Finding(
+            check=check,
+            pointer=f"{path}/{escape_token(missing)}",
+            message=f"required field {missing!r} is missing",
+            severity=Severity.DEVIATION,
+            expected="present",
+            seen="absent",
+            event=event,
+        )
+    if error.validator == "type":
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else expected
+        return Finding(
+            check=check,
+            pointer=path,
+            message=f"expected {expected_text}, saw {json_type(error.instance)}",
+            expected=expected_text,
+            seen=_short(error.instance),
+            event=event,
+        )
+    if error.validator in ("enum", "const"):
+        allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
+        return Finding(
+            check=check,
+            pointer=path,
+            message=f"value {_short(error.instance)!r} is not one of {allowed}",
+            expected=allowed,
+            seen=_short(error.instance),
+            event=event,
+        )
+    return Finding(
+        check=check,
+        pointer=path,
+        message=error.message[:300],
+        expected=f"{error.validator}: {_short(error.validator_value)}",
+        seen=_short(error.instance),
+        event=event,
+    )
+
+
+def _missing_property(error: ValidationError) -> str:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    for name in error.validator_value:
+        if name not in instance and repr(name) in error.message:
+            return name
+    return next((n for n in error.validator_value if n not in instance), "?")
+
+
+def _short(value: Any, limit: int = 120) -> Any:
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 3] + "..."
+    return value
