@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How much a finding hurts: a deviation departs from the contract, a failure breaks the feature."""
 
     DEVIATION = "deviation"

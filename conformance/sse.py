@@ -70,7 +70,7 @@ def parse_events(text: str) -> tuple[list[SSEEvent], bool]:
     if data:
         # An event the server never closed with a blank line: keep its data, and report the stream as cut.
         events.append(SSEEvent("\n".join(data), name, last_id))
-    return events, open_event or not ends_with_newline and bool(lines)
+    return events, open_event or (not ends_with_newline and bool(lines))
 
 
 def parse_stream(text: str) -> ParsedStream:

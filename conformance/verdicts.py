@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     PASS = "PASS"
     DEVIATION = "DEVIATION"
     UNSUPPORTED = "UNSUPPORTED"

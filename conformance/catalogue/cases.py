@@ -1,0 +1,151 @@
+"""The cases, in the order of Gemini's OpenAI-compatibility documentation and the OpenAI API reference.
+
+Requests send only the parameters a case tests: a server that rejects unknown fields must not fail a case for a
+parameter it was not about.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, UNKNOWN_MODEL, Case
+
+GEMINI_DOC = "https://ai.google.dev/gemini-api/docs/openai"
+OPENAI_CHAT = "https://platform.openai.com/docs/api-reference/chat/create"
+OPENAI_EMBEDDINGS = "https://platform.openai.com/docs/api-reference/embeddings/create"
+OPENAI_ERRORS = "https://platform.openai.com/docs/guides/error-codes"
+OPENAI_TOOLS = "https://platform.openai.com/docs/guides/function-calling"
+OPENAI_STREAMING = "https://platform.openai.com/docs/api-reference/chat-streaming"
+
+SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
+GREETING = [SYSTEM, {"role": "user", "content": "Explain to me how AI works"}]
+
+# The documentation's function-calling example.
+GET_WEATHER: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the weather in a given location",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string", "description": "The city and state, e.g. Chicago, IL"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["location"],
+        },
+    },
+}
+GET_TIME: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "Get the current local time in a given location",
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string", "description": "The city, e.g. Tokyo"}},
+            "required": ["location"],
+        },
+    },
+}
+WEATHER_QUESTION = [{"role": "user", "content": "What's the weather like in Chicago today?"}]
+TOOL_ROUND_TRIP = [
+    {"role": "user", "content": "What's the weather like in Chicago today?"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_conformance_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"location": "Chicago, IL", "unit": "celsius"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_conformance_1", "content": '{"temperature": 22, "unit": "celsius"}'},
+]
+
+
+def chat(**body: Any) -> dict[str, Any]:
+    return {"model": CHAT_MODEL, **body}
+
+
+def embed(**body: Any) -> dict[str, Any]:
+    return {"model": EMBEDDING_MODEL, **body}
+
+
+CASES: list[Case] = [
+    # --- Chat completions -------------------------------------------------------------------------------------
+    Case("chat.system_user", "Chat completions", "System and user message", f"{GEMINI_DOC}#chat-completions",
+         "chat/completions", chat(messages=GREETING)),
+    Case("chat.multi_turn", "Chat completions", "Multi-turn conversation with an assistant turn", OPENAI_CHAT,
+         "chat/completions",
+         chat(messages=[SYSTEM, {"role": "user", "content": "Hello!"},
+                        {"role": "assistant", "content": "Hi! How can I help you today?"},
+                        {"role": "user", "content": "Tell me a fact about the sea."}])),
+    Case("chat.max_tokens", "Chat completions", "max_tokens limits the answer", OPENAI_CHAT, "chat/completions",
+         chat(messages=GREETING, max_tokens=5)),
+    Case("chat.stop", "Chat completions", "stop sequences end the answer", OPENAI_CHAT, "chat/completions",
+         chat(messages=[{"role": "user", "content": "Count from 1 to 10, separated by spaces."}], stop=["5"])),
+    # --- n ---------------------------------------------------------------------------------------------------
+    Case("n.one", "Several choices (n)", "n=1 gives one choice", OPENAI_CHAT, "chat/completions",
+         chat(messages=GREETING, n=1)),
+    Case("n.two", "Several choices (n)", "n=2 gives two full choices, index 0 and 1", OPENAI_CHAT,
+         "chat/completions", chat(messages=GREETING, n=2)),
+    # --- Streaming -------------------------------------------------------------------------------------------
+    Case("stream.basic", "Streaming", "Streamed answer as SSE chunks ending with [DONE]", f"{GEMINI_DOC}#streaming",
+         "chat/completions", chat(messages=GREETING, stream=True)),
+    Case("stream.include_usage", "Streaming", "stream_options.include_usage adds a final usage chunk",
+         OPENAI_STREAMING, "chat/completions",
+         chat(messages=GREETING, stream=True, stream_options={"include_usage": True})),
+    # --- Function calling ------------------------------------------------------------------------------------
+    Case("tools.auto", "Function calling", "tool_choice=auto with the documentation's get_weather",
+         f"{GEMINI_DOC}#function-calling", "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto")),
+    Case("tools.none", "Function calling", "tool_choice=none answers without a tool call", OPENAI_TOOLS,
+         "chat/completions", chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="none")),
+    Case("tools.required", "Function calling", "tool_choice=required forces a tool call", OPENAI_TOOLS,
+         "chat/completions", chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="required")),
+    Case("tools.named", "Function calling", "A named tool_choice calls that function", OPENAI_TOOLS,
+         "chat/completions",
+         chat(messages=[{"role": "user", "content": "What time is it in Tokyo, and what's the weather there?"}],
+              tools=[GET_WEATHER, GET_TIME], tool_choice={"type": "function", "function": {"name": "get_time"}})),
+    Case("tools.parallel", "Function calling", "Two tools called in parallel in one turn", OPENAI_TOOLS,
+         "chat/completions",
+         chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
+                                                    "Use both tools."}],
+              tools=[GET_WEATHER, GET_TIME], tool_choice="auto"),
+         expect={"min_tool_calls": 2}),
+    Case("tools.result_round_trip", "Function calling", "A tool result sent back gets a final answer", OPENAI_TOOLS,
+         "chat/completions", chat(messages=TOOL_ROUND_TRIP, tools=[GET_WEATHER])),
+    Case("tools.stream", "Function calling", "Streamed tool call deltas assemble into a call", OPENAI_TOOLS,
+         "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="required", stream=True)),
+    # --- Embeddings ------------------------------------------------------------------------------------------
+    Case("embeddings.single", "Embeddings", "One string in, one vector out", f"{GEMINI_DOC}#embeddings",
+         "embeddings", embed(input="Your text string goes here", encoding_format="float")),
+    Case("embeddings.batch", "Embeddings", "A batch of inputs: one vector each, in index order", OPENAI_EMBEDDINGS,
+         "embeddings", embed(input=["The sea is blue.", "The sky is grey.", "Grass is green."],
+                             encoding_format="float")),
+    Case("embeddings.dimensions", "Embeddings", "dimensions shortens the vectors", OPENAI_EMBEDDINGS, "embeddings",
+         embed(input="Your text string goes here", dimensions=32, encoding_format="float")),
+    Case("embeddings.base64", "Embeddings", "encoding_format=base64 returns float32 vectors in base64",
+         OPENAI_EMBEDDINGS, "embeddings", embed(input="Your text string goes here", encoding_format="base64")),
+    # --- Errors ----------------------------------------------------------------------------------------------
+    Case("errors.bad_key", "Errors", "An invalid API key is rejected with 401", OPENAI_ERRORS, "chat/completions",
+         chat(messages=[{"role": "user", "content": "Hello"}]), expect_error=(401, 403), invalid_key=True),
+    Case("errors.unknown_model", "Errors", "An unknown model is rejected with 404", OPENAI_ERRORS,
+         "chat/completions", {"model": UNKNOWN_MODEL, "messages": [{"role": "user", "content": "Hello"}]},
+         expect_error=(404, 400)),
+    Case("errors.invalid_parameter", "Errors", "An invalid parameter value is rejected with 400", OPENAI_ERRORS,
+         "chat/completions", chat(messages=[{"role": "user", "content": "Hello"}], temperature="hot"),
+         expect_error=(400,)),
+]
+
+FEATURES: list[str] = list(dict.fromkeys(case.feature for case in CASES))
+_BY_ID = {case.id: case for case in CASES}
+assert len(_BY_ID) == len(CASES), "case ids must be unique"
+
+
+def case_by_id(case_id: str) -> Case:
+    return _BY_ID[case_id]

@@ -1,0 +1,58 @@
+"""What a catalogue case is made of."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.profiles import Profile
+
+CHAT_MODEL = "<chat_model>"
+EMBEDDING_MODEL = "<embedding_model>"
+UNKNOWN_MODEL = "conformance-no-such-model"
+# Sent by the bad-key case; deliberately not key-shaped so that no scanner mistakes it for a leak.
+INVALID_API_KEY = "invalid-api-key-for-conformance"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    feature: str
+    title: str
+    section: str  # where the documentation describes it
+    endpoint: str  # "chat/completions" or "embeddings"
+    body: dict[str, Any]
+    expect: dict[str, Any] = field(default_factory=dict)
+    expect_error: tuple[int, ...] = ()
+    invalid_key: bool = False
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream"))
+
+    @property
+    def kind(self) -> str:
+        """Which response kind the case's answer is judged as."""
+        if self.expect_error:
+            return "error"
+        if self.endpoint == "embeddings":
+            return "embeddings"
+        return "stream" if self.stream else "chat.completion"
+
+    def request_body(self, profile: Profile) -> dict[str, Any]:
+        """The JSON body to send to ``profile``'s server, with the model placeholders filled in."""
+        body = copy.deepcopy(self.body)
+        if body.get("model") == CHAT_MODEL:
+            body["model"] = profile.chat_model
+        elif body.get("model") == EMBEDDING_MODEL:
+            body["model"] = profile.embedding_model
+        return body
+
+    def expectations(self, profile: Profile) -> dict[str, Any]:
+        expect = dict(self.expect)
+        if self.expect_error:
+            expect["status"] = list(self.expect_error)
+        if self.endpoint == "embeddings" and profile.embedding_size and "dimensions" not in self.body:
+            expect.setdefault("embedding_size", profile.embedding_size)
+        return expect

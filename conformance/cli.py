@@ -1,0 +1,165 @@
+"""``conformance``: run the catalogue and write a report, or validate captured responses offline.
+
+User mistakes end as one line on stderr and exit code 2; a run exits 1 when a case FAILs or ERRORs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance import __version__
+from conformance.errors import UsageError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+
+stderr = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, as for every other usage error
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="conformance", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"openai-conformance {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run the catalogue against a target and write its report")
+    run.add_argument("--target", help="gemini, openai, llamacpp or a profile .toml file [default: gemini]")
+    run.add_argument("--base-url", help="the server's OpenAI-compatible base URL (overrides the target's)")
+    run.add_argument("--api-key-env", help="environment variable that holds the API key")
+    run.add_argument("--chat-model", help="chat model to test")
+    run.add_argument("--embedding-model", help="embedding model to test")
+    run.add_argument("--record-mode", choices=RECORD_MODES, default="none",
+                     help="none replays committed cassettes (no key, no network); once/rewrite record live")
+    run.add_argument("--surfaces", help="comma-separated client surfaces to run [default: all]")
+    run.add_argument("--cassette-dir", help="cassette folder [default: cassettes/<target>]")
+    run.add_argument("--report-dir", help="report folder [default: reports/<target>]")
+    run.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds [default: 60]")
+    run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
+    run.add_argument("-n", dest="workers", help="run with pytest-xdist on this many workers")
+
+    validate = commands.add_parser("validate", help="check captured responses (JSON, chunk arrays or SSE text)")
+    validate.add_argument("--kind", default="auto",
+                          choices=["auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings",
+                                   "error"])
+    validate.add_argument("--format", choices=["text", "json"], default="text")
+    validate.add_argument("files", nargs="+", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "run":
+            return command_run(args)
+        if args.command == "validate":
+            return command_validate(args)
+    except UsageError as exc:
+        stderr.print(f"conformance: error: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.print("conformance: interrupted; files already written were written whole", markup=False)
+        return 130
+    return EXIT_USAGE
+
+
+def command_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from conformance.profiles import load_profile
+    from conformance.settings import default_dir, missing_key_message, parse_surfaces
+
+    profile = load_profile(args.target, base_url=args.base_url, api_key_env=args.api_key_env,
+                           chat_model=args.chat_model, embedding_model=args.embedding_model)
+    parse_surfaces(args.surfaces)
+    if args.record_mode != "none" and not profile.api_key():
+        raise UsageError(missing_key_message(profile, args.record_mode))
+    cassette_dir = Path(args.cassette_dir) if args.cassette_dir else default_dir("cassettes", profile.name)
+    report_dir = Path(args.report_dir) if args.report_dir else default_dir("reports", profile.name)
+    if args.record_mode == "none" and not cassette_dir.is_dir():
+        stderr.print(f"note: no cassettes in {cassette_dir}: every case will be NOT RECORDED", markup=False)
+    if cassette_dir.exists() and not cassette_dir.is_dir():
+        raise UsageError(f"cassette folder {cassette_dir} is not a folder")
+    pytest_args = ["--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider", "-rfE",
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning",
+                   f"--record-mode={args.record_mode}", f"--conformance-cassette-dir={cassette_dir}",
+                   f"--conformance-report-dir={report_dir}", f"--conformance-timeout={args.timeout}"]
+    for flag, value in (("target", args.target), ("base-url", args.base_url), ("api-key-env", args.api_key_env),
+                        ("chat-model", args.chat_model), ("embedding-model", args.embedding_model),
+                        ("surfaces", args.surfaces)):
+        if value:
+            pytest_args.append(f"--conformance-{flag}={value}")
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    if args.workers:
+        pytest_args += ["-n", args.workers]
+    report_file = report_dir / "report.json"
+    before = report_file.stat().st_mtime_ns if report_file.exists() else None
+    stderr.print(f"running the catalogue against {profile.name} ({profile.base_url}), "
+                 f"{'replaying cassettes' if args.record_mode == 'none' else 'recording: ' + args.record_mode}",
+                 markup=False)
+    code = pytest.main(pytest_args)
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
+        return EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else int(code)
+    if not report_file.exists() or report_file.stat().st_mtime_ns == before:
+        stderr.print("conformance: no case ran, so no report was written (check -k / --surfaces)", markup=False)
+        return EXIT_FINDINGS if code == pytest.ExitCode.NO_TESTS_COLLECTED else EXIT_OK
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    print_summary(report)
+    failing = report["summary"].get("FAIL", 0) + report["summary"].get("ERROR", 0)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def print_summary(report: dict) -> None:
+    table = Table(title=f"{report['target']['name']}: validated against OpenAI spec {report['spec']['label']}")
+    table.add_column("case")
+    surfaces = [s["name"] for s in report["surfaces"]]
+    for surface in surfaces:
+        table.add_column(surface)
+    styles = {"PASS": "green", "DEVIATION": "yellow", "UNSUPPORTED": "magenta", "FAIL": "red", "ERROR": "bold red"}
+    grid: dict[str, dict[str, str]] = {}
+    for result in report["results"]:
+        grid.setdefault(result["case"], {})[result["surface"]] = result["verdict"]
+    for case, row in grid.items():
+        cells = []
+        for surface in surfaces:
+            verdict = row.get(surface, "")
+            cells.append(f"[{styles.get(verdict, 'dim')}]{verdict}[/]")
+        table.add_row(case, *cells)
+    stdout.print(table)
+    stdout.print(", ".join(f"{k} {v}" for k, v in report["summary"].items() if v))
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    from conformance.validate import validate_file
+
+    all_findings = []
+    for path in args.files:
+        kind, findings = validate_file(path, args.kind)
+        all_findings.extend({"file": str(path), "kind": kind, "check": f.check, "pointer": f.where(),
+                             "message": f.message} for f in findings)
+        if args.format == "text":
+            if findings:
+                stdout.print(f"{path}: {kind}: {len(findings)} finding(s)", markup=False)
+                for f in findings:
+                    stdout.print(f"  {f.check}  {f.where()}  {f.message}", markup=False)
+            else:
+                stdout.print(f"{path}: {kind}: OK", markup=False)
+    if args.format == "json":
+        print(json.dumps(all_findings, indent=2))
+    return EXIT_FINDINGS if all_findings else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

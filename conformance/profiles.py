@@ -1,0 +1,116 @@
+"""Target profiles: where a server lives, which key and models to use, and how it is labelled in reports.
+
+Built-in targets ship as TOML files in ``conformance/targets``; any other server is a TOML file of the same shape
+or a ``--base-url`` with overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import asdict, dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.errors import UsageError
+
+TARGETS_PACKAGE = "conformance.targets"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    base_url: str
+    api_key_env: str
+    chat_model: str
+    embedding_model: str
+    embedding_size: int | None = None
+    docs: str = ""
+    description: str = ""
+    source: str = ""
+
+    def api_key(self) -> str | None:
+        value = os.environ.get(self.api_key_env, "").strip()
+        return value or None
+
+    def public(self) -> dict[str, Any]:
+        """What a report may say about the target (never the key, only the variable's name)."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+
+def builtin_targets() -> list[str]:
+    folder = resources.files(TARGETS_PACKAGE)
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+                  and not p.name.endswith(".gaps.toml"))
+
+
+def load_profile(target: str | None = None, **overrides: Any) -> Profile:
+    """Resolve ``target`` (a built-in name or a TOML path) and apply non-empty overrides."""
+    overrides = {k: v for k, v in overrides.items() if v not in (None, "")}
+    if target is None and "base_url" in overrides:
+        data: dict[str, Any] = {"name": "custom", "api_key_env": "OPENAI_API_KEY", "chat_model": "",
+                                "embedding_model": ""}
+        source = "command line"
+    else:
+        data, source = _read_target(target or "gemini")
+    data.update(overrides)
+    return _build(data, source)
+
+
+def _read_target(target: str) -> tuple[dict[str, Any], str]:
+    if target.endswith(".toml") or os.sep in target:
+        path = Path(target)
+        if not path.is_file():
+            choices = ", ".join(builtin_targets())
+            raise UsageError(f"profile file {target} not found: give a built-in target ({choices}) "
+                             "or an existing .toml file")
+        text, source = _read_text(path), str(path)
+    else:
+        resource = resources.files(TARGETS_PACKAGE).joinpath(f"{target}.toml")
+        if not resource.is_file():
+            raise UsageError(f"unknown target {target!r}: use one of {', '.join(builtin_targets())}, "
+                             "a profile .toml file, or --base-url")
+        text, source = resource.read_text(encoding="utf-8"), f"built-in target {target}"
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{source} is not valid TOML ({exc}): fix the file") from None
+    table = document.get("target")
+    if not isinstance(table, dict):
+        raise UsageError(f"{source} has no [target] table: see conformance/targets/openai.toml for the shape")
+    return dict(table), source
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read profile {path}: {exc}") from None
+
+
+def _build(data: dict[str, Any], source: str) -> Profile:
+    known = set(Profile.__dataclass_fields__) - {"source"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UsageError(f"{source}: unknown profile key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
+    for key in ("name", "base_url", "api_key_env", "chat_model", "embedding_model"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise UsageError(f"{source}: '{key}' must be a non-empty string (set it in the profile or with "
+                             f"--{key.replace('_', '-')})")
+    if not _NAME.match(data["name"]):
+        raise UsageError(f"{source}: target name {data['name']!r} may use letters, digits, '.', '_' and '-' only")
+    size = data.get("embedding_size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+        raise UsageError(f"{source}: embedding_size must be a positive integer")
+    check_base_url(data["base_url"])
+    return replace(Profile(**data), source=source)
+
+
+def check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"base URL {url!r} needs a scheme and a host, e.g. https://api.openai.com/v1/")

@@ -1,0 +1,141 @@
+"""The pytest plugin: options, the run's settings as a fixture, and the report written at the end of a session.
+
+Results travel as JSON in each test report's ``user_properties``, so the controller of a ``pytest -n`` run sees
+every worker's results and writes one report.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance.cassettes import ConformancePersister, json_body_matcher
+from conformance.errors import UsageError
+from conformance.profiles import load_profile
+from conformance.settings import Settings, default_dir, missing_key_message, parse_surfaces
+
+RESULT_PROPERTY = "conformance_result"
+_results_key = pytest.StashKey[list[dict[str, Any]]]()
+_settings_key = pytest.StashKey[Settings]()
+_started_key = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "OpenAI-compatibility conformance")
+    group.addoption("--conformance-target", default=None,
+                    help="built-in target (gemini, openai, llamacpp) or a profile .toml file [default: gemini]")
+    group.addoption("--conformance-base-url", default=None, help="override the target's base URL")
+    group.addoption("--conformance-api-key-env", default=None, help="environment variable holding the API key")
+    group.addoption("--conformance-chat-model", default=None, help="override the chat model")
+    group.addoption("--conformance-embedding-model", default=None, help="override the embedding model")
+    group.addoption("--conformance-surfaces", default=None, help="comma-separated surfaces to run [default: all]")
+    group.addoption("--conformance-cassette-dir", default=None, help="cassette folder [default: cassettes/<target>]")
+    group.addoption("--conformance-report-dir", default=None, help="report folder [default: reports/<target>]")
+    group.addoption("--conformance-timeout", type=float, default=60.0, help="per-request timeout in seconds")
+    group.addoption("--conformance-no-report", action="store_true", help="do not write report files")
+
+
+def build_settings(config: pytest.Config) -> Settings:
+    option = config.getoption
+    profile = load_profile(
+        option("--conformance-target"),
+        base_url=option("--conformance-base-url"),
+        api_key_env=option("--conformance-api-key-env"),
+        chat_model=option("--conformance-chat-model"),
+        embedding_model=option("--conformance-embedding-model"),
+    )
+    cassette_dir = option("--conformance-cassette-dir")
+    report_dir = option("--conformance-report-dir")
+    from pathlib import Path
+
+    return Settings(
+        profile=profile,
+        record_mode=option("--record-mode") or "none",
+        cassette_dir=Path(cassette_dir) if cassette_dir else default_dir("cassettes", profile.name),
+        report_dir=Path(report_dir) if report_dir else default_dir("reports", profile.name),
+        surfaces=parse_surfaces(option("--conformance-surfaces")),
+        timeout_s=option("--conformance-timeout"),
+    )
+
+
+def settings_for(config: pytest.Config) -> Settings:
+    if _settings_key not in config.stash:
+        try:
+            config.stash[_settings_key] = build_settings(config)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[_settings_key]
+
+
+def is_catalogue_item(item: pytest.Item) -> bool:
+    return item.get_closest_marker("conformance_case") is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance_case: a catalogue case run against the target")
+    config.stash[_results_key] = []
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any(is_catalogue_item(item) for item in items):
+        return
+    settings = settings_for(config)
+    if settings.recording and not settings.profile.api_key():
+        raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode))
+    ConformancePersister.provenance = {
+        "target": settings.profile.name,
+        "base_url": settings.profile.base_url,
+        "chat_model": settings.profile.chat_model,
+        "embedding_model": settings.profile.embedding_model,
+    }
+    from conformance.cassettes import now_iso
+
+    config.stash[_started_key] = now_iso()
+    selected = set(settings.surfaces)
+    kept = [i for i in items if not is_catalogue_item(i) or i.callspec.params.get("surface") in selected]
+    deselected = [i for i in items if i not in kept]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    vcr.register_matcher("json_body", json_body_matcher)
+    vcr.register_persister(ConformancePersister)
+
+
+@pytest.fixture(scope="session")
+def conformance_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved target, record mode and folders of this run (override to run the catalogue elsewhere)."""
+    return settings_for(pytestconfig)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == RESULT_PROPERTY and report.when == "call":
+            _collected.append(json.loads(value) if isinstance(value, str) else value)
+
+
+_collected: list[dict[str, Any]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not _collected:
+        return
+    if config.getoption("--conformance-no-report"):
+        return
+    from conformance.report.build import build_report
+    from conformance.report.write import write_reports
+
+    settings = settings_for(config)
+    report = build_report(list(_collected), settings, started=config.stash.get(_started_key, None))
+    paths = write_reports(report, settings.report_dir)
+    _collected.clear()
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        summary = ", ".join(f"{k} {v}" for k, v in report["summary"].items() if v)
+        reporter.write_line(f"conformance: {summary}")
+        reporter.write_line(f"conformance report: {', '.join(str(p) for p in paths)}")

@@ -1,0 +1,1 @@
+"""The catalogue as a pytest module: ``pytest --pyargs conformance.suite`` (or ``conformance run``)."""

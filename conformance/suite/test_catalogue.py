@@ -1,0 +1,53 @@
+"""Every catalogue case on every client surface, recorded to or replayed from a cassette.
+
+The fixtures below override pytest-recording's, so that cassettes live under ``cassettes/<target>/<surface>/``
+and are scrubbed and matched the same way for every surface.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance import cassettes
+from conformance.catalogue import CASES, Case
+from conformance.pytest_plugin import RESULT_PROPERTY
+from conformance.runner import run_case
+from conformance.settings import Settings
+from conformance.surfaces import SURFACES
+from conformance.verdicts import Verdict
+
+pytestmark = [pytest.mark.vcr, pytest.mark.conformance_case]
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(conformance_settings: Settings) -> str:
+    """Cassettes of the target under test."""
+    return str(conformance_settings.cassette_dir)
+
+
+@pytest.fixture
+def vcr_config(conformance_settings: Settings) -> dict[str, Any]:
+    """Scrubbing and request matching shared by all surfaces."""
+    return cassettes.vcr_config(conformance_settings.scrubber)
+
+
+@pytest.fixture
+def default_cassette_name(case: Case, surface: str) -> str:
+    """One cassette per case and surface."""
+    return cassettes.cassette_name(surface, case.id)
+
+
+@pytest.mark.parametrize("surface", list(SURFACES))
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case(case: Case, surface: str, conformance_settings: Settings, request: pytest.FixtureRequest) -> None:
+    result = run_case(case, surface, conformance_settings)
+    request.node.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict())))
+    message = f"{result.verdict.value}: {result.reason}"
+    if result.verdict.fails_run:
+        pytest.fail(message, pytrace=False)
+    if result.verdict in (Verdict.NOT_RECORDED, Verdict.NOT_RUN):
+        pytest.skip(message)
+

@@ -1,0 +1,82 @@
+"""What a client surface is: something that sends a case's request its own way and reports what happened.
+
+Every surface is judged on the same raw exchange (captured below the client), plus whatever its own client
+library made of the answer: an SDK that raises on a server's response is a finding about that server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from conformance.catalogue.model import INVALID_API_KEY, Case
+from conformance.exchange import Exchange
+from conformance.findings import Finding
+from conformance.profiles import Profile
+from conformance.scrub import Scrubber
+
+
+@dataclass
+class RunEnv:
+    """What every surface needs to reach the target."""
+
+    profile: Profile
+    api_key: str
+    scrubber: Scrubber
+    timeout_s: float = 60.0
+
+    def key_for(self, case: Case) -> str:
+        return INVALID_API_KEY if case.invalid_key else self.api_key
+
+    def url_for(self, case: Case) -> str:
+        return self.profile.base_url.rstrip("/") + "/" + case.endpoint
+
+
+@dataclass
+class SurfaceOutcome:
+    exchanges: list[Exchange] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # A failure of the exchange itself: kind is "timeout", "connection", "not_recorded", "surface" or "sdk".
+    error_kind: str | None = None
+    error: str | None = None
+    sdk: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exchange(self) -> Exchange | None:
+        return self.exchanges[-1] if self.exchanges else None
+
+
+class Surface(Protocol):
+    name: str
+    label: str
+
+    def unavailable(self) -> str | None:
+        """Why this surface cannot run on this machine (None when it can)."""
+
+    def run(self, case: Case, env: RunEnv) -> SurfaceOutcome: ...
+
+
+def classify_exception(exc: BaseException) -> tuple[str, str]:
+    """(kind, one-line message) for an exception raised while talking to the target."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for item in chain:
+        if type(item).__name__ == "CannotOverwriteExistingCassetteException":
+            return "not_recorded", "the cassette has no recorded exchange matching this request"
+    for item in chain:
+        name = type(item).__name__
+        if "Timeout" in name:
+            return "timeout", f"timed out ({name})"
+    for item in chain:
+        name = type(item).__name__
+        if name in ("ConnectError", "ConnectionRefusedError", "ConnectTimeout") or "Connection" in name:
+            return "connection", f"{name}: {str(item).splitlines()[0] if str(item) else 'connection failed'}"
+    for item in chain:
+        name = type(item).__name__
+        if name in ("RemoteProtocolError", "ReadError", "DecodingError", "LocalProtocolError"):
+            return "connection", f"{name}: {str(item).splitlines()[0] if str(item) else 'broken response'}"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return "surface", f"{type(exc).__name__}: {message}"[:300]

@@ -1,0 +1,94 @@
+"""The OpenAI Python SDK, used the way the documentation shows it.
+
+Besides the raw exchange, it reports what the SDK made of the answer: a parse error, or a stream its own
+accumulator (``ChatCompletionStreamState``) cannot fold, is a finding on this surface.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import openai
+from openai.lib.streaming.chat import ChatCompletionStreamState
+
+from conformance.catalogue.model import Case
+from conformance.checks.stream_model import assemble
+from conformance.exchange import Capture
+from conformance.findings import Finding, Severity
+from conformance.sse import parse_stream
+from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
+
+
+class PythonSdkSurface:
+    name = "python-sdk"
+    label = f"Python SDK (openai {openai.__version__})"
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
+        capture = Capture(env.scrubber)
+        outcome = SurfaceOutcome(exchanges=capture.exchanges)
+        http = httpx2.Client(event_hooks=capture.hooks, timeout=env.timeout_s)
+        client = openai.OpenAI(base_url=env.profile.base_url, api_key=env.key_for(case), http_client=http,
+                               max_retries=0, timeout=env.timeout_s)
+        body = case.request_body(env.profile)
+        try:
+            if case.endpoint == "embeddings":
+                result = client.embeddings.create(**body)
+                outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
+            elif case.stream:
+                _run_stream(client, body, outcome)
+            else:
+                result = client.chat.completions.create(**body)
+                outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}
+        except openai.APIStatusError as exc:
+            outcome.sdk = {"raised": type(exc).__name__, "status": exc.status_code,
+                           "body_type": type(exc.body).__name__}
+        except Exception as exc:
+            capture.note_error(exc)
+            _sdk_failure(exc, outcome, env)
+        finally:
+            http.close()
+        return outcome
+
+
+def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome) -> None:
+    chunks = list(client.chat.completions.create(**body))
+    outcome.sdk = {"returned": "Stream", "chunks": len(chunks)}
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState(input_tools=body.get("tools") or openai.omit)
+    try:
+        for chunk in chunks:
+            state.handle_chunk(chunk)
+        final = state.get_final_completion()
+    except Exception as exc:
+        outcome.findings.append(Finding(
+            "sdk.stream.accumulate", "", f"the SDK's stream accumulator raised {type(exc).__name__}: "
+            f"{str(exc)[:200]}", Severity.FAILURE, expected="the stream folds into a completion",
+            seen=type(exc).__name__))
+        return
+    exchange = outcome.exchange
+    raw = assemble(parse_stream(exchange.response_body).chunks) if exchange else {}
+    for choice in final.choices:
+        wire = raw.get(choice.index)
+        sdk_text = choice.message.content or ""
+        if wire is not None and not choice.message.tool_calls and sdk_text != wire.content:
+            outcome.findings.append(Finding(
+                "sdk.stream.content", f"/choices/{choice.index}/message/content",
+                "the SDK's accumulated text differs from the concatenated deltas", Severity.FAILURE,
+                expected=wire.content[:120], seen=sdk_text[:120]))
+
+
+def _sdk_failure(exc: Exception, outcome: SurfaceOutcome, env: RunEnv) -> None:
+    kind, message = classify_exception(exc)
+    exchange = outcome.exchange
+    answered = exchange is not None and exchange.status is not None and exchange.error is None
+    if kind == "surface" and answered and 200 <= (exchange.status or 0) < 300:
+        # The server answered 2xx and the SDK could not use it: that is the server's finding on this surface.
+        outcome.findings.append(Finding(
+            "sdk.raised", "", env.scrubber.text(f"the OpenAI Python SDK raised on the response: {message}"),
+            Severity.FAILURE, expected="a parsed response", seen=type(exc).__name__))
+        outcome.sdk = {"raised": type(exc).__name__}
+        return
+    outcome.error_kind, outcome.error = kind, env.scrubber.text(message)

@@ -1,0 +1,226 @@
+"""A SYNTHETIC OpenAI-compatible server on loopback, for the suite's own tests only.
+
+It answers the catalogue's requests the way the OpenAI API documents them (so a run against it should be all
+PASS), and can be told to misbehave per path so tests can watch a deviation travel to a verdict. It is not a
+recording of any real provider and must never be presented as one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+ANSWER = "Sky blue"
+CHAT_MODEL = "standin-chat"
+EMBEDDING_MODEL = "standin-embed"
+EMBEDDING_SIZE = 8
+
+# A mutation takes (path, request body, response) and returns the response to send; see Reply.
+Mutation = Callable[[str, dict[str, Any], "Reply"], "Reply"]
+
+
+class Reply:
+    def __init__(self, status: int = 200, body: Any = None, *, events: list[str] | None = None,
+                 headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.events = events
+        self.headers = headers or {}
+        self.raw = raw
+
+
+def _usage(prompt: int = 9, completion: int = 2) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _error(status: int, message: str, type_: str, code: str | None, param: str | None = None) -> Reply:
+    return Reply(status, {"error": {"message": message, "type": type_, "param": param, "code": code}})
+
+
+def _tool_calls(request: dict[str, Any]) -> list[dict[str, Any]]:
+    tools = [t["function"]["name"] for t in request.get("tools") or []]
+    choice = request.get("tool_choice", "auto")
+    last = request["messages"][-1]
+    if not tools or choice == "none" or last.get("role") == "tool":
+        return []
+    if isinstance(choice, dict):
+        tools = [choice["function"]["name"]]
+    elif "both tools" not in str(last.get("content")):
+        tools = tools[:1]
+    return [
+        {"id": f"call_standin_{n}", "type": "function",
+         "function": {"name": name, "arguments": json.dumps({"location": "Chicago, IL"})}}
+        for n, name in enumerate(tools)
+    ]
+
+
+def chat_reply(request: dict[str, Any]) -> Reply:
+    if request.get("model") != CHAT_MODEL:
+        return _error(404, f"The model `{request.get('model')}` does not exist", "invalid_request_error",
+                      "model_not_found")
+    temperature = request.get("temperature", 1)
+    if not isinstance(temperature, (int, float)):
+        return _error(400, "Invalid type for 'temperature'", "invalid_request_error", "invalid_type", "temperature")
+    calls = _tool_calls(request)
+    text = ANSWER
+    finish = "tool_calls" if calls else "stop"
+    if request.get("max_tokens") is not None and request["max_tokens"] < 2:
+        text, finish = "Sky", "length"
+    for stop in request.get("stop") or []:
+        text = text.split(stop)[0]
+    n = request.get("n") or 1
+    created = 1_700_000_000
+    if request.get("stream"):
+        return Reply(200, events=list(_stream_events(request, text, calls, finish, created)))
+    message: dict[str, Any] = {"role": "assistant", "content": None if calls else text, "refusal": None}
+    if calls:
+        message["tool_calls"] = calls
+    return Reply(200, {
+        "id": "chatcmpl-standin", "object": "chat.completion", "created": created, "model": CHAT_MODEL,
+        "system_fingerprint": None,
+        "choices": [{"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)],
+        "usage": _usage(completion=2 * n),
+    })
+
+
+def _stream_events(request: dict[str, Any], text: str, calls: list[dict[str, Any]], finish: str,
+                   created: int) -> Iterator[str]:
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+        return json.dumps({"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": created,
+                           "model": CHAT_MODEL, "system_fingerprint": None,
+                           "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+                           **extra})
+
+    include_usage = (request.get("stream_options") or {}).get("include_usage")
+    usage_null = {"usage": None} if include_usage else {}
+    yield chunk({"role": "assistant", "content": ""}, **usage_null)
+    if calls:
+        for index, call in enumerate(calls):
+            yield chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                         "function": {"name": call["function"]["name"], "arguments": ""}}]},
+                        **usage_null)
+            arguments = call["function"]["arguments"]
+            half = len(arguments) // 2
+            for part in (arguments[:half], arguments[half:]):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]}, **usage_null)
+    else:
+        for word in text.split(" "):
+            yield chunk({"content": word if word == text.split(" ")[0] else " " + word}, **usage_null)
+    yield chunk({}, finish, **usage_null)
+    if include_usage:
+        yield json.dumps({"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": created,
+                          "model": CHAT_MODEL, "system_fingerprint": None, "choices": [], "usage": _usage()})
+    yield "[DONE]"
+
+
+def embeddings_reply(request: dict[str, Any]) -> Reply:
+    if request.get("model") != EMBEDDING_MODEL:
+        return _error(404, "model not found", "invalid_request_error", "model_not_found")
+    inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
+    size = request.get("dimensions") or EMBEDDING_SIZE
+    data = []
+    for index, text in enumerate(inputs):
+        vector = [((len(str(text)) * (i + 1)) % 7) / 7.0 + 0.25 for i in range(size)]
+        value: Any = vector
+        if request.get("encoding_format") == "base64":
+            value = base64.b64encode(struct.pack(f"<{size}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": value})
+    return Reply(200, {"object": "list", "data": data, "model": EMBEDDING_MODEL,
+                       "usage": {"prompt_tokens": 4 * len(inputs), "total_tokens": 4 * len(inputs)}})
+
+
+class StandinServer:
+    """Start with ``with StandinServer(api_key) as server: server.base_url``."""
+
+    def __init__(self, api_key: str, *, echo_key_in_errors: bool = False) -> None:
+        self.api_key = api_key
+        self.echo_key_in_errors = echo_key_in_errors
+        self.mutations: list[Mutation] = []
+        self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1/"
+
+    def __enter__(self) -> StandinServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def respond(self, path: str, headers: dict[str, str], request: dict[str, Any]) -> Reply:
+        sent = headers.get("authorization", "").removeprefix("Bearer ")
+        if sent != self.api_key:
+            message = "Incorrect API key provided"
+            if self.echo_key_in_errors:
+                message += f": {sent}"
+            reply = _error(401, message, "invalid_request_error", "invalid_api_key")
+        elif path.endswith("/chat/completions"):
+            reply = chat_reply(request)
+        elif path.endswith("/embeddings"):
+            reply = embeddings_reply(request)
+        else:
+            reply = _error(404, "Unknown path", "invalid_request_error", None)
+        for mutation in self.mutations:
+            reply = mutation(path, request, reply)
+        return reply
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    request = json.loads(raw or b"{}")
+                except ValueError:
+                    request = {}
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append((self.path, headers, request))
+                reply = server.respond(self.path.split("?")[0], headers, request)
+                self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
+                if reply.raw is not None:
+                    payload = reply.raw
+                    content_type = reply.headers.get("content-type", "application/json")
+                elif reply.events is not None:
+                    payload = "".join(f"data: {e}\n\n" for e in reply.events).encode()
+                    content_type = "text/event-stream"
+                else:
+                    payload = json.dumps(reply.body).encode()
+                    content_type = "application/json"
+                self.send_response(reply.status)
+                self.send_header("content-type", content_type)
+                for name, value in reply.headers.items():
+                    if name != "content-type":
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+@contextmanager
+def running(api_key: str, **options: Any) -> Iterator[StandinServer]:
+    with StandinServer(api_key, **options) as server:
+        time.sleep(0.01)
+        yield server
