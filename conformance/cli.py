@@ -20,7 +20,7 @@ from conformance.errors import UsageError
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False)
 
 

@@ -7,18 +7,20 @@ every worker's results and writes one report.
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.cassettes import ConformancePersister, json_body_matcher
-from conformance.errors import UsageError
-from conformance.profiles import load_profile
-from conformance.settings import Settings, default_dir, missing_key_message, parse_surfaces
+if TYPE_CHECKING:
+    from conformance.settings import Settings
+
+# Imports of the package proper happen inside the hooks: this plugin is loaded by every pytest run in the
+# environment, and must stay cheap (and must not import vcrpy before pytest-recording registers it).
 
 RESULT_PROPERTY = "conformance_result"
 _results_key = pytest.StashKey[list[dict[str, Any]]]()
-_settings_key = pytest.StashKey[Settings]()
+_settings_key = pytest.StashKey["Settings"]()
 _started_key = pytest.StashKey[str]()
 
 
@@ -38,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def build_settings(config: pytest.Config) -> Settings:
+    from conformance.profiles import load_profile
+    from conformance.settings import Settings, default_dir, parse_surfaces
+
     option = config.getoption
     profile = load_profile(
         option("--conformance-target"),
@@ -48,8 +53,6 @@ def build_settings(config: pytest.Config) -> Settings:
     )
     cassette_dir = option("--conformance-cassette-dir")
     report_dir = option("--conformance-report-dir")
-    from pathlib import Path
-
     return Settings(
         profile=profile,
         record_mode=option("--record-mode") or "none",
@@ -61,6 +64,8 @@ def build_settings(config: pytest.Config) -> Settings:
 
 
 def settings_for(config: pytest.Config) -> Settings:
+    from conformance.errors import UsageError
+
     if _settings_key not in config.stash:
         try:
             config.stash[_settings_key] = build_settings(config)
@@ -81,6 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(is_catalogue_item(item) for item in items):
         return
+    from conformance.cassettes import ConformancePersister, now_iso
+    from conformance.settings import missing_key_message
+
     settings = settings_for(config)
     if settings.recording and not settings.profile.api_key():
         raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode))
@@ -90,8 +98,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         "chat_model": settings.profile.chat_model,
         "embedding_model": settings.profile.embedding_model,
     }
-    from conformance.cassettes import now_iso
-
     config.stash[_started_key] = now_iso()
     selected = set(settings.surfaces)
     kept = [i for i in items if not is_catalogue_item(i) or i.callspec.params.get("surface") in selected]
@@ -102,6 +108,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    from conformance.cassettes import ConformancePersister, json_body_matcher
+
     vcr.register_matcher("json_body", json_body_matcher)
     vcr.register_persister(ConformancePersister)
 

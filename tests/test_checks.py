@@ -1,0 +1,247 @@
+"""Every check, both ways: conformant answers give no finding; a crafted deviation gives the right id and pointer.
+
+The conformant answers come from the SYNTHETIC stand-in server (tests/standin), answering each catalogue case.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import CASES, case_by_id
+from conformance.checks import REGISTRY, CheckContext, run_checks
+from conformance.findings import Severity
+from conformance.profiles import load_profile
+from conformance.sse import parse_stream
+from tests.standin import server as standin
+
+PROFILE = load_profile("tests/standin/standin.toml")
+
+
+def conformant(case_id: str) -> CheckContext:
+    case = case_by_id(case_id)
+    request = case.request_body(PROFILE)
+    ctx = CheckContext(kind=case.kind, request=request, expect=case.expectations(PROFILE))
+    if case.endpoint == "embeddings":
+        reply = standin.embeddings_reply(request)
+    elif case.invalid_key:
+        reply = standin._error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+    else:
+        reply = standin.chat_reply(request)
+    ctx.status = reply.status
+    if reply.events is not None:
+        parsed = parse_stream("".join(f"data: {e}\n\n" for e in reply.events))
+        ctx.chunks, ctx.done = parsed.chunks, parsed.done
+    else:
+        ctx.body = reply.body
+    return ctx
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_conformant_answer_has_no_finding(case: Any) -> None:
+    assert run_checks(conformant(case.id)) == []
+
+
+@dataclass
+class Deviation:
+    check: str
+    case: str
+    mutate: Callable[[CheckContext], None]
+    pointer: str
+    event: int | None = None
+
+
+def body(path: str, value: Any) -> Callable[[CheckContext], None]:
+    def apply(ctx: CheckContext) -> None:
+        node = ctx.body
+        parts = path.strip("/").split("/")
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if value is DELETE:
+            del node[parts[-1]]
+        elif isinstance(node, list):
+            node[int(parts[-1])] = value
+        else:
+            node[parts[-1]] = value
+
+    return apply
+
+
+def chunk(number: int, path: str, value: Any) -> Callable[[CheckContext], None]:
+    def apply(ctx: CheckContext) -> None:
+        saved, ctx.body = ctx.body, ctx.chunks[number]
+        body(path, value)(ctx)
+        ctx.body = saved
+
+    return apply
+
+
+DELETE = object()
+
+
+def fn(action: Callable[[CheckContext], Any]) -> Callable[[CheckContext], None]:
+    def apply(ctx: CheckContext) -> None:
+        action(ctx)
+
+    return apply
+
+
+def b64(values: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def tool_chunk(ctx: CheckContext, number: int) -> dict[str, Any]:
+    return ctx.chunks[number]["choices"][0]["delta"]["tool_calls"][0]
+
+
+DEVIATIONS = [
+    # schema
+    Deviation("schema.chat.completion", "chat.system_user", body("/id", DELETE), "/id"),
+    Deviation("schema.chat.completion", "chat.system_user", body("/choices/0/logprobs", DELETE), "/choices/0/logprobs"),
+    Deviation("schema.chat.completion", "chat.system_user", body("/choices/0/message/refusal", DELETE),
+              "/choices/0/message/refusal"),
+    Deviation("schema.chat.completion", "chat.system_user", body("/created", "1700000000"), "/created"),
+    Deviation("schema.chat.completion.chunk", "stream.basic", chunk(1, "/choices/0/finish_reason", DELETE),
+              "/choices/0/finish_reason", 1),
+    Deviation("schema.chat.completion.chunk", "tools.stream", fn(lambda c: tool_chunk(c, 1).pop("index")),
+              "/choices/0/delta/tool_calls/0/index", 1),
+    Deviation("schema.embeddings", "embeddings.single", body("/data/0/index", DELETE), "/data/0/index"),
+    Deviation("schema.embeddings", "embeddings.single", body("/usage", DELETE), "/usage"),
+    Deviation("schema.error", "errors.unknown_model", fn(lambda c: setattr(c, "body", [c.body])), ""),
+    # chat
+    Deviation("chat.choices.present", "chat.system_user", body("/choices", []), "/choices"),
+    Deviation("chat.choices.count", "n.two", fn(lambda c: c.body["choices"].pop()), "/choices"),
+    Deviation("chat.choices.index", "n.two", body("/choices/1/index", 0), "/choices/1/index"),
+    Deviation("chat.message.content", "chat.system_user", body("/choices/0/message/content", ""),
+              "/choices/0/message/content"),
+    Deviation("chat.usage.total", "chat.system_user", body("/usage/total_tokens", 448), "/usage/total_tokens"),
+    Deviation("chat.max_tokens.honoured", "chat.max_tokens", body("/usage/completion_tokens", 50),
+              "/usage/completion_tokens"),
+    Deviation("chat.stop.honoured", "chat.stop", body("/choices/0/message/content", "1 2 3 4 5 6"),
+              "/choices/0/message/content"),
+    # streaming
+    Deviation("stream.events.json", "stream.basic",
+              fn(lambda c: c.stream_problems.append((2, "event 2 is not JSON"))), "", 2),
+    Deviation("stream.chunks.present", "stream.basic", fn(lambda c: c.chunks.clear()), ""),
+    Deviation("stream.done", "stream.basic", fn(lambda c: setattr(c, "done", False)), "", 4),
+    Deviation("stream.id.consistent", "stream.basic", chunk(2, "/id", "chatcmpl-other"), "/id", 2),
+    Deviation("stream.created.consistent", "stream.basic", chunk(2, "/created", 1), "/created", 2),
+    Deviation("stream.model.consistent", "stream.basic", chunk(2, "/model", "other"), "/model", 2),
+    Deviation("stream.role.first", "stream.basic", chunk(0, "/choices/0/delta/role", DELETE),
+              "/choices/0/delta/role", 0),
+    Deviation("stream.role.first", "stream.basic", chunk(2, "/choices/0/delta/role", "assistant"),
+              "/choices/0/delta/role", 2),
+    Deviation("stream.finish_reason.once", "stream.basic", chunk(3, "/choices/0/finish_reason", None),
+              "/choices/0/finish_reason"),
+    Deviation("stream.finish_reason.last", "stream.basic", chunk(1, "/choices/0/finish_reason", "stop"),
+              "/choices/0", 2),
+    Deviation("stream.usage.final_chunk", "stream.include_usage", fn(lambda c: c.chunks.pop()), "/usage", 3),
+    Deviation("stream.usage.total", "stream.include_usage", chunk(4, "/usage/total_tokens", 1),
+              "/usage/total_tokens", 4),
+    Deviation("stream.tool_calls.index", "tools.stream", fn(lambda c: tool_chunk(c, 2).pop("index")),
+              "/choices/0/delta/tool_calls/0/index", 2),
+    Deviation("stream.tool_calls.first", "tools.stream", fn(lambda c: tool_chunk(c, 1).pop("id")),
+              "/choices/0/delta/tool_calls/0/id", 1),
+    # function calling
+    Deviation("tools.finish_reason", "tools.required", body("/choices/0/finish_reason", "stop"),
+              "/choices/0/finish_reason"),
+    Deviation("tools.finish_reason", "tools.stream", chunk(4, "/choices/0/finish_reason", "stop"),
+              "/choices/0/finish_reason", 4),
+    Deviation("tools.call.id", "tools.required", body("/choices/0/message/tool_calls/0/id", ""),
+              "/choices/0/message/tool_calls/0/id"),
+    Deviation("tools.call.arguments.json", "tools.required",
+              body("/choices/0/message/tool_calls/0/function/arguments", '{"location": '),
+              "/choices/0/message/tool_calls/0/function/arguments"),
+    Deviation("tools.call.arguments.schema", "tools.required",
+              body("/choices/0/message/tool_calls/0/function/arguments", '{"location": "X", "unit": "kelvin"}'),
+              "/choices/0/message/tool_calls/0/function/arguments"),
+    Deviation("tools.call.name", "tools.required",
+              body("/choices/0/message/tool_calls/0/function/name", "get_stock_price"),
+              "/choices/0/message/tool_calls/0/function/name"),
+    Deviation("tools.choice.none", "tools.none",
+              fn(lambda c: c.body["choices"][0]["message"].update(
+                  tool_calls=case_tool_calls("tools.required"))), "/choices/0/message/tool_calls/0"),
+    Deviation("tools.choice.required", "tools.required", fn(lambda c: c.body["choices"][0]["message"].update(
+        tool_calls=[], content="It is sunny.")), "/choices/0/message/tool_calls"),
+    Deviation("tools.choice.named", "tools.named",
+              body("/choices/0/message/tool_calls/0/function/name", "get_weather"),
+              "/choices/0/message/tool_calls/0/function/name"),
+    Deviation("tools.parallel.count", "tools.parallel", fn(lambda c: c.body["choices"][0]["message"]["tool_calls"]
+                                                           .pop()), "/choices/0/message/tool_calls"),
+    Deviation("tools.result.answer", "tools.result_round_trip", body("/choices/0/message/content", None),
+              "/choices/0/message/content"),
+    # embeddings
+    Deviation("embeddings.data.count", "embeddings.batch", fn(lambda c: c.body["data"].pop()), "/data"),
+    Deviation("embeddings.data.index", "embeddings.batch", body("/data/2/index", 0), "/data/2/index"),
+    Deviation("embeddings.base64.decode", "embeddings.base64", body("/data/0/embedding", "AAAA!"),
+              "/data/0/embedding"),
+    Deviation("embeddings.encoding_format.honoured", "embeddings.base64", body("/data/0/embedding", [0.5] * 8),
+              "/data/0/embedding"),
+    Deviation("embeddings.dimensions", "embeddings.dimensions", body("/data/0/embedding", [0.5] * 8),
+              "/data/0/embedding"),
+    Deviation("embeddings.vector.length", "embeddings.batch", body("/data/1/embedding", [0.5] * 3),
+              "/data/1/embedding"),
+    # errors
+    Deviation("errors.status", "errors.unknown_model", fn(lambda c: setattr(c, "status", 500)), ""),
+    Deviation("errors.message", "errors.unknown_model", body("/error/message", " "), "/error/message"),
+]
+
+
+def case_tool_calls(case_id: str) -> list[Any]:
+    return copy.deepcopy(conformant(case_id).body["choices"][0]["message"]["tool_calls"])
+
+
+@pytest.mark.parametrize("deviation", DEVIATIONS, ids=[f"{d.check}@{d.case}" for d in DEVIATIONS])
+def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> None:
+    ctx = conformant(deviation.case)
+    deviation.mutate(ctx)
+    found = [(f.check, f.pointer, f.event) for f in run_checks(ctx)]
+    assert (deviation.check, deviation.pointer, deviation.event) in found, found
+
+
+def test_every_check_has_a_crafted_deviation() -> None:
+    covered = {d.check for d in DEVIATIONS}
+    missing = sorted(set(REGISTRY) - covered)
+    assert not missing, f"checks without a deviation test: {missing}"
+
+
+def test_missing_index_in_streamed_tool_call_is_a_failure() -> None:
+    ctx = conformant("tools.stream")
+    for number in (1, 2, 3):
+        tool_chunk(ctx, number).pop("index")
+    severities = {f.check: f.severity for f in run_checks(ctx)}
+    assert severities["stream.tool_calls.index"] is Severity.FAILURE
+
+
+def test_parallel_calls_all_at_index_zero_break_argument_assembly() -> None:
+    """Gemini sends each parallel call whole, as its own chunk, all claiming index 0 (dayu-agent#45)."""
+    ctx = conformant("tools.stream")
+    first = ctx.chunks[1]
+    second = copy.deepcopy(first)
+    for call, name, args in ((first, "get_weather", '{"location": "Paris"}'),
+                             (second, "get_time", '{"location": "Tokyo"}')):
+        delta = call["choices"][0]["delta"]["tool_calls"][0]
+        delta.update(id=f"id-{name}", function={"name": name, "arguments": args})
+    ctx.chunks[1:4] = [first, second]
+    checks = {f.check for f in run_checks(ctx)}
+    assert {"tools.call.arguments.json", "stream.tool_calls.first"} <= checks
+
+
+def test_base64_vector_decodes_to_float32_of_the_requested_size() -> None:
+    ctx = conformant("embeddings.base64")
+    ctx.body["data"][0]["embedding"] = b64([0.25] * 5)
+    found = {(f.check, f.pointer) for f in run_checks(ctx)}
+    assert ("embeddings.dimensions", "/data/0/embedding") in found
+
+
+def test_error_body_as_json_array_is_flagged_at_root() -> None:
+    ctx = conformant("errors.invalid_parameter")
+    ctx.body = json.loads('[{"error": {"code": 400, "message": "Unknown name", "status": "INVALID_ARGUMENT"}}]')
+    assert next((f.check, f.pointer) for f in run_checks(ctx)) == ("schema.error", "")
