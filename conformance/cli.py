@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
     run.add_argument("-n", dest="workers", help="run with pytest-xdist on this many workers")
 
+    diff = commands.add_parser("diff", help="compare two report.json files; exit 1 on any regression")
+    diff.add_argument("baseline", type=Path)
+    diff.add_argument("current", type=Path)
+    diff.add_argument("--markdown", type=Path, help="also write the diff as Markdown (for a PR comment)")
+    diff.add_argument("--show-unchanged", action="store_true", help="list unchanged cases too")
+    diff.add_argument("--strict", action="store_true",
+                      help="exit 1 on any change, improvements included (to prove two runs are identical)")
+
     validate = commands.add_parser("validate", help="check captured responses (JSON, chunk arrays or SSE text)")
     validate.add_argument("--kind", default="auto",
                           choices=["auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings",
@@ -65,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_run(args)
         if args.command == "validate":
             return command_validate(args)
+        if args.command == "diff":
+            return command_diff(args)
     except UsageError as exc:
         stderr.print(f"conformance: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -139,6 +149,40 @@ def print_summary(report: dict) -> None:
         table.add_row(case, *cells)
     stdout.print(table)
     stdout.print(", ".join(f"{k} {v}" for k, v in report["summary"].items() if v))
+
+
+def command_diff(args: argparse.Namespace) -> int:
+    from conformance.report.diff import diff_reports, has_regression, load_report
+
+    changes = diff_reports(load_report(args.baseline), load_report(args.current))
+    print_diff(changes, show_unchanged=args.show_unchanged)
+    if args.markdown:
+        from conformance import atomic
+        from conformance.report.write import template_environment
+
+        text = template_environment().get_template("diff.md.j2").render(
+            changes=changes, baseline_name=str(args.baseline), current_name=str(args.current))
+        atomic.write_text(args.markdown, text)
+    if args.strict:
+        return EXIT_FINDINGS if any(c.kind != "unchanged" for c in changes) else EXIT_OK
+    return EXIT_FINDINGS if has_regression(changes) else EXIT_OK
+
+
+def print_diff(changes: list, *, show_unchanged: bool = False) -> None:
+    styles = {"regression": "bold red", "improvement": "green", "unchanged": "dim", "added": "cyan",
+              "removed": "yellow"}
+    table = Table(title="conformance diff")
+    for column in ("change", "case", "surface", "before", "after", "details"):
+        table.add_column(column)
+    for c in changes:
+        if c.kind == "unchanged" and not show_unchanged:
+            continue
+        details = "; ".join([*(f"new {f}" for f in c.new_findings), *(f"gone {f}" for f in c.gone_findings),
+                             *([c.note] if c.note else [])])
+        table.add_row(f"[{styles[c.kind]}]{c.kind}[/]", c.case, c.surface, c.before or "", c.after or "", details)
+    stdout.print(table)
+    counts = {kind: sum(1 for c in changes if c.kind == kind) for kind in styles}
+    stdout.print(", ".join(f"{k} {v}" for k, v in counts.items() if v), markup=False)
 
 
 def command_validate(args: argparse.Namespace) -> int:

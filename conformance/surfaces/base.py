@@ -6,7 +6,9 @@ library made of the answer: an SDK that raises on a server's response is a findi
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 from conformance.catalogue.model import INVALID_API_KEY, Case
@@ -80,3 +82,11 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
             return "connection", f"{name}: {str(item).splitlines()[0] if str(item) else 'broken response'}"
     message = str(exc).splitlines()[0] if str(exc) else ""
     return "surface", f"{type(exc).__name__}: {message}"[:300]
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle for every client costs more than replaying a case."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())

@@ -17,7 +17,7 @@ from conformance.checks.stream_model import assemble
 from conformance.exchange import Capture
 from conformance.findings import Finding, Severity
 from conformance.sse import parse_stream
-from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
+from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception, tls_context
 
 
 class PythonSdkSurface:
@@ -30,7 +30,7 @@ class PythonSdkSurface:
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
         capture = Capture(env.scrubber)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
-        http = httpx2.Client(event_hooks=capture.hooks, timeout=env.timeout_s)
+        http = httpx2.Client(event_hooks=capture.hooks, timeout=env.timeout_s, verify=tls_context())
         client = openai.OpenAI(base_url=env.profile.base_url, api_key=env.key_for(case), http_client=http,
                                max_retries=0, timeout=env.timeout_s)
         body = case.request_body(env.profile)

@@ -6,7 +6,7 @@ import httpx
 
 from conformance.catalogue.model import Case
 from conformance.exchange import Capture
-from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
+from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception, tls_context
 
 
 class RestSurface:
@@ -21,7 +21,7 @@ class RestSurface:
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         headers = {"Authorization": f"Bearer {env.key_for(case)}", "Content-Type": "application/json"}
         try:
-            with httpx.Client(event_hooks=capture.hooks, timeout=env.timeout_s) as client:
+            with httpx.Client(event_hooks=capture.hooks, timeout=env.timeout_s, verify=tls_context()) as client:
                 client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers)
         except Exception as exc:
             capture.note_error(exc)

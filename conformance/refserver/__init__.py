@@ -1,0 +1,1 @@
+"""The reference target: llama-cpp-python's OpenAI-compatible server on loopback, with a tiny generated model."""

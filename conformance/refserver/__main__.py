@@ -1,0 +1,110 @@
+"""Start and stop the llama.cpp reference server on loopback: ``python -m conformance.refserver start|stop|model``.
+
+``start`` generates the tiny model, writes the server's config (a chat alias with ``chatml-function-calling``
+and an embedding alias over the same file), launches ``llama_cpp.server`` on a free 127.0.0.1 port with the
+key from LLAMACPP_API_KEY, waits until it answers, and prints the base URL. ``stop`` ends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from conformance.refserver.tiny_model import N_CTX, write_model
+
+CHAT_ALIAS, EMBED_ALIAS = "tiny-chat", "tiny-embed"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(folder: Path, port: int, api_key: str) -> Path:
+    model = str(write_model(folder / "tiny.gguf"))
+    config = {
+        "host": "127.0.0.1",
+        "port": port,
+        "api_key": api_key,
+        "models": [
+            {"model": model, "model_alias": CHAT_ALIAS, "chat_format": "chatml-function-calling", "n_ctx": N_CTX,
+             "seed": 7, "verbose": False},
+            {"model": model, "model_alias": EMBED_ALIAS, "embedding": True, "n_ctx": N_CTX, "verbose": False},
+        ],
+    }
+    path = folder / "server.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def start(folder: Path, port: int, timeout_s: float = 60.0) -> str:
+    api_key = os.environ.get("LLAMACPP_API_KEY", "")
+    if not api_key:
+        raise SystemExit("refserver: set LLAMACPP_API_KEY: the server requires it, and so does record mode")
+    folder.mkdir(parents=True, exist_ok=True)
+    config = write_config(folder, port, api_key)
+    log = open(folder / "server.log", "w")  # the child keeps it open
+    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (folder / "server.pid").write_text(str(process.pid))
+    base_url = f"http://127.0.0.1:{port}/v1/"
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if process.poll() is not None:
+            raise SystemExit(f"refserver: the server exited with {process.returncode}; see {folder / 'server.log'}")
+        try:
+            if httpx.get(base_url + "models", headers={"Authorization": f"Bearer {api_key}"}, timeout=1).is_success:
+                (folder / "base_url").write_text(base_url)
+                return base_url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    stop(folder)
+    raise SystemExit(f"refserver: no answer from {base_url} within {timeout_s:.0f}s; see {folder / 'server.log'}")
+
+
+def stop(folder: Path) -> None:
+    pid_file = folder / "server.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    pid_file.unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m conformance.refserver", description=__doc__)
+    parser.add_argument("action", choices=["start", "stop", "model"])
+    parser.add_argument("--dir", type=Path, default=Path(".refserver"), help="working folder [default: .refserver]")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 [default: a free one]")
+    args = parser.parse_args()
+    if args.action == "model":
+        print(write_model(args.dir / "tiny.gguf"))
+    elif args.action == "start":
+        started = time.monotonic()
+        url = start(args.dir, args.port or free_port())
+        print(url)
+        print(f"refserver: answering after {time.monotonic() - started:.1f}s", file=sys.stderr)
+    else:
+        stop(args.dir)
+
+
+if __name__ == "__main__":
+    main()
