@@ -36,6 +36,9 @@ class CaseResult:
     cassette: str | None = None
     recorded_at: str | None = None
     sdk: dict[str, Any] = field(default_factory=dict)
+    # The verdict once known gaps are set aside: what decides whether the run fails.
+    gated_verdict: Verdict | None = None
+    known_gap: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,11 +46,13 @@ class CaseResult:
             "section": self.section, "verdict": self.verdict.value, "reason": self.reason,
             "findings": [f.to_dict() for f in self.findings], "duration_s": round(self.duration_s, 4),
             "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
+            "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseResult:
-        return cls(**{**data, "verdict": Verdict(data["verdict"]),
+        gated = data.get("gated_verdict")
+        return cls(**{**data, "verdict": Verdict(data["verdict"]), "gated_verdict": Verdict(gated) if gated else None,
                       "findings": [Finding.from_dict(f) for f in data.get("findings", [])]})
 
 
@@ -129,12 +134,18 @@ def _status_findings(ctx: CheckContext) -> list[Finding]:
     return list(error_checks.status(ctx))
 
 
+def verdict_for_findings(findings: list[Finding]) -> Verdict:
+    if any(f.severity is Severity.FAILURE for f in findings):
+        return Verdict.FAIL
+    return Verdict.DEVIATION if findings else Verdict.PASS
+
+
 def _verdict_from(findings: list[Finding], outcome: SurfaceOutcome, reason: str) -> tuple[Verdict, str, list[Finding]]:
     findings = findings + outcome.findings
-    failures = [f for f in findings if f.severity is Severity.FAILURE]
-    if failures:
-        return Verdict.FAIL, reason or failures[0].message, findings
-    if findings:
+    verdict = verdict_for_findings(findings)
+    if verdict is Verdict.FAIL:
+        reason = reason or next(f.message for f in findings if f.severity is Severity.FAILURE)
+    elif verdict is Verdict.DEVIATION:
         checks = sorted({f.check for f in findings})
-        return Verdict.DEVIATION, reason or f"{len(findings)} finding(s): {', '.join(checks[:4])}", findings
-    return Verdict.PASS, reason, findings
+        reason = reason or f"{len(findings)} finding(s): {', '.join(checks[:4])}"
+    return verdict, reason, findings

@@ -127,7 +127,11 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS if code == pytest.ExitCode.NO_TESTS_COLLECTED else EXIT_OK
     report = json.loads(report_file.read_text(encoding="utf-8"))
     print_summary(report)
-    failing = report["summary"].get("FAIL", 0) + report["summary"].get("ERROR", 0)
+    gated = report.get("gated_summary", report["summary"])
+    failing = gated.get("FAIL", 0) + gated.get("ERROR", 0)
+    for gap in report.get("gaps_closed", []):
+        stdout.print(f"known gap closed: {gap['id']} ({gap['check'] or gap['verdict']}) no longer shows up: remove "
+                     "it from the manifest", markup=False)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
@@ -138,17 +142,22 @@ def print_summary(report: dict) -> None:
     for surface in surfaces:
         table.add_column(surface)
     styles = {"PASS": "green", "DEVIATION": "yellow", "UNSUPPORTED": "magenta", "FAIL": "red", "ERROR": "bold red"}
-    grid: dict[str, dict[str, str]] = {}
+    grid: dict[str, dict[str, dict]] = {}
     for result in report["results"]:
-        grid.setdefault(result["case"], {})[result["surface"]] = result["verdict"]
+        grid.setdefault(result["case"], {})[result["surface"]] = result
     for case, row in grid.items():
         cells = []
         for surface in surfaces:
-            verdict = row.get(surface, "")
-            cells.append(f"[{styles.get(verdict, 'dim')}]{verdict}[/]")
+            result = row.get(surface)
+            verdict = result["verdict"] if result else ""
+            known = result and result.get("gated_verdict", verdict) != verdict
+            cells.append(f"[{styles.get(verdict, 'dim')}]{verdict}[/]" + (" [dim](known)[/]" if known else ""))
         table.add_row(case, *cells)
     stdout.print(table)
-    stdout.print(", ".join(f"{k} {v}" for k, v in report["summary"].items() if v))
+    stdout.print(", ".join(f"{k} {v}" for k, v in report["summary"].items() if v), markup=False)
+    if report.get("known_gaps", {}).get("manifest"):
+        gated = ", ".join(f"{k} {v}" for k, v in report["gated_summary"].items() if v)
+        stdout.print(f"with known gaps set aside ({report['known_gaps']['manifest']}): {gated}", markup=False)
 
 
 def command_diff(args: argparse.Namespace) -> int:

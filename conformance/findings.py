@@ -28,6 +28,7 @@ class Finding:
     expected: Any = None
     seen: Any = None
     event: int | None = None
+    known_gap: str | None = None  # id of the known-gaps manifest entry that expects this finding
 
     def where(self) -> str:
         prefix = f"chunk[{self.event}]" if self.event is not None else ""
@@ -40,7 +41,8 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(**{**data, "severity": Severity(data.get("severity", "deviation"))})
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, "severity": Severity(data.get("severity", "deviation"))})
 
 
 def escape_token(token: str | int) -> str:

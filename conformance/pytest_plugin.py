@@ -37,9 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-report-dir", default=None, help="report folder [default: reports/<target>]")
     group.addoption("--conformance-timeout", type=float, default=60.0, help="per-request timeout in seconds")
     group.addoption("--conformance-no-report", action="store_true", help="do not write report files")
+    group.addoption("--conformance-gaps", default=None,
+                    help="known-gaps manifest (.toml) [default: the target's built-in one; 'none' to disable]")
 
 
 def build_settings(config: pytest.Config) -> Settings:
+    from conformance.gaps import load_manifest, manifest_path
     from conformance.profiles import load_profile
     from conformance.settings import Settings, default_dir, parse_surfaces
 
@@ -60,7 +63,14 @@ def build_settings(config: pytest.Config) -> Settings:
         report_dir=Path(report_dir) if report_dir else default_dir("reports", profile.name),
         surfaces=parse_surfaces(option("--conformance-surfaces")),
         timeout_s=option("--conformance-timeout"),
+        gaps=load_manifest(_gaps_path(option("--conformance-gaps"), profile.name, manifest_path)),
     )
+
+
+def _gaps_path(value: str | None, target: str, builtin: Any) -> Any:
+    if value == "none":
+        return None
+    return value or builtin(target)
 
 
 def settings_for(config: pytest.Config) -> Settings:

@@ -7,6 +7,7 @@ import time
 from conformance.analysis import CaseResult, judge
 from conformance.cassettes import cassette_path, read_provenance
 from conformance.catalogue.model import Case
+from conformance.gaps import apply as apply_gaps
 from conformance.settings import Settings
 from conformance.surfaces import SURFACES, RunEnv
 from conformance.verdicts import Verdict
@@ -33,6 +34,7 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     result.verdict, result.reason, result.findings = judge(case, outcome, request, case.expectations(settings.profile))
     if result.verdict is Verdict.NOT_RECORDED:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
+    apply_gaps(result, settings.gaps)
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
     result.sdk = outcome.sdk
     if not settings.recording:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.errors import UsageError
+from conformance.gaps import GapManifest
 from conformance.profiles import Profile
 from conformance.scrub import Scrubber
 from conformance.surfaces import SURFACES
@@ -24,6 +25,7 @@ class Settings:
     report_dir: Path
     surfaces: list[str]
     timeout_s: float = 60.0
+    gaps: GapManifest = field(default_factory=GapManifest)
 
     @property
     def recording(self) -> bool:

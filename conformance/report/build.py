@@ -10,6 +10,7 @@ from typing import Any
 from conformance import __version__
 from conformance.cassettes import now_iso, read_provenance
 from conformance.catalogue import CASES, FEATURES
+from conformance.gaps import closed_gaps
 from conformance.settings import Settings
 from conformance.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_LABEL, OPENAI_SPEC_REPO
 from conformance.surfaces import SURFACES
@@ -34,6 +35,7 @@ def build_report(results: list[dict[str, Any]], settings: Settings, started: str
         if not result.get("recorded_at") and result.get("cassette"):
             result["recorded_at"] = read_provenance(result["cassette"]).get("recorded_at")
     counts = Counter(r["verdict"] for r in results)
+    known = sum(1 for r in results if r.get("known_gap") or any(f.get("known_gap") for f in r["findings"]))
     surfaces = [s for s in surface_order if any(r["surface"] == s for r in results)]
     recorded = sorted({r["recorded_at"] for r in results if r.get("recorded_at")})
     return {
@@ -54,5 +56,10 @@ def build_report(results: list[dict[str, Any]], settings: Settings, started: str
         "surfaces": [{"name": s, "label": SURFACES[s].label} for s in surfaces],
         "features": [f for f in FEATURES if any(r["feature"] == f for r in results)],
         "summary": {v.value: counts.get(v.value, 0) for v in DISPLAY_ORDER},
+        "gated_summary": {v.value: sum(1 for r in results if r.get("gated_verdict", r["verdict"]) == v.value)
+                          for v in DISPLAY_ORDER},
+        "known_gaps": {"manifest": settings.gaps.source or None, "entries": len(settings.gaps.gaps),
+                       "results_with_known_gaps": known},
+        "gaps_closed": closed_gaps(settings.gaps, results),
         "results": results,
     }

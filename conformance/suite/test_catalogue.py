@@ -46,7 +46,7 @@ def test_case(case: Case, surface: str, conformance_settings: Settings, request:
     result = run_case(case, surface, conformance_settings)
     request.node.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict())))
     message = f"{result.verdict.value}: {result.reason}"
-    if result.verdict.fails_run:
+    if (result.gated_verdict or result.verdict).fails_run:
         pytest.fail(message, pytrace=False)
     if result.verdict in (Verdict.NOT_RECORDED, Verdict.NOT_RUN):
         pytest.skip(message)

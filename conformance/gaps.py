@@ -1,0 +1,146 @@
+"""Known gaps: what a target is known to do differently, so that CI fails on change, not on known facts.
+
+A manifest (``conformance/targets/<target>.gaps.toml``, or the profile's ``gaps`` file) lists entries, each with
+a reason and a source. An entry matches findings (by check id and JSON pointer glob) or whole verdicts (e.g. a
+documented parameter the target rejects), on cases and surfaces given as globs. Matched findings stay in the
+report, marked; they just do not fail the run. An entry that matched nothing in a run that exercised its cases
+is a closed gap: an improvement to act on (remove it from the manifest), like a strict xfail that passes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import UsageError
+from conformance.verdicts import Verdict
+
+GAP_KEYS = {"id", "check", "pointer", "verdict", "cases", "surfaces", "reason", "source"}
+
+
+@dataclass(frozen=True)
+class Gap:
+    id: str
+    reason: str
+    source: str
+    check: str | None = None
+    pointers: tuple[str, ...] = ("*",)
+    verdict: Verdict | None = None
+    cases: tuple[str, ...] = ("*",)
+    surfaces: tuple[str, ...] = ("*",)
+
+    def covers(self, case: str, surface: str) -> bool:
+        return any(fnmatchcase(case, c) for c in self.cases) and any(fnmatchcase(surface, s) for s in self.surfaces)
+
+    def matches_finding(self, case: str, surface: str, check: str, pointer: str) -> bool:
+        return (self.check is not None and self.check == check
+                and any(fnmatchcase(pointer or "/", p) for p in self.pointers) and self.covers(case, surface))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "check": self.check, "pointer": list(self.pointers),
+                "verdict": self.verdict.value if self.verdict else None, "cases": list(self.cases),
+                "surfaces": list(self.surfaces), "reason": self.reason, "source": self.source}
+
+
+@dataclass
+class GapManifest:
+    gaps: list[Gap] = field(default_factory=list)
+    source: str = ""
+
+
+def manifest_path(target: str) -> Path | None:
+    resource = resources.files("conformance.targets").joinpath(f"{target}.gaps.toml")
+    return Path(str(resource)) if resource.is_file() else None
+
+
+def load_manifest(path: str | Path | None) -> GapManifest:
+    if path is None:
+        return GapManifest()
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read known-gaps manifest {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"known-gaps manifest {path} is not valid TOML ({exc}): fix the file") from None
+    gaps = []
+    for number, entry in enumerate(document.get("gap", [])):
+        where = f"{path} gap #{number + 1}"
+        unknown = set(entry) - GAP_KEYS
+        if unknown:
+            raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        if not entry.get("reason") or not entry.get("source") or not entry.get("id"):
+            raise UsageError(f"{where}: every gap needs an id, a reason and a source")
+        if bool(entry.get("check")) == bool(entry.get("verdict")):
+            raise UsageError(f"{where}: give either a check (with an optional pointer) or a verdict")
+        try:
+            verdict = Verdict(entry["verdict"]) if entry.get("verdict") else None
+        except ValueError:
+            raise UsageError(f"{where}: unknown verdict {entry['verdict']!r}") from None
+        gaps.append(Gap(id=entry["id"], reason=entry["reason"], source=entry["source"], check=entry.get("check"),
+                        pointers=_strings(entry.get("pointer", "*")), verdict=verdict,
+                        cases=_strings(entry.get("cases", "*")), surfaces=_strings(entry.get("surfaces", "*"))))
+    ids = [g.id for g in gaps]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"{path}: gap ids must be unique")
+    return GapManifest(gaps, _display(path))
+
+
+def _display(path: Path) -> str:
+    """A path worth printing in a committed report: relative to the package or the working folder."""
+    package_root = Path(__file__).resolve().parent.parent
+    for root in (package_root, Path.cwd()):
+        try:
+            return str(path.resolve().relative_to(root))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def apply(result: Any, manifest: GapManifest) -> set[str]:
+    """Mark the result's known findings and set its gated verdict; returns the ids of the gaps that matched."""
+    from conformance.analysis import verdict_for_findings
+
+    matched: set[str] = set()
+    marked = []
+    for finding in result.findings:
+        gap = next((g for g in manifest.gaps if g.matches_finding(result.case, result.surface, finding.check,
+                                                                   finding.pointer)), None)
+        if gap:
+            matched.add(gap.id)
+            finding = replace(finding, known_gap=gap.id)
+        marked.append(finding)
+    result.findings = marked
+    result.gated_verdict = result.verdict
+    verdict_gap = next((g for g in manifest.gaps if g.verdict is result.verdict
+                        and g.covers(result.case, result.surface)), None)
+    if verdict_gap:
+        matched.add(verdict_gap.id)
+        result.known_gap = verdict_gap.id
+        result.gated_verdict = Verdict.DEVIATION
+    elif result.findings and result.verdict in (Verdict.PASS, Verdict.DEVIATION, Verdict.FAIL):
+        result.gated_verdict = verdict_for_findings([f for f in result.findings if not f.known_gap])
+    return matched
+
+
+def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gaps that matched nothing although the run exercised at least one of their cases."""
+    ran = [r for r in results if r["verdict"] not in (Verdict.NOT_RECORDED.value, Verdict.NOT_RUN.value)]
+    matched = {f.get("known_gap") for r in ran for f in r.get("findings", [])} | {r.get("known_gap") for r in ran}
+    closed = []
+    for gap in manifest.gaps:
+        if gap.id in matched:
+            continue
+        covered = [r for r in ran if gap.covers(r["case"], r["surface"])]
+        if covered:
+            closed.append({**gap.to_dict(), "case": covered[0]["case"] if len(covered) == 1 else "*",
+                           "surface": "*"})
+    return closed
