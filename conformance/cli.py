@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds [default: 60]")
     run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
     run.add_argument("-n", dest="workers", help="run with pytest-xdist on this many workers")
+    run.add_argument("--junitxml", type=Path, help="also write JUnit XML (verdict and check ids per test case)")
+    run.add_argument("--baseline", type=Path,
+                     help="a baseline report.json: print the diff after the run and exit 1 on any regression")
+    run.add_argument("--skip-without-key", action="store_true",
+                     help="in record mode, exit 0 with a message (instead of 2) when the key is not set")
+
+    report = commands.add_parser("report", help="cross-target matrix from several report.json files")
+    report.add_argument("reports", nargs="+", type=Path)
+    report.add_argument("--out", type=Path, default=Path("reports/cross-target"),
+                        help="folder for matrix.md and matrix.html [default: reports/cross-target]")
 
     diff = commands.add_parser("diff", help="compare two report.json files; exit 1 on any regression")
     diff.add_argument("baseline", type=Path)
@@ -75,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_validate(args)
         if args.command == "diff":
             return command_diff(args)
+        if args.command == "report":
+            return command_report(args)
     except UsageError as exc:
         stderr.print(f"conformance: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -94,7 +106,15 @@ def command_run(args: argparse.Namespace) -> int:
                            chat_model=args.chat_model, embedding_model=args.embedding_model)
     parse_surfaces(args.surfaces)
     if args.record_mode != "none" and not profile.api_key():
+        if args.skip_without_key:
+            stderr.print(f"skipped: {profile.api_key_env} is not set, so {profile.name} cannot be recorded live",
+                         markup=False)
+            return EXIT_OK
         raise UsageError(missing_key_message(profile, args.record_mode))
+    if args.baseline:
+        from conformance.report.diff import load_report
+
+        baseline = load_report(args.baseline)
     cassette_dir = Path(args.cassette_dir) if args.cassette_dir else default_dir("cassettes", profile.name)
     report_dir = Path(args.report_dir) if args.report_dir else default_dir("reports", profile.name)
     if args.record_mode == "none" and not cassette_dir.is_dir():
@@ -114,6 +134,8 @@ def command_run(args: argparse.Namespace) -> int:
         pytest_args += ["-k", args.keyword]
     if args.workers:
         pytest_args += ["-n", args.workers]
+    if args.junitxml:
+        pytest_args.append(f"--junitxml={args.junitxml}")
     report_file = report_dir / "report.json"
     before = report_file.stat().st_mtime_ns if report_file.exists() else None
     stderr.print(f"running the catalogue against {profile.name} ({profile.base_url}), "
@@ -132,6 +154,14 @@ def command_run(args: argparse.Namespace) -> int:
     for gap in report.get("gaps_closed", []):
         stdout.print(f"known gap closed: {gap['id']} ({gap['check'] or gap['verdict']}) no longer shows up: remove "
                      "it from the manifest", markup=False)
+    if args.baseline:
+        from conformance.report.diff import diff_reports, has_regression
+
+        changes = diff_reports(baseline, report)
+        print_diff(changes)
+        write_diff_markdown(changes, report_dir / "diff.md", str(args.baseline), str(report_file))
+        if has_regression(changes):
+            return EXIT_FINDINGS
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
@@ -166,15 +196,29 @@ def command_diff(args: argparse.Namespace) -> int:
     changes = diff_reports(load_report(args.baseline), load_report(args.current))
     print_diff(changes, show_unchanged=args.show_unchanged)
     if args.markdown:
-        from conformance import atomic
-        from conformance.report.write import template_environment
-
-        text = template_environment().get_template("diff.md.j2").render(
-            changes=changes, baseline_name=str(args.baseline), current_name=str(args.current))
-        atomic.write_text(args.markdown, text)
+        write_diff_markdown(changes, args.markdown, str(args.baseline), str(args.current))
     if args.strict:
         return EXIT_FINDINGS if any(c.kind != "unchanged" for c in changes) else EXIT_OK
     return EXIT_FINDINGS if has_regression(changes) else EXIT_OK
+
+
+def write_diff_markdown(changes: list, path: Path, baseline: str, current: str) -> None:
+    from conformance import atomic
+    from conformance.report.write import template_environment
+
+    text = template_environment().get_template("diff.md.j2").render(
+        changes=changes, baseline_name=baseline, current_name=current)
+    atomic.write_text(path, text)
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from conformance.report.cross import write_cross_target
+    from conformance.report.diff import load_report
+
+    reports = [load_report(path) for path in args.reports]
+    for path in write_cross_target(reports, args.out):
+        stdout.print(f"wrote {path}", markup=False)
+    return EXIT_OK
 
 
 def print_diff(changes: list, *, show_unchanged: bool = False) -> None:

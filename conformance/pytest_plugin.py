@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 # Imports of the package proper happen inside the hooks: this plugin is loaded by every pytest run in the
 # environment, and must stay cheap (and must not import vcrpy before pytest-recording registers it).
 
-RESULT_PROPERTY = "conformance_result"
+# A test's result travels on its report as JSON (xdist ships report attributes from workers to the controller).
+RESULT_ATTRIBUTE = "conformance_result"
+RESULT_KEY = pytest.StashKey[str]()
 _results_key = pytest.StashKey[list[dict[str, Any]]]()
 _settings_key = pytest.StashKey["Settings"]()
 _started_key = pytest.StashKey[str]()
@@ -130,10 +132,18 @@ def conformance_settings(pytestconfig: pytest.Config) -> Settings:
     return settings_for(pytestconfig)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if call.when == "call" and RESULT_KEY in item.stash:
+        setattr(report, RESULT_ATTRIBUTE, item.stash[RESULT_KEY])
+    return report
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    for name, value in report.user_properties:
-        if name == RESULT_PROPERTY and report.when == "call":
-            _collected.append(json.loads(value) if isinstance(value, str) else value)
+    value = getattr(report, RESULT_ATTRIBUTE, None)
+    if report.when == "call" and value:
+        _collected.append(json.loads(value))
 
 
 _collected: list[dict[str, Any]] = []

@@ -3,33 +3,62 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from conformance import atomic
 
 
-def template_environment() -> Environment:
+def template_environment(*, html: bool = False) -> Environment:
     env = Environment(loader=PackageLoader("conformance", "templates"), undefined=StrictUndefined,
+                      autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=html)
+                      if html else False,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+    env.filters["slug"] = lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    env.filters["pretty"] = pretty_body
     return env
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def pretty_body(text: str) -> str:
+    """Indent a JSON body for reading; an event stream or anything else is shown as it was."""
+    try:
+        return json.dumps(json.loads(text), indent=2)
+    except ValueError:
+        return text
+
+
+def grid_of(report: dict[str, Any]) -> tuple[dict[str, dict[str, dict[str, Any]]], list[str]]:
     grid: dict[str, dict[str, dict[str, Any]]] = {}
     for result in report["results"]:
         grid.setdefault(result["case"], {})[result["surface"]] = result
-    cases = list(dict.fromkeys(r["case"] for r in report["results"]))
+    return grid, list(grid)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    grid, cases = grid_of(report)
+    groups: dict[str, list[str]] = {}
+    for case in cases:
+        groups.setdefault(next(iter(grid[case].values()))["feature"], []).append(case)
+    template = template_environment(html=True).get_template("report.html.j2")
+    return template.render(report=report, grid=grid, groups=list(groups.items()))
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    grid, cases = grid_of(report)
     return template_environment().get_template("report.md.j2").render(report=report, grid=grid, cases=cases)
 
 
 def write_reports(report: dict[str, Any], folder: str | Path) -> list[Path]:
     folder = Path(folder)
-    json_path, md_path = folder / "report.json", folder / "report.md"
-    markdown = render_markdown(report)  # render before writing anything: both files change, or neither
-    atomic.write_text(json_path, json.dumps(report, indent=2, sort_keys=False) + "\n")
-    atomic.write_text(md_path, markdown)
-    return [json_path, md_path]
+    rendered = {  # render everything before writing anything: a failed render leaves the old report whole
+        folder / "report.json": json.dumps(report, indent=2, sort_keys=False) + "\n",
+        folder / "report.md": render_markdown(report),
+        folder / "report.html": render_html(report),
+    }
+    for path, text in rendered.items():
+        atomic.write_text(path, text)
+    return list(rendered)

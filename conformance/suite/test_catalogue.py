@@ -13,7 +13,7 @@ import pytest
 
 from conformance import cassettes
 from conformance.catalogue import CASES, Case
-from conformance.pytest_plugin import RESULT_PROPERTY
+from conformance.pytest_plugin import RESULT_KEY
 from conformance.runner import run_case
 from conformance.settings import Settings
 from conformance.surfaces import SURFACES
@@ -44,7 +44,13 @@ def default_cassette_name(case: Case, surface: str) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case(case: Case, surface: str, conformance_settings: Settings, request: pytest.FixtureRequest) -> None:
     result = run_case(case, surface, conformance_settings)
-    request.node.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict())))
+    request.node.stash[RESULT_KEY] = json.dumps(result.to_dict())
+    # What a CI system's JUnit view shows for this test case.
+    request.node.user_properties.extend([
+        ("case", case.id), ("surface", surface), ("verdict", result.verdict.value),
+        ("gated_verdict", (result.gated_verdict or result.verdict).value),
+        ("checks", ",".join(sorted({f.check for f in result.findings}))),
+    ])
     message = f"{result.verdict.value}: {result.reason}"
     if (result.gated_verdict or result.verdict).fails_run:
         pytest.fail(message, pytrace=False)

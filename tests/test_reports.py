@@ -1,0 +1,137 @@
+"""Reports people read: report.json against its shipped schema, the HTML page in a real headless browser,
+the cross-target matrix, JUnit XML, and the --baseline gate of `conformance run`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conformance.catalogue import CASES
+from conformance.cli import main
+from tests.conftest import REPO
+
+COMMITTED = REPO / "reports" / "llamacpp" / "report.json"
+
+
+@cache
+def report_validator() -> Draft202012Validator:
+    schema = json.loads(resources.files("conformance.schemas").joinpath("report.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh replay of the committed llama.cpp cassettes, with JUnit XML."""
+    out = tmp_path_factory.mktemp("replay")
+    code = main(["run", "--target", "llamacpp", "--cassette-dir", str(REPO / "cassettes" / "llamacpp"),
+                 "--report-dir", str(out), "--junitxml", str(out / "junit.xml")])
+    assert code == 0  # every FAIL/ERROR of this target is a known gap
+    return out
+
+
+def test_report_json_matches_its_schema(replayed: Path) -> None:
+    report = json.loads((replayed / "report.json").read_text())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in report_validator().iter_errors(report)]
+    assert not errors, errors[:5]
+    assert report["schema_version"] == 1 and len(report["results"]) == 2 * len(CASES)
+
+
+def test_schema_rejects_a_broken_report() -> None:
+    report = json.loads(COMMITTED.read_text())
+    report["results"][0]["verdict"] = "MAYBE"
+    del report["spec"]
+    assert len(list(report_validator().iter_errors(report))) == 2
+
+
+def test_junit_xml_carries_verdict_and_check_ids(replayed: Path) -> None:
+    tree = ET.parse(replayed / "junit.xml")
+    cases = tree.getroot().findall(".//testcase")
+    assert len(cases) == 2 * len(CASES)
+    props = {c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")} for c in cases}
+    n_two = props["test_case[n.two-rest]"]
+    assert n_two["verdict"] == "FAIL" and "chat.choices.count" in n_two["checks"]
+    assert all("conformance_result" not in p for p in props.values())
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name) or name
+    pytest.skip("no headless Chromium on this machine (CI installs Debian's chromium)")
+
+
+def run_chromium(page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    return subprocess.run([chromium(), *flags, *extra, page.as_uri()], capture_output=True, text=True, timeout=120)
+
+
+def test_html_report_renders_in_headless_chromium(replayed: Path, tmp_path: Path) -> None:
+    page = replayed / "report.html"
+    dom = run_chromium(page, tmp_path, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for case in CASES:
+        assert case.id in dom.stdout
+    console_errors = [line for line in dom.stderr.splitlines()
+                      if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)]
+    assert not console_errors, console_errors
+    shot = tmp_path / "report.png"
+    picture = run_chromium(page, tmp_path, "--window-size=1300,1800", f"--screenshot={shot}")
+    assert picture.returncode == 0 and shot.stat().st_size > 20_000
+
+
+def test_html_report_is_self_contained(replayed: Path) -> None:
+    html = (replayed / "report.html").read_text()
+    for needle in ("http://", "https://"):
+        external = [line for line in html.splitlines() if f'src="{needle}' in line or (f'href="{needle}' in line
+                    and "stylesheet" in line)]
+        assert not external
+    assert "<script" not in html and "openai-openapi@f85dbe2" in html
+
+
+def test_cross_target_matrix(replayed: Path, tmp_path: Path) -> None:
+    other = json.loads((replayed / "report.json").read_text())
+    other["target"]["name"] = "llamacpp-copy"
+    for result in other["results"]:
+        if result["case"] == "n.two":
+            result["verdict"] = "PASS"
+    copy = tmp_path / "copy.json"
+    copy.write_text(json.dumps(other))
+    assert main(["report", str(replayed / "report.json"), str(copy), "--out", str(tmp_path / "x")]) == 0
+    matrix = (tmp_path / "x" / "matrix.md").read_text()
+    assert "| llamacpp | llamacpp-copy |" in matrix
+    line = next(row for row in matrix.splitlines() if "`n.two`" in row)
+    assert "FAIL (python-sdk: FAIL, rest: FAIL)" in line and "PASS (python-sdk: PASS, rest: PASS)" in line
+    assert main(["report", str(copy), str(copy)]) == 2
+
+
+def test_run_with_baseline_fails_on_regression(tmp_path: Path) -> None:
+    baseline = json.loads(COMMITTED.read_text())
+    for result in baseline["results"]:
+        if result["case"] == "n.two":
+            result["verdict"], result["findings"] = "PASS", []
+    better = tmp_path / "better-baseline.json"
+    better.write_text(json.dumps(baseline))
+    args = ["run", "--target", "llamacpp", "--cassette-dir", str(REPO / "cassettes" / "llamacpp"),
+            "--report-dir", str(tmp_path / "r")]
+    assert main([*args, "--baseline", str(COMMITTED)]) == 0
+    assert main([*args, "--baseline", str(better)]) == 1
+    assert "regression" in (tmp_path / "r" / "diff.md").read_text()
+
+
+def test_live_mode_without_key_can_be_skipped(capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    assert main(["run", "--target", "gemini", "--record-mode", "rewrite", "--skip-without-key"]) == 0
+    assert "skipped: GEMINI_API_KEY is not set" in capsys.readouterr().err
+    assert main(["run", "--target", "gemini", "--record-mode", "rewrite"]) == 2
