@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junitxml", type=Path, help="also write JUnit XML (verdict and check ids per test case)")
     run.add_argument("--baseline", type=Path,
                      help="a baseline report.json: print the diff after the run and exit 1 on any regression")
+    run.add_argument("--gaps", help="known-gaps manifest .toml, or 'none' [default: the target's built-in one]")
     run.add_argument("--skip-without-key", action="store_true",
                      help="in record mode, exit 0 with a message (instead of 2) when the key is not set")
 
@@ -127,7 +128,7 @@ def command_run(args: argparse.Namespace) -> int:
                    f"--conformance-report-dir={report_dir}", f"--conformance-timeout={args.timeout}"]
     for flag, value in (("target", args.target), ("base-url", args.base_url), ("api-key-env", args.api_key_env),
                         ("chat-model", args.chat_model), ("embedding-model", args.embedding_model),
-                        ("surfaces", args.surfaces)):
+                        ("surfaces", args.surfaces), ("gaps", args.gaps)):
         if value:
             pytest_args.append(f"--conformance-{flag}={value}")
     if args.keyword:
