@@ -59,7 +59,8 @@ class CaseResult:
 def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None, expect: dict[str, Any]) -> CheckContext:
     """Decode the raw response into what checks look at. Raises ValueError when the body cannot be decoded."""
     kind = case.kind
-    ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect)
+    ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
+                       content_type=exchange.content_type)
     if kind == "stream":
         parsed = parse_stream(exchange.response_body)
         if not parsed.chunks and not parsed.done and exchange.response_body.strip():
@@ -103,7 +104,7 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
     if outcome.error_kind == "not_recorded":
         return Verdict.NOT_RECORDED, outcome.error or "not recorded", []
     if exchange is None or exchange.status is None:
-        return Verdict.ERROR, outcome.error or "no response", []
+        return Verdict.ERROR, f"no complete response: {outcome.error or 'nothing came back'}", []
     status = exchange.status
     if exchange.error and status < 400:
         return Verdict.ERROR, f"the response broke off: {exchange.error}", []

@@ -91,14 +91,21 @@ def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
 
 
 class ConformancePersister:
-    """vcrpy persister: provenance header, atomic writes, and a refusal to load key-shaped content."""
+    """vcrpy persister: provenance header, atomic writes, and a refusal to load key-shaped content.
+
+    ``ignore_existing`` makes a re-recording replace cassettes only when each new one is saved whole (instead of
+    deleting them up front); ``frozen`` stops all saving once a run is interrupted, so that a test cut off
+    mid-exchange never replaces a good cassette with a partial one.
+    """
 
     provenance: dict[str, Any] = {}
+    ignore_existing = False
+    frozen = False
 
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
         path = Path(cassette_path)
-        if not path.is_file():
+        if cls.ignore_existing or not path.is_file():
             raise CassetteNotFoundError()
         try:
             data = path.read_text(encoding="utf-8")
@@ -118,6 +125,8 @@ class ConformancePersister:
 
     @classmethod
     def save_cassette(cls, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        if cls.frozen:
+            return
         body = serialize(cassette_dict, serializer)
         header = {"provenance": {**cls.provenance, "recorded_at": now_iso(), "suite_version": __version__}}
         text = (
@@ -129,6 +138,30 @@ class ConformancePersister:
         if leak:
             raise CassetteSecretError(f"refusing to write {cassette_path}: it would contain a key-like string ({leak})")
         atomic.write_text(cassette_path, text)
+
+
+def check_cassette(path: Path) -> None:
+    """Refuse, with a one-line reason and fix, a cassette that is unreadable, corrupt or holds a key-like string."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read cassette {path} ({exc}): fix its permissions or delete it and record again") \
+            from None
+    leak = looks_like_key(text)
+    if leak:
+        raise CassetteSecretError(f"cassette {path} contains something that looks like an API key ({leak}): "
+                                  "delete it and record again; nothing was run")
+    try:
+        data = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"cassette {path} is not valid YAML{where}: delete it and record again") from None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise UsageError(f"cassette {path} has no 'interactions' list: delete it and record again")
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def now_iso() -> str:

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cassette-dir", help="cassette folder [default: cassettes/<target>]")
     run.add_argument("--report-dir", help="report folder [default: reports/<target>]")
     run.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds [default: 60]")
+    run.add_argument("--retries", type=int, default=3, help="extra attempts after HTTP 429/503 [default: 3]")
+    run.add_argument("--retry-budget", type=float, default=60.0,
+                     help="seconds a case may wait between attempts in all [default: 60]")
     run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
     run.add_argument("-n", dest="workers", help="run with pytest-xdist on this many workers")
     run.add_argument("--junitxml", type=Path, help="also write JUnit XML (verdict and check ids per test case)")
@@ -122,10 +125,14 @@ def command_run(args: argparse.Namespace) -> int:
         stderr.print(f"note: no cassettes in {cassette_dir}: every case will be NOT RECORDED", markup=False)
     if cassette_dir.exists() and not cassette_dir.is_dir():
         raise UsageError(f"cassette folder {cassette_dir} is not a folder")
+    # "rewrite" re-records everything but replaces each cassette only once its new version is whole.
+    mode = "all" if args.record_mode == "rewrite" else args.record_mode
     pytest_args = ["--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider", "-rfE",
                    "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                   f"--record-mode={args.record_mode}", f"--conformance-cassette-dir={cassette_dir}",
-                   f"--conformance-report-dir={report_dir}", f"--conformance-timeout={args.timeout}"]
+                   f"--record-mode={mode}", *(["--conformance-fresh"] if args.record_mode == "rewrite" else []),
+                   f"--conformance-cassette-dir={cassette_dir}",
+                   f"--conformance-report-dir={report_dir}", f"--conformance-timeout={args.timeout}",
+                   f"--conformance-retries={args.retries}", f"--conformance-retry-budget={args.retry_budget}"]
     for flag, value in (("target", args.target), ("base-url", args.base_url), ("api-key-env", args.api_key_env),
                         ("chat-model", args.chat_model), ("embedding-model", args.embedding_model),
                         ("surfaces", args.surfaces), ("gaps", args.gaps)):
@@ -143,7 +150,9 @@ def command_run(args: argparse.Namespace) -> int:
                  f"{'replaying cassettes' if args.record_mode == 'none' else 'recording: ' + args.record_mode}",
                  markup=False)
     code = pytest.main(pytest_args)
-    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
+    if code == pytest.ExitCode.INTERRUPTED:
+        return 130
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else int(code)
     if not report_file.exists() or report_file.stat().st_mtime_ns == before:
         stderr.print("conformance: no case ran, so no report was written (check -k / --surfaces)", markup=False)

@@ -31,6 +31,9 @@ class Profile:
     embedding_size: int | None = None
     docs: str = ""
     description: str = ""
+    # How the key travels: "bearer" (Authorization header), "header:NAME" (e.g. header:x-goog-api-key) or
+    # "query:NAME" (e.g. query:key, as Google's own examples do).
+    auth: str = "bearer"
     source: str = ""
 
     def api_key(self) -> str | None:
@@ -107,6 +110,10 @@ def _build(data: dict[str, Any], source: str) -> Profile:
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise UsageError(f"{source}: embedding_size must be a positive integer")
     check_base_url(data["base_url"])
+    auth = data.get("auth", "bearer")
+    kind, _, name = str(auth).partition(":")
+    if not (auth == "bearer" or (kind in ("header", "query") and name)):
+        raise UsageError(f"{source}: auth must be 'bearer', 'header:NAME' or 'query:NAME', not {auth!r}")
     return replace(Profile(**data), source=source)
 
 

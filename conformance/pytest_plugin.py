@@ -7,6 +7,8 @@ every worker's results and writes one report.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ RESULT_KEY = pytest.StashKey[str]()
 _results_key = pytest.StashKey[list[dict[str, Any]]]()
 _settings_key = pytest.StashKey["Settings"]()
 _started_key = pytest.StashKey[str]()
+_expected_key = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-report-dir", default=None, help="report folder [default: reports/<target>]")
     group.addoption("--conformance-timeout", type=float, default=60.0, help="per-request timeout in seconds")
     group.addoption("--conformance-no-report", action="store_true", help="do not write report files")
+    group.addoption("--conformance-retries", type=int, default=3,
+                    help="extra attempts after HTTP 429/503, with exponential backoff honouring Retry-After")
+    group.addoption("--conformance-retry-budget", type=float, default=60.0,
+                    help="seconds a case may spend waiting between attempts in all")
+    group.addoption("--conformance-fresh", action="store_true",
+                    help="re-record: ignore existing cassettes, replace each one only once it is recorded whole")
     group.addoption("--conformance-gaps", default=None,
                     help="known-gaps manifest (.toml) [default: the target's built-in one; 'none' to disable]")
 
@@ -65,6 +74,8 @@ def build_settings(config: pytest.Config) -> Settings:
         report_dir=Path(report_dir) if report_dir else default_dir("reports", profile.name),
         surfaces=parse_surfaces(option("--conformance-surfaces")),
         timeout_s=option("--conformance-timeout"),
+        retries=max(0, option("--conformance-retries")),
+        retry_budget_s=max(0.0, option("--conformance-retry-budget")),
         gaps=load_manifest(_gaps_path(option("--conformance-gaps"), profile.name, manifest_path)),
     )
 
@@ -93,6 +104,26 @@ def is_catalogue_item(item: pytest.Item) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case: a catalogue case run against the target")
     config.stash[_results_key] = []
+    _stop_on_sigterm()
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (what CI systems send) stops a run the way Ctrl-C does: cleanly, keeping finished files whole."""
+    try:
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread: leave signals to whoever owns them
+        pass
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    from conformance.cassettes import ConformancePersister
+
+    ConformancePersister.frozen = True  # the test that was cut off must not replace its cassette
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,6 +135,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     settings = settings_for(config)
     if settings.recording and not settings.profile.api_key():
         raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode))
+    ConformancePersister.ignore_existing = bool(config.getoption("--conformance-fresh"))
+    ConformancePersister.frozen = False
     ConformancePersister.provenance = {
         "target": settings.profile.name,
         "base_url": settings.profile.base_url,
@@ -117,6 +150,29 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+    check_cassettes(settings, [i for i in items if is_catalogue_item(i)], fresh=ConformancePersister.ignore_existing)
+    config.stash[_expected_key] = sum(1 for i in items if is_catalogue_item(i))
+
+
+def check_cassettes(settings: Settings, items: list[pytest.Item], *, fresh: bool) -> None:
+    """Before anything runs: the cassette folder is usable, and no cassette about to be read is corrupt or leaky."""
+    from conformance.cassettes import cassette_path, check_cassette
+    from conformance.errors import UsageError
+
+    folder = settings.cassette_dir
+    if folder.exists() and not folder.is_dir():
+        raise pytest.UsageError(f"cassette folder {folder} is a file: give a folder with --cassette-dir")
+    if folder.exists() and not os.access(folder, os.R_OK | os.X_OK):
+        raise pytest.UsageError(f"cassette folder {folder} is not readable: fix its permissions")
+    if fresh or settings.record_mode in ("all", "rewrite"):
+        return
+    for item in items:
+        path = cassette_path(folder, item.callspec.params["surface"], item.callspec.params["case"].id)
+        if path.is_file():
+            try:
+                check_cassette(path)
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
@@ -159,10 +215,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from conformance.report.write import write_reports
 
     settings = settings_for(config)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        expected = config.stash.get(_expected_key, 0)
+        message = (f"conformance: interrupted after {len(_collected)} of {expected} case(s); "
+                   f"{expected - len(_collected)} not finished. The previous report in {settings.report_dir} and "
+                   "the cassettes of unfinished cases are unchanged.")
+        _collected.clear()
+        if reporter is not None:
+            reporter.write_line(message)
+        return
     report = build_report(list(_collected), settings, started=config.stash.get(_started_key, None))
     paths = write_reports(report, settings.report_dir)
     _collected.clear()
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         summary = ", ".join(f"{k} {v}" for k, v in report["summary"].items() if v)
         reporter.write_line(f"conformance: {summary}")

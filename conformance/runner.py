@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import time
 
 from conformance.analysis import CaseResult, judge
@@ -9,7 +11,7 @@ from conformance.cassettes import cassette_path, read_provenance
 from conformance.catalogue.model import Case
 from conformance.gaps import apply as apply_gaps
 from conformance.settings import Settings
-from conformance.surfaces import SURFACES, RunEnv
+from conformance.surfaces import SURFACES, RunEnv, Surface, SurfaceOutcome
 from conformance.verdicts import Verdict
 
 
@@ -29,9 +31,11 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s)
     request = case.request_body(settings.profile)
     started = time.perf_counter()
-    outcome = surface.run(case, env)
+    outcome, statuses = run_with_retries(surface, case, env, settings)
     result.duration_s = time.perf_counter() - started
     result.verdict, result.reason, result.findings = judge(case, outcome, request, case.expectations(settings.profile))
+    if statuses:
+        result.reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
     if result.verdict is Verdict.NOT_RECORDED:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
     apply_gaps(result, settings.gaps)
@@ -40,6 +44,52 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     if not settings.recording:
         result.recorded_at = read_provenance(path).get("recorded_at")
     return result
+
+
+RETRY_STATUSES = (429, 503)
+
+
+def run_with_retries(surface: Surface, case: Case, env: RunEnv, settings: Settings) -> tuple[SurfaceOutcome, list[int]]:
+    """Retry 429/503 with exponential backoff honouring Retry-After, bounded in attempts and in total waiting.
+
+    Live, every attempt is recorded; a replay makes the same attempts without waiting. A replay that runs out of
+    recorded attempts keeps the last recorded answer.
+    """
+    statuses: list[int] = []
+    waited = 0.0
+    outcome = surface.run(case, env)
+    while len(statuses) < settings.retries:
+        status = outcome.exchange.status if outcome.exchange else None
+        if status not in RETRY_STATUSES:
+            break
+        wait = retry_delay(outcome.exchange.response_headers if outcome.exchange else {}, len(statuses))
+        if settings.recording:
+            if waited + wait > settings.retry_budget_s:
+                break
+            time.sleep(wait)
+            waited += wait
+        statuses.append(status)
+        retried = surface.run(case, env)
+        if not settings.recording and retried.error_kind == "not_recorded":
+            statuses.pop()
+            break
+        outcome = retried
+    return outcome, statuses
+
+
+def retry_delay(headers: dict[str, str], attempt: int, base_s: float = 1.0, cap_s: float = 30.0) -> float:
+    """Retry-After (seconds or an HTTP date) when the server gives one, else 1 s, 2 s, 4 s ... up to the cap."""
+    value = headers.get("retry-after", "").strip()
+    if value:
+        try:
+            return min(max(float(value), 0.0), cap_s)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), cap_s)
+            except (TypeError, ValueError):
+                pass
+    return min(base_s * 2**attempt, cap_s)
 
 
 def _relative(path: object) -> str:

@@ -26,6 +26,8 @@ class Settings:
     surfaces: list[str]
     timeout_s: float = 60.0
     gaps: GapManifest = field(default_factory=GapManifest)
+    retries: int = 3  # extra attempts after a 429 or 503
+    retry_budget_s: float = 60.0  # total time a case may spend waiting between attempts
 
     @property
     def recording(self) -> bool:

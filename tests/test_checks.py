@@ -188,6 +188,9 @@ DEVIATIONS = [
               "/data/0/embedding"),
     Deviation("embeddings.vector.length", "embeddings.batch", body("/data/1/embedding", [0.5] * 3),
               "/data/1/embedding"),
+    # HTTP envelope
+    Deviation("http.content_type", "chat.system_user", fn(lambda c: setattr(c, "content_type", "text/plain")), ""),
+    Deviation("http.content_type", "stream.basic", fn(lambda c: setattr(c, "content_type", "application/json")), ""),
     # errors
     Deviation("errors.status", "errors.unknown_model", fn(lambda c: setattr(c, "status", 500)), ""),
     Deviation("errors.message", "errors.unknown_model", body("/error/message", " "), "/error/message"),

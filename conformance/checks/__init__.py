@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance import schemas
-from conformance.checks import chat, embeddings, errors, stream, tools  # noqa: F401  (registration)
+from conformance.checks import chat, embeddings, errors, http, stream, tools  # noqa: F401  (registration)
 from conformance.checks.registry import REGISTRY, Check, CheckContext, checks_for
 from conformance.findings import Finding
 

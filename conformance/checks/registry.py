@@ -29,6 +29,7 @@ class CheckContext:
     request: dict[str, Any] | None = None
     status: int | None = None
     expect: dict[str, Any] = field(default_factory=dict)
+    content_type: str | None = None  # None when a captured body is checked without its headers
 
     @property
     def has_request(self) -> bool:

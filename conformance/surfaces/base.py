@@ -33,6 +33,16 @@ class RunEnv:
     def url_for(self, case: Case) -> str:
         return self.profile.base_url.rstrip("/") + "/" + case.endpoint
 
+    def auth_headers(self, case: Case) -> dict[str, str]:
+        kind, _, name = self.profile.auth.partition(":")
+        if kind == "header":
+            return {name: self.key_for(case)}
+        return {"Authorization": f"Bearer {self.key_for(case)}"} if kind == "bearer" else {}
+
+    def auth_query(self, case: Case) -> dict[str, str]:
+        kind, _, name = self.profile.auth.partition(":")
+        return {name: self.key_for(case)} if kind == "query" else {}
+
 
 @dataclass
 class SurfaceOutcome:
@@ -68,18 +78,16 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
     for item in chain:
         if type(item).__name__ == "CannotOverwriteExistingCassetteException":
             return "not_recorded", "the cassette has no recorded exchange matching this request"
-    for item in chain:
+    # The deepest cause says most (an SDK's "Connection error." wraps the transport's own words).
+    for item in reversed(chain):
         name = type(item).__name__
         if "Timeout" in name:
             return "timeout", f"timed out ({name})"
-    for item in chain:
+    for item in reversed(chain):
         name = type(item).__name__
-        if name in ("ConnectError", "ConnectionRefusedError", "ConnectTimeout") or "Connection" in name:
+        if name in ("RemoteProtocolError", "ReadError", "DecodingError", "LocalProtocolError", "ConnectError",
+                    "ConnectionRefusedError", "ConnectionResetError") or "Connection" in name:
             return "connection", f"{name}: {str(item).splitlines()[0] if str(item) else 'connection failed'}"
-    for item in chain:
-        name = type(item).__name__
-        if name in ("RemoteProtocolError", "ReadError", "DecodingError", "LocalProtocolError"):
-            return "connection", f"{name}: {str(item).splitlines()[0] if str(item) else 'broken response'}"
     message = str(exc).splitlines()[0] if str(exc) else ""
     return "surface", f"{type(exc).__name__}: {message}"[:300]
 

@@ -19,6 +19,9 @@ from conformance.findings import Finding, Severity
 from conformance.sse import parse_stream
 from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception, tls_context
 
+# The SDK always sends a bearer token; with another auth style it carries this placeholder instead of the key.
+NO_BEARER = "key-sent-another-way"
+
 
 class PythonSdkSurface:
     name = "python-sdk"
@@ -31,8 +34,11 @@ class PythonSdkSurface:
         capture = Capture(env.scrubber)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         http = httpx2.Client(event_hooks=capture.hooks, timeout=env.timeout_s, verify=tls_context())
-        client = openai.OpenAI(base_url=env.profile.base_url, api_key=env.key_for(case), http_client=http,
-                               max_retries=0, timeout=env.timeout_s)
+        bearer = env.profile.auth == "bearer"
+        client = openai.OpenAI(base_url=env.profile.base_url, api_key=env.key_for(case) if bearer else NO_BEARER,
+                               http_client=http, max_retries=0, timeout=env.timeout_s,
+                               default_headers=env.auth_headers(case) if not bearer else None,
+                               default_query=env.auth_query(case) or None)
         body = case.request_body(env.profile)
         try:
             if case.endpoint == "embeddings":

@@ -19,10 +19,11 @@ class RestSurface:
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
         capture = Capture(env.scrubber)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
-        headers = {"Authorization": f"Bearer {env.key_for(case)}", "Content-Type": "application/json"}
+        headers = {**env.auth_headers(case), "Content-Type": "application/json"}
         try:
             with httpx.Client(event_hooks=capture.hooks, timeout=env.timeout_s, verify=tls_context()) as client:
-                client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers)
+                client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers,
+                            params=env.auth_query(case))
         except Exception as exc:
             capture.note_error(exc)
             outcome.error_kind, outcome.error = classify_exception(exc)

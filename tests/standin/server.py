@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import struct
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 ANSWER = "Sky blue"
 CHAT_MODEL = "standin-chat"
@@ -27,13 +29,19 @@ Mutation = Callable[[str, dict[str, Any], "Reply"], "Reply"]
 
 
 class Reply:
+    """What to answer. ``raw`` bytes go out as they are; ``stall_s`` waits before answering; ``cut_at`` closes the
+    connection after that many bytes of the body (the headers announce the whole length)."""
+
     def __init__(self, status: int = 200, body: Any = None, *, events: list[str] | None = None,
-                 headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+                 headers: dict[str, str] | None = None, raw: bytes | None = None, stall_s: float = 0.0,
+                 cut_at: int | None = None) -> None:
         self.status = status
         self.body = body
         self.events = events
         self.headers = headers or {}
         self.raw = raw
+        self.stall_s = stall_s
+        self.cut_at = cut_at
 
 
 def _usage(prompt: int = 9, completion: int = 2) -> dict[str, int]:
@@ -160,7 +168,10 @@ class StandinServer:
         self._httpd.server_close()
 
     def respond(self, path: str, headers: dict[str, str], request: dict[str, Any]) -> Reply:
-        sent = headers.get("authorization", "").removeprefix("Bearer ")
+        path, _, query = path.partition("?")
+        keys = {headers.get("authorization", "").removeprefix("Bearer "), headers.get("x-goog-api-key", ""),
+                *(v for k, v in parse_qsl(query) if k == "key")}
+        sent = next((k for k in keys if k == self.api_key), headers.get("authorization", ""))
         if sent != self.api_key:
             message = "Incorrect API key provided"
             if self.echo_key_in_errors:
@@ -194,7 +205,7 @@ class StandinServer:
                     request = {}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.requests.append((self.path, headers, request))
-                reply = server.respond(self.path.split("?")[0], headers, request)
+                reply = server.respond(self.path, headers, request)
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:
@@ -207,6 +218,8 @@ class StandinServer:
                 else:
                     payload = json.dumps(reply.body).encode()
                     content_type = "application/json"
+                if reply.stall_s:
+                    time.sleep(reply.stall_s)
                 self.send_response(reply.status)
                 self.send_header("content-type", content_type)
                 for name, value in reply.headers.items():
@@ -214,7 +227,14 @@ class StandinServer:
                         self.send_header(name, value)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload if reply.cut_at is None else payload[: reply.cut_at])
+                    if reply.cut_at is not None:
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # the client gave up first (a timeout test)
 
         return Handler
 
