@@ -151,7 +151,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
     check_cassettes(settings, [i for i in items if is_catalogue_item(i)], fresh=ConformancePersister.ignore_existing)
-    config.stash[_expected_key] = sum(1 for i in items if is_catalogue_item(i))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_expected_key] = sum(1 for i in session.items if is_catalogue_item(i))
 
 
 def check_cassettes(settings: Settings, items: list[pytest.Item], *, fresh: bool) -> None:

@@ -173,10 +173,7 @@ class StandinServer:
                 *(v for k, v in parse_qsl(query) if k == "key")}
         sent = next((k for k in keys if k == self.api_key), headers.get("authorization", ""))
         if sent != self.api_key:
-            message = "Incorrect API key provided"
-            if self.echo_key_in_errors:
-                message += f": {sent}"
-            reply = _error(401, message, "invalid_request_error", "invalid_api_key")
+            reply = _error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
         elif path.endswith("/chat/completions"):
             reply = chat_reply(request)
         elif path.endswith("/embeddings"):
@@ -185,6 +182,10 @@ class StandinServer:
             reply = _error(404, "Unknown path", "invalid_request_error", None)
         for mutation in self.mutations:
             reply = mutation(path, request, reply)
+        if self.echo_key_in_errors and reply.status >= 400 and isinstance(reply.body, dict):
+            # Like servers that quote the rejected credential back: the key (when it was the right one) in the body.
+            reply.body["error"]["message"] += f" (request made with key {sent})"
+            reply.headers["x-echo-key"] = sent
         return reply
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
