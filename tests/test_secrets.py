@@ -62,7 +62,7 @@ def test_canary_key_appears_nowhere(tmp_path: Path, canary_key: str, auth: str) 
 def test_scrubber_covers_headers_query_and_bodies(canary_key: str) -> None:
     scrub = Scrubber([canary_key])
     assert scrub.url(f"https://h/v1/x?key={canary_key}&alt=sse") == "https://h/v1/x?key=REDACTED&alt=sse"
-    assert scrub.url(f"https://h/v1/x?api_key=other") == "https://h/v1/x?api_key=REDACTED"
+    assert scrub.url("https://h/v1/x?api_key=other") == "https://h/v1/x?api_key=REDACTED"
     assert scrub.headers({"X-Goog-Api-Key": "anything", "x-trace": canary_key}) == {
         "X-Goog-Api-Key": "REDACTED", "x-trace": "REDACTED"}
     assert canary_key not in scrub.text(f'{{"error": "bad key {canary_key}"}}')
