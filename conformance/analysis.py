@@ -14,6 +14,7 @@ from typing import Any
 from conformance.catalogue.model import Case
 from conformance.checks import CheckContext, run_checks
 from conformance.checks import errors as error_checks
+from conformance.checks import http as http_checks
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
 from conformance.sse import parse_stream
@@ -124,7 +125,7 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         return Verdict.ERROR, str(exc), []
     if case.expect_error and status < 400:
         ctx.kind = "error"
-        return _verdict_from(_status_findings(ctx), outcome, "")
+        return _verdict_from(_status_findings(ctx) + list(http_checks.content_type(ctx)), outcome, "")
     findings = run_checks(ctx)
     if outcome.error_kind:
         return Verdict.ERROR, outcome.error or outcome.error_kind, findings

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--strict", action="store_true",
                       help="exit 1 on any change, improvements included (to prove two runs are identical)")
 
+    selftest = commands.add_parser("selftest", help="inject known deviations into recorded exchanges; all caught?")
+    selftest.add_argument("--cassettes", type=Path, default=Path("cassettes"),
+                          help="folder of recorded cassettes (<target>/<surface>/<case>.yaml) [default: cassettes]")
+    selftest.add_argument("--out", type=Path, help="also write selftest.json and selftest.md to this folder")
+
     validate = commands.add_parser("validate", help="check captured responses (JSON, chunk arrays or SSE text)")
     validate.add_argument("--kind", default="auto",
                           choices=["auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings",
@@ -91,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_diff(args)
         if args.command == "report":
             return command_report(args)
+        if args.command == "selftest":
+            return command_selftest(args)
     except UsageError as exc:
         stderr.print(f"conformance: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -219,6 +226,34 @@ def write_diff_markdown(changes: list, path: Path, baseline: str, current: str) 
     text = template_environment().get_template("diff.md.j2").render(
         changes=changes, baseline_name=baseline, current_name=current)
     atomic.write_text(path, text)
+
+
+def command_selftest(args: argparse.Namespace) -> int:
+    from conformance.selftest.run import CAUGHT, MISSED, matrix, run_selftest, write_selftest
+    from conformance.selftest.samples import load_samples
+
+    samples = load_samples(args.cassettes)
+    if not samples:
+        raise UsageError(f"no recorded catalogue exchanges under {args.cassettes}")
+    result = run_selftest(samples)
+    table = Table(title=f"self-test over {len(samples)} recorded exchanges in {args.cassettes}")
+    for column in ("deviation class", "applied", "caught by", "missed"):
+        table.add_column(column)
+    for injector, row in matrix(result).items():
+        caught = sorted({f"{c.check}" for c in row.values() if c.outcome == CAUGHT})
+        missed = [s for s, c in row.items() if c.outcome == MISSED]
+        table.add_row(injector, str(len(row)), ", ".join(caught) or ("-" if not row else ""),
+                      f"[bold red]{', '.join(missed)}[/]" if missed else "")
+    stdout.print(table)
+    counts = result.counts()
+    stdout.print(f"{counts[CAUGHT]} caught, {counts[MISSED]} missed, {len(result.false_findings)} unexpected "
+                 "finding(s) on untouched exchanges", markup=False)
+    for sample, check, pointer in result.false_findings:
+        stdout.print(f"  unexpected: {sample}: {check} at {pointer or '/'}", markup=False)
+    if args.out:
+        for path in write_selftest(result, args.out):
+            stdout.print(f"wrote {path}", markup=False)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def command_report(args: argparse.Namespace) -> int:

@@ -55,3 +55,15 @@ def test_cut_stream_and_bad_json_are_reported() -> None:
 def test_events_after_done_are_counted_not_parsed() -> None:
     parsed = parse_stream("data: [DONE]\n\ndata: {}\n\n")
     assert parsed.done and parsed.events_after_done == 1 and parsed.chunks == []
+
+
+@given(st.text(max_size=300))
+def test_malformed_stream_gives_classified_findings_not_exceptions(text: str) -> None:
+    from conformance.checks import CheckContext, run_checks
+
+    parsed = parse_stream(text)
+    findings = run_checks(CheckContext("stream", chunks=parsed.chunks, done=parsed.done,
+                                       truncated=parsed.truncated, stream_problems=parsed.problems))
+    checks = {f.check for f in findings}
+    assert parsed.done or "stream.done" in checks
+    assert not parsed.problems or "stream.events.json" in checks

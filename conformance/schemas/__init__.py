@@ -102,6 +102,12 @@ def _error_order(error: ValidationError) -> tuple[str, str]:
 
 
 def _to_finding(check: str, error: ValidationError, event: int | None) -> Finding:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # A nullable object ("null or a Usage"): report what is wrong inside the branch the value was meant for,
+        # not just "matches no branch" at the parent.
+        inner = [e for e in error.context if e.validator != "type" or len(e.absolute_path) > len(error.absolute_path)]
+        if inner:
+            return _to_finding(check, max(inner, key=lambda e: len(e.absolute_path)), event)
     path = "".join("/" + escape_token(p) for p in error.absolute_path)
     if error.validator == "required":
         missing = _missing_property(error)

@@ -1,0 +1,491 @@
+"""Deviation injectors: every way an "OpenAI compatible" server has been seen to depart from OpenAI.
+
+Each injector takes a recorded exchange and applies one deviation class, the way a real server did it; the
+``expect`` check ids are the checks that must catch it. ``source`` says where the deviation was reported
+(Gemini's OpenAI-compatibility layer unless said otherwise) or which part of the OpenAI contract it breaks.
+An injector returns False when the exchange offers nothing to apply it to (no tool call to break, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.selftest.samples import NOT_JSON, Sample
+
+Apply = Callable[[Sample], bool]
+
+
+@dataclass(frozen=True)
+class Injector:
+    id: str
+    kinds: tuple[str, ...]
+    apply: Apply
+    expect: tuple[str, ...]
+    source: str
+    doc: str
+
+
+INJECTORS: dict[str, Injector] = {}
+OPENAI_CONTRACT = "OpenAI API reference (openai-openapi@f85dbe2)"
+
+
+def injector(injector_id: str, *kinds: str, expect: tuple[str, ...], source: str) -> Callable[[Apply], Apply]:
+    def register(func: Apply) -> Apply:
+        INJECTORS[injector_id] = Injector(injector_id, kinds, func, expect, source,
+                                          (func.__doc__ or "").strip().splitlines()[0])
+        return func
+
+    return register
+
+
+def choices(sample: Sample) -> list[dict[str, Any]]:
+    body = sample.body
+    if isinstance(body, dict) and isinstance(body.get("choices"), list):
+        return [c for c in body["choices"] if isinstance(c, dict)]
+    return []
+
+
+def messages(sample: Sample) -> Iterator[dict[str, Any]]:
+    for choice in choices(sample):
+        if isinstance(choice.get("message"), dict):
+            yield choice["message"]
+
+
+def tool_calls(sample: Sample) -> list[dict[str, Any]]:
+    return [c for m in messages(sample) for c in m.get("tool_calls") or [] if isinstance(c, dict)]
+
+
+def delete_key(node: Any, key: str) -> bool:
+    if isinstance(node, dict) and key in node:
+        del node[key]
+        return True
+    return False
+
+
+def edit_chunks(sample: Sample, edit: Callable[[list[Any]], bool]) -> bool:
+    chunks = sample.chunks
+    if not chunks or not edit(chunks):
+        return False
+    sample.set_chunks(chunks)
+    return True
+
+
+def chunk_choices(chunks: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, chunk in enumerate(chunks):
+        for choice in chunk.get("choices") or [] if isinstance(chunk, dict) else []:
+            if isinstance(choice, dict):
+                yield number, choice
+
+
+def tool_deltas(chunks: list[Any]) -> Iterator[dict[str, Any]]:
+    for _, choice in chunk_choices(chunks):
+        delta = choice.get("delta")
+        for call in (delta.get("tool_calls") or []) if isinstance(delta, dict) else []:
+            if isinstance(call, dict):
+                yield call
+
+
+# --- Non-streamed chat completions -----------------------------------------------------------------------------
+
+@injector("chat.id.missing", "chat.completion", expect=("schema.chat.completion",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def chat_id_missing(sample: Sample) -> bool:
+    """The completion has no top-level id."""
+    return delete_key(sample.body, "id")
+
+
+@injector("chat.logprobs.omitted", "chat.completion", expect=("schema.chat.completion",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def chat_logprobs_omitted(sample: Sample) -> bool:
+    """Choices leave out `logprobs` instead of sending null."""
+    return any([delete_key(c, "logprobs") for c in choices(sample)])
+
+
+@injector("chat.refusal.omitted", "chat.completion", expect=("schema.chat.completion",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def chat_refusal_omitted(sample: Sample) -> bool:
+    """Messages leave out `refusal` instead of sending null."""
+    return any([delete_key(m, "refusal") for m in messages(sample)])
+
+
+@injector("chat.message.omitted", "chat.completion", expect=("schema.chat.completion", "chat.choices.present"),
+          source="https://github.com/agentgateway/agentgateway/issues/1464")
+def chat_message_omitted(sample: Sample) -> bool:
+    """A choice comes without a message (empty or blocked output)."""
+    return any([delete_key(c, "message") for c in choices(sample)])
+
+
+@injector("chat.usage.total_mismatch", "chat.completion", expect=("chat.usage.total",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def chat_usage_total(sample: Sample) -> bool:
+    """`total_tokens` counts hidden thinking tokens: it is not prompt + completion."""
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(usage, dict) or not isinstance(usage.get("total_tokens"), int):
+        return False
+    usage["total_tokens"] += 286
+    return True
+
+
+@injector("chat.created.string", "chat.completion", expect=("schema.chat.completion",), source=OPENAI_CONTRACT)
+def chat_created_string(sample: Sample) -> bool:
+    """`created` is sent as a string instead of a Unix timestamp integer."""
+    if not isinstance(sample.body, dict) or not isinstance(sample.body.get("created"), int):
+        return False
+    sample.body["created"] = str(sample.body["created"])
+    return True
+
+
+@injector("n.ignored", "chat.completion", expect=("chat.choices.count",),
+          source="https://github.com/router-for-me/CLIProxyAPI/issues/961")
+def n_ignored(sample: Sample) -> bool:
+    """`n` > 1 is ignored: one choice comes back."""
+    if (sample.request.get("n") or 1) < 2 or len(choices(sample)) < 2:
+        return False
+    sample.body["choices"] = sample.body["choices"][:1]
+    return True
+
+
+@injector("chat.choices.index_repeated", "chat.completion", expect=("chat.choices.index",), source=OPENAI_CONTRACT)
+def choices_index_repeated(sample: Sample) -> bool:
+    """Every choice claims index 0."""
+    found = choices(sample)
+    if len(found) < 2:
+        return False
+    for choice in found:
+        choice["index"] = 0
+    return True
+
+
+@injector("tools.finish_reason.stop", "chat.completion", expect=("tools.finish_reason",),
+          source="https://github.com/microsoft/autogen/issues/4878")
+def tools_finish_stop(sample: Sample) -> bool:
+    """Tool calls come back with `finish_reason: "stop"`."""
+    changed = False
+    for choice in choices(sample):
+        if (choice.get("message") or {}).get("tool_calls") and choice.get("finish_reason") != "stop":
+            choice["finish_reason"] = "stop"
+            changed = True
+    return changed
+
+
+@injector("tools.id.empty", "chat.completion", expect=("tools.call.id",),
+          source="https://github.com/microsoft/autogen/issues/4878")
+def tools_id_empty(sample: Sample) -> bool:
+    """Tool-call ids are empty strings."""
+    calls = tool_calls(sample)
+    for call in calls:
+        call["id"] = ""
+    return bool(calls)
+
+
+@injector("tools.arguments.invalid_json", "chat.completion", expect=("tools.call.arguments.json",),
+          source=OPENAI_CONTRACT)
+def tools_arguments_invalid(sample: Sample) -> bool:
+    """`arguments` is cut off: not valid JSON."""
+    calls = [c for c in tool_calls(sample) if isinstance((c.get("function") or {}).get("arguments"), str)]
+    for call in calls:
+        call["function"]["arguments"] = call["function"]["arguments"][:-1] or "{"
+    return bool(calls)
+
+
+@injector("tools.arguments.off_schema", "chat.completion", expect=("tools.call.arguments.schema",),
+          source=OPENAI_CONTRACT)
+def tools_arguments_off_schema(sample: Sample) -> bool:
+    """`arguments` is JSON but does not match the declared `parameters` (a required key is missing)."""
+    calls = [c for c in tool_calls(sample) if isinstance(c.get("function"), dict)]
+    if not calls or not any(t.get("function", {}).get("parameters", {}).get("required")
+                            for t in sample.request.get("tools") or []):
+        return False
+    for call in calls:
+        call["function"]["arguments"] = json.dumps({"unexpected": True})
+    return True
+
+
+# --- Streaming -----------------------------------------------------------------------------------------------
+
+@injector("stream.id.missing", "stream", expect=("schema.chat.completion.chunk",),
+          source="https://github.com/MacPaw/OpenAI/issues/283")
+def stream_id_missing(sample: Sample) -> bool:
+    """Chunks carry no id."""
+    return edit_chunks(sample, lambda chunks: any([delete_key(c, "id") for c in chunks]))
+
+
+@injector("stream.id.inconsistent", "stream", expect=("stream.id.consistent",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def stream_id_inconsistent(sample: Sample) -> bool:
+    """Each chunk carries a different id."""
+    def edit(chunks: list[Any]) -> bool:
+        with_id = [c for c in chunks if isinstance(c, dict) and isinstance(c.get("id"), str)]
+        for number, chunk in enumerate(with_id):
+            chunk["id"] = f"{chunk['id']}-{number}"
+        return len(with_id) > 1
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.finish_reason.omitted", "stream", expect=("schema.chat.completion.chunk",),
+          source="https://github.com/MacPaw/OpenAI/issues/283")
+def stream_null_keys_omitted(sample: Sample) -> bool:
+    """Non-final chunks leave out `finish_reason` instead of sending null."""
+    def edit(chunks: list[Any]) -> bool:
+        return any([delete_key(c, "finish_reason") for _, c in chunk_choices(chunks) if c.get("finish_reason")
+                    is None and "finish_reason" in c])
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.role.repeated", "stream", expect=("stream.role.first",),
+          source="https://github.com/MacPaw/OpenAI/issues/283")
+def stream_role_repeated(sample: Sample) -> bool:
+    """`role: "assistant"` is repeated in every delta."""
+    def edit(chunks: list[Any]) -> bool:
+        deltas = [c["delta"] for _, c in chunk_choices(chunks) if isinstance(c.get("delta"), dict)]
+        for delta in deltas:
+            delta["role"] = "assistant"
+        return len(deltas) > 1
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.role.missing", "stream", expect=("stream.role.first",), source=OPENAI_CONTRACT)
+def stream_role_missing(sample: Sample) -> bool:
+    """No delta says which role is speaking."""
+    return edit_chunks(sample, lambda chunks: any(
+        [delete_key(c.get("delta"), "role") for _, c in chunk_choices(chunks)]))
+
+
+@injector("stream.done.missing", "stream", expect=("stream.done",),
+          source="https://github.com/MacPaw/OpenAI/issues/283")
+def stream_done_missing(sample: Sample) -> bool:
+    """The stream ends without `data: [DONE]`."""
+    if not sample.done or not sample.events:
+        return False
+    sample.done = False
+    return True
+
+
+@injector("stream.event.not_json", "stream", expect=("stream.events.json",), source=OPENAI_CONTRACT)
+def stream_event_not_json(sample: Sample) -> bool:
+    """One event's data is not JSON (a cut or garbled event)."""
+    if not sample.events:
+        return False
+    middle = len(sample.events) // 2
+    sample.events[middle] = sample.events[middle][: max(1, len(sample.events[middle]) // 2)]
+    return True
+
+
+@injector("stream.finish_reason.missing", "stream", expect=("stream.finish_reason.once",), source=OPENAI_CONTRACT)
+def stream_finish_missing(sample: Sample) -> bool:
+    """No chunk ever says why the choice finished."""
+    def edit(chunks: list[Any]) -> bool:
+        finished = [c for _, c in chunk_choices(chunks) if c.get("finish_reason")]
+        for choice in finished:
+            choice["finish_reason"] = None
+        return bool(finished)
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.finish_reason.stop", "stream", expect=("tools.finish_reason",),
+          source="https://github.com/BerriAI/litellm/issues/10485")
+def stream_finish_stop(sample: Sample) -> bool:
+    """A streamed tool call ends with `finish_reason: "stop"`."""
+    def edit(chunks: list[Any]) -> bool:
+        if not any(True for _ in tool_deltas(chunks)):
+            return False
+        finished = [c for _, c in chunk_choices(chunks) if c.get("finish_reason") == "tool_calls"]
+        for choice in finished:
+            choice["finish_reason"] = "stop"
+        return bool(finished)
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.tool_calls.index_missing", "stream", expect=("stream.tool_calls.index",),
+          source="https://github.com/openai/openai-python/issues/2806")
+def stream_tool_index_missing(sample: Sample) -> bool:
+    """Tool-call deltas carry no `index`."""
+    return edit_chunks(sample, lambda chunks: any([delete_key(d, "index") for d in tool_deltas(chunks)]))
+
+
+@injector("stream.tool_calls.parallel_share_index", "stream",
+          expect=("stream.tool_calls.first", "tools.call.arguments.json"),
+          source="https://github.com/noho/dayu-agent/issues/45")
+def stream_parallel_share_index(sample: Sample) -> bool:
+    """A second parallel call arrives whole in its own chunk, also claiming index 0."""
+    def edit(chunks: list[Any]) -> bool:
+        holder = next((n for n, c in chunk_choices(chunks) if (c.get("delta") or {}).get("tool_calls")), None)
+        if holder is None:
+            return False
+        extra = json.loads(json.dumps(chunks[holder]))
+        for choice in extra["choices"]:
+            choice["delta"] = {"tool_calls": [{"index": 0, "id": "call_second", "type": "function", "function": {
+                "name": "get_time", "arguments": '{"location": "Tokyo"}'}}]}
+            choice["finish_reason"] = None
+        chunks.insert(holder + 1, extra)
+        return True
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.usage.missing", "stream", expect=("stream.usage.final_chunk",),
+          source="https://github.com/envoyproxy/ai-gateway/issues/1503")
+def stream_usage_missing(sample: Sample) -> bool:
+    """`stream_options.include_usage` is ignored: no final usage chunk."""
+    if not (sample.request.get("stream_options") or {}).get("include_usage"):
+        return False
+    def edit(chunks: list[Any]) -> bool:
+        carriers = [c for c in chunks if isinstance(c, dict) and c.get("usage")]
+        for chunk in carriers:
+            if chunk.get("choices"):
+                chunk["usage"] = None
+            else:
+                chunks.remove(chunk)
+        return bool(carriers)
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.usage.total_mismatch", "stream", expect=("stream.usage.total",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def stream_usage_total(sample: Sample) -> bool:
+    """Streamed usage does not add up."""
+    def edit(chunks: list[Any]) -> bool:
+        usage = [c["usage"] for c in chunks if isinstance(c, dict) and isinstance(c.get("usage"), dict)
+                 and isinstance(c["usage"].get("total_tokens"), int)]
+        for item in usage:
+            item["total_tokens"] += 286
+        return bool(usage)
+    return edit_chunks(sample, edit)
+
+
+# --- Embeddings ----------------------------------------------------------------------------------------------
+
+def data_items(sample: Sample) -> list[dict[str, Any]]:
+    body = sample.body
+    return [d for d in body.get("data") or [] if isinstance(d, dict)] if isinstance(body, dict) else []
+
+
+@injector("embeddings.index.missing", "embeddings", expect=("schema.embeddings",),
+          source="https://github.com/TuGraph-family/chat2graph/issues/203")
+def embeddings_index_missing(sample: Sample) -> bool:
+    """Embedding objects carry no `index`."""
+    return any([delete_key(d, "index") for d in data_items(sample)])
+
+
+@injector("embeddings.usage.missing", "embeddings", expect=("schema.embeddings",),
+          source="https://github.com/TuGraph-family/chat2graph/issues/203")
+def embeddings_usage_missing(sample: Sample) -> bool:
+    """The response has no `usage`."""
+    return delete_key(sample.body, "usage")
+
+
+@injector("embeddings.model.missing", "embeddings", expect=("schema.embeddings",),
+          source="https://github.com/TuGraph-family/chat2graph/issues/203")
+def embeddings_model_missing(sample: Sample) -> bool:
+    """The response has no `model`."""
+    return delete_key(sample.body, "model")
+
+
+@injector("embeddings.index.order", "embeddings", expect=("embeddings.data.index",), source=OPENAI_CONTRACT)
+def embeddings_index_order(sample: Sample) -> bool:
+    """Vectors of a batch come back in another order than the inputs."""
+    items = data_items(sample)
+    if len(items) < 2 or not all(isinstance(d.get("index"), int) for d in items):
+        return False
+    for position, item in enumerate(items):
+        item["index"] = len(items) - 1 - position
+    return True
+
+
+@injector("embeddings.count.short", "embeddings", expect=("embeddings.data.count",), source=OPENAI_CONTRACT)
+def embeddings_count_short(sample: Sample) -> bool:
+    """A batch gets fewer vectors than inputs."""
+    if len(data_items(sample)) < 2:
+        return False
+    sample.body["data"].pop()
+    return True
+
+
+@injector("embeddings.dimensions.ignored", "embeddings", expect=("embeddings.dimensions",),
+          source="https://github.com/BerriAI/litellm/issues/17150")
+def embeddings_dimensions_ignored(sample: Sample) -> bool:
+    """`dimensions` is ignored: vectors keep their full length."""
+    wanted = sample.request.get("dimensions")
+    items = [d for d in data_items(sample) if isinstance(d.get("embedding"), list)]
+    if not isinstance(wanted, int) or not items or any(len(d["embedding"]) != wanted for d in items):
+        return False
+    for item in items:
+        item["embedding"] = item["embedding"] * 2
+    return True
+
+
+@injector("embeddings.base64.ignored", "embeddings", expect=("embeddings.encoding_format.honoured",),
+          source="https://github.com/BerriAI/litellm/issues/17150")
+def embeddings_base64_ignored(sample: Sample) -> bool:
+    """`encoding_format: "base64"` is ignored: vectors come back as number arrays."""
+    items = [d for d in data_items(sample) if isinstance(d.get("embedding"), str)]
+    if sample.request.get("encoding_format") != "base64" or not items:
+        return False
+    for item in items:
+        raw = base64.b64decode(item["embedding"])
+        item["embedding"] = list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    return True
+
+
+@injector("embeddings.base64.garbled", "embeddings", expect=("embeddings.base64.decode",), source=OPENAI_CONTRACT)
+def embeddings_base64_garbled(sample: Sample) -> bool:
+    """A base64 vector does not decode to whole float32 values."""
+    items = [d for d in data_items(sample) if isinstance(d.get("embedding"), str)]
+    for item in items:
+        item["embedding"] = base64.b64encode(base64.b64decode(item["embedding"])[:-1]).decode()
+    return bool(items)
+
+
+# --- Errors --------------------------------------------------------------------------------------------------
+
+@injector("error.google_rpc_array", "error", expect=("schema.error",),
+          source="https://github.com/FuzzAnything/PromptFuzz/issues/42")
+def error_google_array(sample: Sample) -> bool:
+    """The error body is a JSON array of Google RPC errors, not OpenAI's error object."""
+    if sample.status < 400:
+        return False
+    sample.body = [{"error": {"code": sample.status, "message": "Invalid JSON payload received.",
+                              "status": "INVALID_ARGUMENT"}}]
+    return True
+
+
+@injector("error.empty_body", "error", expect=("schema.error",),
+          source="https://github.com/langchain-ai/openwiki/issues/29")
+def error_empty_body(sample: Sample) -> bool:
+    """The error comes with an empty body."""
+    if sample.status < 400 or sample.body is NOT_JSON:
+        return False
+    sample.body = NOT_JSON
+    return True
+
+
+@injector("error.type.missing", "error", expect=("schema.error",), source=OPENAI_CONTRACT)
+def error_type_missing(sample: Sample) -> bool:
+    """The error object has no `type`."""
+    error = sample.body.get("error") if isinstance(sample.body, dict) else None
+    return delete_key(error, "type")
+
+
+@injector("error.status.not_401", "error", expect=("errors.status",), source=OPENAI_CONTRACT)
+def error_status_400(sample: Sample) -> bool:
+    """A bad key is answered 400 instead of 401."""
+    if sample.case != "errors.bad_key" or sample.status not in (401, 403):
+        return False
+    sample.status = 400
+    return True
+
+
+# --- HTTP ----------------------------------------------------------------------------------------------------
+
+@injector("http.content_type.wrong", "chat.completion", "stream", "embeddings", "error",
+          expect=("http.content_type",), source="https://github.com/MacPaw/OpenAI/issues/283")
+def content_type_wrong(sample: Sample) -> bool:
+    """The body is served as `text/plain`."""
+    if sample.content_type.startswith("text/plain"):
+        return False
+    sample.content_type = "text/plain"
+    return True

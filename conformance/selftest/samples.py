@@ -1,0 +1,118 @@
+"""A recorded exchange in a form injectors can edit: the request, the status, the headers and the body,
+with streams kept as their raw event payloads (so that "an event that is not JSON" can be injected too)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.analysis import judge
+from conformance.catalogue import case_by_id
+from conformance.errors import UsageError
+from conformance.exchange import Exchange
+from conformance.findings import Finding
+from conformance.sse import parse_stream, serialise
+from conformance.surfaces.base import SurfaceOutcome
+from conformance.verdicts import Verdict
+
+
+@dataclass
+class Sample:
+    name: str  # "<target>/<surface>/<case>"
+    case: str
+    kind: str  # chat.completion | stream | embeddings | error
+    request: dict[str, Any]
+    status: int
+    content_type: str
+    body: Any = None
+    events: list[str] = field(default_factory=list)
+    done: bool = True
+    expect: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> Sample:
+        return replace(self, request=copy.deepcopy(self.request), body=copy.deepcopy(self.body),
+                       events=list(self.events), expect=dict(self.expect))
+
+    @property
+    def chunks(self) -> list[Any]:
+        return parse_stream(self.stream_text()).chunks
+
+    def set_chunks(self, chunks: list[Any]) -> None:
+        self.events = [json.dumps(c) for c in chunks]
+
+    def stream_text(self) -> str:
+        return serialise(self.events + (["[DONE]"] if self.done else []))
+
+    def response_text(self) -> str:
+        if self.kind == "stream":
+            return self.stream_text()
+        return "" if self.body is NOT_JSON else json.dumps(self.body)
+
+    def judge(self) -> tuple[Verdict, list[Finding]]:
+        """Exactly what a run would conclude from this exchange (same code path as the catalogue)."""
+        exchange = Exchange(method="POST", url="", request_headers={}, request_body=json.dumps(self.request),
+                            status=self.status, response_headers={"content-type": self.content_type},
+                            response_body=self.response_text())
+        verdict, _, found = judge(case_by_id(self.case), SurfaceOutcome(exchanges=[exchange]), self.request,
+                                  self.expect)
+        return verdict, found
+
+    def findings(self) -> list[Finding]:
+        return self.judge()[1]
+
+
+NOT_JSON = object()
+
+
+def load_samples(folder: str | Path) -> list[Sample]:
+    """Every cassette below ``folder`` (``<target>/<surface>/<case>.yaml``), as samples."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"cassette folder {root} not found: give --cassettes with a folder of recorded cassettes")
+    samples = []
+    for path in sorted(root.rglob("*.yaml")):
+        sample = sample_from_cassette(path, root)
+        if sample is not None:
+            samples.append(sample)
+    return samples
+
+
+def sample_from_cassette(path: Path, root: Path) -> Sample | None:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read cassette {path} ({type(exc).__name__}): delete it and record again") from None
+    interactions = data.get("interactions") if isinstance(data, dict) else None
+    if not interactions:
+        return None
+    last = interactions[-1]
+    try:
+        case = case_by_id(path.stem)
+    except KeyError:
+        return None  # not a catalogue case (e.g. a saved fuzz case): nothing to compare against
+    raw_request = last["request"].get("body") or "{}"
+    request = json.loads(raw_request if isinstance(raw_request, str) else raw_request.decode())
+    response = last["response"]
+    headers = {k.lower(): v[0] if isinstance(v, list) and v else v for k, v in response.get("headers", {}).items()}
+    text = response["body"]["string"]
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    status = response["status"]["code"]
+    kind = "error" if case.expect_error else case.kind
+    sample = Sample(name=str(path.relative_to(root).with_suffix("")), case=case.id, kind=kind, request=request,
+                    status=status, content_type=headers.get("content-type", ""), expect=case.expect.copy())
+    if case.expect_error:
+        sample.expect["status"] = list(case.expect_error)
+    if kind == "stream":
+        parsed = parse_stream(text)
+        sample.events, sample.done = [json.dumps(c) for c in parsed.chunks], parsed.done
+    else:
+        try:
+            sample.body = json.loads(text)
+        except ValueError:
+            sample.body = NOT_JSON
+    return sample

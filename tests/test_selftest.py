@@ -1,0 +1,102 @@
+"""Deviation injection: every real-world deviation class is caught, on conformant exchanges and on recordings.
+
+The conformant exchanges here are the SYNTHETIC stand-in server's answers to every catalogue case (so that every
+injector finds something to apply to: streamed tool calls, n=2, include_usage, base64 vectors...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import CASES
+from conformance.cli import main
+from conformance.gaps import GapManifest
+from conformance.profiles import load_profile
+from conformance.selftest.injectors import INJECTORS, OPENAI_CONTRACT
+from conformance.selftest.run import CAUGHT, MISSED, run_selftest
+from conformance.selftest.samples import Sample
+from tests.conftest import REPO
+from tests.standin import server as standin
+
+PROFILE = load_profile("tests/standin/standin.toml")
+
+
+def standin_samples() -> list[Sample]:
+    samples = []
+    for case in CASES:
+        request = case.request_body(PROFILE)
+        if case.endpoint == "embeddings":
+            reply = standin.embeddings_reply(request)
+        elif case.invalid_key:
+            reply = standin._error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+        else:
+            reply = standin.chat_reply(request)
+        sample = Sample(name=f"standin/rest/{case.id}", case=case.id, kind="error" if case.expect_error else case.kind,
+                        request=request, status=reply.status,
+                        content_type="text/event-stream" if reply.events else "application/json",
+                        expect=case.expectations(PROFILE))
+        if reply.events is not None:
+            sample.events = [e for e in reply.events if e != "[DONE]"]
+        else:
+            sample.body = reply.body
+        samples.append(sample)
+    return samples
+
+
+@pytest.fixture(scope="module")
+def standin_result() -> object:
+    return run_selftest(standin_samples(), {"standin": GapManifest()})
+
+
+def test_untouched_conformant_exchanges_give_no_finding(standin_result: object) -> None:
+    assert standin_result.false_findings == []
+
+
+@pytest.mark.parametrize("injector_id", list(INJECTORS))
+def test_every_deviation_class_applies_and_is_caught(standin_result: object, injector_id: str) -> None:
+    cells = [c for c in standin_result.cells if c.injector == injector_id and c.outcome != "n/a"]
+    assert cells, f"{injector_id} applied to no conformant exchange"
+    missed = [c.sample for c in cells if c.outcome == MISSED]
+    assert not missed, f"{injector_id} missed on {missed}"
+    caught = {c.check for c in cells if c.outcome == CAUGHT}
+    assert caught <= set(INJECTORS[injector_id].expect)
+
+
+def test_every_injector_cites_a_source_and_says_what_it_does() -> None:
+    for injector in INJECTORS.values():
+        assert injector.doc and (injector.source.startswith("https://") or injector.source == OPENAI_CONTRACT)
+
+
+def test_gemini_evidence_classes_are_all_covered() -> None:
+    """The deviation classes of ../shared/reference/gemini-evidence/DEVIATIONS.md each have an injector."""
+    classes = {
+        "chat.id.missing", "chat.logprobs.omitted", "chat.refusal.omitted", "chat.message.omitted",
+        "chat.usage.total_mismatch", "tools.finish_reason.stop", "tools.id.empty", "stream.id.missing",
+        "stream.id.inconsistent", "stream.role.repeated", "stream.finish_reason.omitted",
+        "stream.tool_calls.index_missing", "stream.tool_calls.parallel_share_index", "stream.usage.missing",
+        "n.ignored", "embeddings.index.missing", "embeddings.usage.missing", "embeddings.model.missing",
+        "embeddings.base64.ignored", "embeddings.dimensions.ignored", "error.google_rpc_array", "error.empty_body",
+        "stream.done.missing", "stream.role.missing", "tools.arguments.invalid_json", "tools.arguments.off_schema",
+    }
+    assert classes <= set(INJECTORS)
+
+
+def test_selftest_over_committed_cassettes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["selftest", "--cassettes", str(REPO / "cassettes"), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert " 0 missed, 0 unexpected" in out
+    assert "injections caught, 0 missed" in (tmp_path / "selftest.md").read_text()
+
+
+def test_selftest_flags_a_checker_that_stopped_catching(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If a check stops working, the self-test says MISSED instead of passing quietly."""
+    from conformance.checks import REGISTRY
+
+    original = REGISTRY["stream.done"]
+    monkeypatch.setitem(REGISTRY, "stream.done", type(original)(original.id, original.kinds, lambda ctx: [],
+                                                                original.severity, original.needs_request, ""))
+    result = run_selftest(standin_samples(), {"standin": GapManifest()})
+    assert any(c.injector == "stream.done.missing" and c.outcome == MISSED for c in result.cells)
+    assert not result.ok
