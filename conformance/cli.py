@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--strict", action="store_true",
                       help="exit 1 on any change, improvements included (to prove two runs are identical)")
 
+    commands.add_parser("setup-node", help="install the pinned OpenAI Node.js SDK for the node-sdk surface (npm ci)")
+
     selftest = commands.add_parser("selftest", help="inject known deviations into recorded exchanges; all caught?")
     selftest.add_argument("--cassettes", type=Path, default=Path("cassettes"),
                           help="folder of recorded cassettes (<target>/<surface>/<case>.yaml) [default: cassettes]")
@@ -98,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_report(args)
         if args.command == "selftest":
             return command_selftest(args)
+        if args.command == "setup-node":
+            return command_setup_node()
     except UsageError as exc:
         stderr.print(f"conformance: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -226,6 +230,26 @@ def write_diff_markdown(changes: list, path: Path, baseline: str, current: str) 
     text = template_environment().get_template("diff.md.j2").render(
         changes=changes, baseline_name=baseline, current_name=current)
     atomic.write_text(path, text)
+
+
+def command_setup_node() -> int:
+    """npm ci in the Node surface's folder. Without Node.js or npm, say so and succeed: that surface is NOT RUN."""
+    import shutil
+    import subprocess
+
+    from conformance.surfaces.proxied import NODE_DIR
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        stderr.print("setup-node: Node.js/npm not found; the node-sdk surface will be reported as NOT RUN",
+                     markup=False)
+        return EXIT_OK
+    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        stderr.print(f"setup-node: npm ci failed in {NODE_DIR}: {done.stderr.strip()[-300:]}", markup=False)
+        return EXIT_FINDINGS
+    stderr.print(f"setup-node: the OpenAI Node.js SDK is installed in {NODE_DIR / 'node_modules'}", markup=False)
+    return EXIT_OK
 
 
 def command_selftest(args: argparse.Namespace) -> int:

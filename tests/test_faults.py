@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from conformance.surfaces import SURFACES
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import conformance, run_args
 
@@ -105,7 +106,7 @@ def _matches(case_id: str, path: str, request: dict[str, Any]) -> bool:
 def test_the_run_completes_and_writes_its_report(fault_run: dict[str, Any]) -> None:
     assert fault_run["result"].returncode == 1, fault_run["result"].stderr[-2000:]
     assert "Traceback" not in fault_run["result"].stdout + fault_run["result"].stderr
-    assert len(fault_run["report"]["results"]) == 2 * len(FAULTS)
+    assert len(fault_run["report"]["results"]) == len(SURFACES) * len(FAULTS)
 
 
 @pytest.mark.parametrize("case_id", list(FAULTS))
@@ -147,4 +148,4 @@ def test_replay_of_the_faults_gives_the_same_verdicts(fault_run: dict[str, Any])
     differing = {k: (live[k], again.get(k)) for k in live if again.get(k) != live[k]}
     # A stall and a cut connection are not recordable as such: replay shows what could be recorded.
     assert set(differing) <= {(c, s) for c in ("tools.auto", "stream.include_usage", "embeddings.batch")
-                              for s in ("python-sdk", "rest")}, differing
+                              for s in SURFACES}, differing

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from conformance.catalogue import CASES
 from conformance.cli import main
+from conformance.surfaces import SURFACES
 from tests.conftest import REPO
 
 COMMITTED = REPO / "reports" / "llamacpp" / "report.json"
@@ -42,7 +43,7 @@ def test_report_json_matches_its_schema(replayed: Path) -> None:
     report = json.loads((replayed / "report.json").read_text())
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in report_validator().iter_errors(report)]
     assert not errors, errors[:5]
-    assert report["schema_version"] == 1 and len(report["results"]) == 2 * len(CASES)
+    assert report["schema_version"] == 1 and len(report["results"]) == len(CASES) * len(SURFACES)
 
 
 def test_schema_rejects_a_broken_report() -> None:
@@ -55,7 +56,7 @@ def test_schema_rejects_a_broken_report() -> None:
 def test_junit_xml_carries_verdict_and_check_ids(replayed: Path) -> None:
     tree = ET.parse(replayed / "junit.xml")
     cases = tree.getroot().findall(".//testcase")
-    assert len(cases) == 2 * len(CASES)
+    assert len(cases) == len(CASES) * len(SURFACES)
     props = {c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")} for c in cases}
     n_two = props["test_case[n.two-rest]"]
     assert n_two["verdict"] == "FAIL" and "chat.choices.count" in n_two["checks"]
@@ -111,7 +112,8 @@ def test_cross_target_matrix(replayed: Path, tmp_path: Path) -> None:
     matrix = (tmp_path / "x" / "matrix.md").read_text()
     assert "| llamacpp | llamacpp-copy |" in matrix
     line = next(row for row in matrix.splitlines() if "`n.two`" in row)
-    assert "FAIL (python-sdk: FAIL, rest: FAIL)" in line and "PASS (python-sdk: PASS, rest: PASS)" in line
+    every = ", ".join(f"{s}: {{0}}" for s in SURFACES)
+    assert f"FAIL ({every.format('FAIL')})" in line and f"PASS ({every.format('PASS')})" in line
     assert main(["report", str(copy), str(copy)]) == 2
 
 

@@ -1,0 +1,122 @@
+"""Surfaces whose client is a separate program (the Node.js SDK, curl): they talk to the recording proxy.
+
+The raw exchange comes from the proxy's capture, exactly as for the Python surfaces; the client program reports
+what it made of the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from conformance.catalogue.model import Case
+from conformance.checks.stream_model import assemble
+from conformance.exchange import Capture
+from conformance.findings import Finding, Severity
+from conformance.proxy import CLIENT_KEY, RecordingProxy
+from conformance.sse import parse_stream
+from conformance.surfaces.base import RunEnv, SurfaceOutcome
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+class ProxiedSurface:
+    name = "proxied"
+    label = "client through the recording proxy"
+
+    def unavailable(self) -> str | None:
+        raise NotImplementedError
+
+    def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Run the client: (what it reported, or None; an error of the client program itself, or None)."""
+        raise NotImplementedError
+
+    def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
+        capture = Capture(env.scrubber)
+        outcome = SurfaceOutcome(exchanges=capture.exchanges)
+        with RecordingProxy(env.profile.base_url, env.auth_headers(case), env.auth_query(case), capture,
+                            env.timeout_s) as proxy:
+            report, failure = self.client(case, env, proxy.base_url)
+        if report is not None:  # a client's error message may quote the server's body, key included
+            report = json.loads(env.scrubber.text(json.dumps(report)))
+        if proxy.failures:
+            outcome.error_kind, outcome.error = proxy.failures[0]
+            return outcome
+        if failure:
+            outcome.error_kind, outcome.error = "surface", env.scrubber.text(failure)
+            return outcome
+        outcome.sdk = report or {}
+        raised = (report or {}).get("raised")
+        exchange = outcome.exchange
+        if raised and exchange is not None and exchange.status is not None and 200 <= exchange.status < 300:
+            message = env.scrubber.text(f"{self.label} raised {raised.get('name')}: {raised.get('message')}")
+            outcome.findings.append(Finding("sdk.raised", "", message, Severity.FAILURE,
+                                            expected="a parsed response", seen=raised.get("name")))
+        elif report and exchange is not None and case.stream:
+            outcome.findings.extend(_stream_content_findings(report, exchange.response_body))
+        return outcome
+
+
+def _stream_content_findings(report: dict[str, Any], body: str) -> list[Finding]:
+    wire = assemble(parse_stream(body).chunks)
+    found = []
+    for choice in (report.get("returned") or {}).get("choices") or []:
+        raw = wire.get(choice.get("index"))
+        if raw is not None and not choice.get("tool_calls") and (choice.get("content") or "") != raw.content:
+            found.append(Finding("sdk.stream.content", f"/choices/{choice.get('index')}/message/content",
+                                 "the SDK's accumulated text differs from the concatenated deltas", Severity.FAILURE,
+                                 expected=raw.content[:120], seen=(choice.get("content") or "")[:120]))
+    return found
+
+
+class NodeSdkSurface(ProxiedSurface):
+    name = "node-sdk"
+    label = "Node.js SDK (openai 6.30.1)"
+
+    def unavailable(self) -> str | None:
+        if shutil.which("node") is None:
+            return "Node.js is not installed (node not on PATH)"
+        if not (NODE_DIR / "node_modules" / "openai").is_dir():
+            return f"the Node.js SDK is not installed: run 'conformance setup-node' (npm ci in {NODE_DIR})"
+        return None
+
+    def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
+        job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.endpoint,
+               "body": case.request_body(env.profile), "timeout_ms": int(env.timeout_s * 1000)}
+        try:
+            done = subprocess.run(["node", str(NODE_DIR / "surface.mjs")], input=json.dumps(job), text=True,
+                                  capture_output=True, timeout=env.timeout_s + 30, cwd=NODE_DIR)
+        except subprocess.TimeoutExpired:
+            return None, "the Node.js SDK did not finish in time"
+        try:
+            return json.loads(done.stdout), None
+        except ValueError:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            return None, f"the Node.js program failed (exit {done.returncode}): {tail[0][:200]}"
+
+
+class CurlSurface(ProxiedSurface):
+    name = "curl"
+    label = "curl (the documentation's REST examples)"
+
+    def unavailable(self) -> str | None:
+        return None if shutil.which("curl") else "curl is not installed (curl not on PATH)"
+
+    def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
+        # The documentation's command: curl URL -H "Content-Type: application/json" -H "Authorization: Bearer KEY"
+        # -d 'BODY'. The body goes through stdin so no shell quoting is involved.
+        command = ["curl", "-sS", "-N", "--max-time", str(int(env.timeout_s)), "-o", "/dev/null",
+                   "-w", "%{http_code}", base_url.rstrip("/") + "/" + case.endpoint,
+                   "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {CLIENT_KEY}",
+                   "--data-binary", "@-"]
+        try:
+            done = subprocess.run(command, input=json.dumps(case.request_body(env.profile)), text=True,
+                                  capture_output=True, timeout=env.timeout_s + 30)
+        except subprocess.TimeoutExpired:
+            return None, "curl did not finish in time"
+        if done.returncode != 0:
+            return None, f"curl failed (exit {done.returncode}): {done.stderr.strip()[:200]}"
+        return {"http_code": done.stdout.strip()}, None
