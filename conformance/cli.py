@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junitxml", type=Path, help="also write JUnit XML (verdict and check ids per test case)")
     run.add_argument("--baseline", type=Path,
                      help="a baseline report.json: print the diff after the run and exit 1 on any regression")
+    run.add_argument("--cases-dir", type=Path, help="also run the saved cases (JSON) in this folder")
+    run.add_argument("--fuzz", type=int, metavar="N",
+                     help="live fuzzing: N drawn requests; a failure is shrunk and saved as a case (needs the key)")
+    run.add_argument("--fuzz-seed", type=int, help="make --fuzz draw the same requests every time")
     run.add_argument("--gaps", help="known-gaps manifest .toml, or 'none' [default: the target's built-in one]")
     run.add_argument("--skip-without-key", action="store_true",
                      help="in record mode, exit 0 with a message (instead of 2) when the key is not set")
@@ -126,6 +130,12 @@ def command_run(args: argparse.Namespace) -> int:
                          markup=False)
             return EXIT_OK
         raise UsageError(missing_key_message(profile, args.record_mode))
+    if args.fuzz is not None and not profile.api_key():
+        raise UsageError(missing_key_message(profile, "fuzz"))
+    if args.record_mode != "none" or args.fuzz is not None:
+        check_reachable(profile.base_url, args.timeout)
+    if args.fuzz is not None:
+        return command_fuzz(args, profile)
     if args.baseline:
         from conformance.report.diff import load_report
 
@@ -146,7 +156,7 @@ def command_run(args: argparse.Namespace) -> int:
                    f"--conformance-retries={args.retries}", f"--conformance-retry-budget={args.retry_budget}"]
     for flag, value in (("target", args.target), ("base-url", args.base_url), ("api-key-env", args.api_key_env),
                         ("chat-model", args.chat_model), ("embedding-model", args.embedding_model),
-                        ("surfaces", args.surfaces), ("gaps", args.gaps)):
+                        ("surfaces", args.surfaces), ("gaps", args.gaps), ("cases-dir", args.cases_dir)):
         if value:
             pytest_args.append(f"--conformance-{flag}={value}")
     if args.keyword:
@@ -230,6 +240,59 @@ def write_diff_markdown(changes: list, path: Path, baseline: str, current: str) 
     text = template_environment().get_template("diff.md.j2").render(
         changes=changes, baseline_name=baseline, current_name=current)
     atomic.write_text(path, text)
+
+
+def check_reachable(base_url: str, timeout_s: float) -> None:
+    """Before a live run: can the server's host and port be reached at all? (One clear line if not.)"""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=min(timeout_s, 10)):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot reach {parts.hostname}:{port} for {base_url} ({reason}): check --base-url, the "
+                         "network, or that the server is running") from None
+
+
+def command_fuzz(args: argparse.Namespace, profile: object) -> int:
+    from conformance.fuzz import fuzz
+    from conformance.gaps import load_manifest, manifest_path
+    from conformance.settings import Settings, default_dir, missing_key_message, parse_surfaces
+
+    surfaces = parse_surfaces(args.surfaces or "rest")
+    if len(surfaces) != 1:
+        raise UsageError("--fuzz runs on one surface: give --surfaces rest (or python-sdk, ...)")
+    if args.fuzz < 1:
+        raise UsageError("--fuzz needs a number of examples >= 1")
+    if not profile.api_key():
+        raise UsageError(missing_key_message(profile, "fuzz"))
+    gaps = None if args.gaps == "none" else (args.gaps or manifest_path(profile.name))
+    settings = Settings(profile=profile, record_mode="once",
+                        cassette_dir=Path(args.cassette_dir) if args.cassette_dir else default_dir("cassettes",
+                                                                                                     profile.name),
+                        report_dir=Path(args.report_dir) if args.report_dir else default_dir("reports", profile.name),
+                        surfaces=surfaces, timeout_s=args.timeout, gaps=load_manifest(gaps), retries=args.retries,
+                        retry_budget_s=args.retry_budget)
+    cases_dir = args.cases_dir or Path("cases") / profile.name
+    stderr.print(f"fuzzing {profile.name} on {surfaces[0]} with up to {args.fuzz} drawn requests (live)",
+                 markup=False)
+    outcome = fuzz(settings, args.fuzz, surfaces[0], cases_dir, seed=args.fuzz_seed)
+    if outcome.failing is None:
+        stdout.print(f"fuzz: {outcome.tried} request(s), every answer passed the checks", markup=False)
+        return EXIT_OK
+    result = outcome.result
+    stdout.print(f"fuzz: {outcome.tried} request(s); minimal failing request {outcome.failing.id}: "
+                 f"{result.verdict.value}: {result.reason}", markup=False)
+    stdout.print(json.dumps(outcome.failing.body, indent=2), markup=False)
+    for path in outcome.saved:
+        stdout.print(f"saved {path}", markup=False)
+    stdout.print(f"replay it with: conformance run --target {profile.name} --cases-dir {cases_dir} "
+                 f"-k {outcome.failing.id}", markup=False)
+    return EXIT_FINDINGS
 
 
 def command_setup_node() -> int:

@@ -46,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="extra attempts after HTTP 429/503, with exponential backoff honouring Retry-After")
     group.addoption("--conformance-retry-budget", type=float, default=60.0,
                     help="seconds a case may spend waiting between attempts in all")
+    group.addoption("--conformance-cases-dir", default=None,
+                    help="a folder of saved cases (JSON) to run beside the catalogue, e.g. shrunk fuzz failures")
     group.addoption("--conformance-fresh", action="store_true",
                     help="re-record: ignore existing cassettes, replace each one only once it is recorded whole")
     group.addoption("--conformance-gaps", default=None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import time
+from typing import Any
 
 from conformance.analysis import CaseResult, judge
 from conformance.cassettes import cassette_path, read_provenance
@@ -33,6 +35,7 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     started = time.perf_counter()
     outcome, statuses = run_with_retries(surface, case, env, settings)
     result.duration_s = time.perf_counter() - started
+    request = sent_request(outcome, request)
     result.verdict, result.reason, result.findings = judge(case, outcome, request, case.expectations(settings.profile))
     if statuses:
         result.reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
@@ -44,6 +47,18 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     if not settings.recording:
         result.recorded_at = read_provenance(path).get("recorded_at")
     return result
+
+
+def sent_request(outcome: SurfaceOutcome, fallback: dict[str, Any]) -> dict[str, Any]:
+    """The body that went on the wire: SDKs add their defaults (the Python SDK asks embeddings for base64)."""
+    if outcome.exchange is not None:
+        try:
+            sent = json.loads(outcome.exchange.request_body)
+        except ValueError:
+            return fallback
+        if isinstance(sent, dict):
+            return sent
+    return fallback
 
 
 RETRY_STATUSES = (429, 503)

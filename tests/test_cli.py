@@ -79,6 +79,14 @@ def test_user_mistakes_are_one_line_and_exit_2(argv: list[str], needle: str,
     assert needle in err and err.strip().count("\n") == 0 and "Traceback" not in err
 
 
+def test_unreachable_base_url_in_record_mode_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "not-a-real-key-0000")
+    assert main(["run", "--target", "gemini", "--base-url", "http://127.0.0.1:9/v1/", "--record-mode", "once"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach 127.0.0.1:9" in err and err.strip().count("\n") == 0
+
+
 def test_malformed_profile_toml_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = write(tmp_path, "bad.toml", "[target\nname = ")
     assert main(["run", "--target", str(profile)]) == 2

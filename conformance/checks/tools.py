@@ -96,9 +96,9 @@ def declared_tools(request: dict[str, Any] | None) -> dict[str, Any]:
 
 @check("tools.finish_reason", "chat.completion", "stream")
 def finish_reason_tool_calls(ctx: CheckContext) -> Iterator[Finding]:
-    """A choice that returns tool calls ends with `finish_reason: "tool_calls"`."""
+    """A choice that returns tool calls ends with `finish_reason: "tool_calls"` (unless it was cut off)."""
     for choice in calls_by_choice(ctx):
-        if choice.calls and choice.finish_reason != "tool_calls" and choice.finish_reason is not None:
+        if choice.calls and choice.finish_reason not in ("tool_calls", "length", "content_filter", None):
             yield finding(
                 "tools.finish_reason", choice.finish_pointer,
                 f"the choice returned {len(choice.calls)} tool call(s) but finish_reason is {choice.finish_reason!r}",

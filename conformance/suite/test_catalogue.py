@@ -40,8 +40,20 @@ def default_cassette_name(case: Case, surface: str) -> str:
     return cassettes.cassette_name(surface, case.id)
 
 
-@pytest.mark.parametrize("surface", list(SURFACES))
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every catalogue case, plus saved cases (e.g. shrunk fuzz failures) from --conformance-cases-dir."""
+    from conformance.catalogue.saved import load_cases
+    from conformance.errors import UsageError
+
+    try:
+        extra = load_cases(metafunc.config.getoption("--conformance-cases-dir"))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    cases = CASES + extra
+    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    metafunc.parametrize("surface", list(SURFACES))
+
+
 def test_case(case: Case, surface: str, conformance_settings: Settings, request: pytest.FixtureRequest) -> None:
     result = run_case(case, surface, conformance_settings)
     request.node.stash[RESULT_KEY] = json.dumps(result.to_dict())

@@ -67,7 +67,11 @@ def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOut
     try:
         for chunk in chunks:
             state.handle_chunk(chunk)
-        final = state.get_final_completion()
+        try:
+            final: Any = state.get_final_completion()
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError):
+            # The helper refuses to *parse* a cut answer by design; the accumulated completion is still there.
+            final = state.current_completion_snapshot
     except Exception as exc:
         outcome.findings.append(Finding(
             "sdk.stream.accumulate", "", f"the SDK's stream accumulator raised {type(exc).__name__}: "

@@ -94,7 +94,7 @@ def chat_reply(request: dict[str, Any]) -> Reply:
         "id": "chatcmpl-standin", "object": "chat.completion", "created": created, "model": CHAT_MODEL,
         "system_fingerprint": None,
         "choices": [{"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)],
-        "usage": _usage(completion=2 * n),
+        "usage": _usage(completion=min(2, request.get("max_tokens") or 2) * n),
     })
 
 

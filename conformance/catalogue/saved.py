@@ -1,0 +1,45 @@
+"""Cases saved as JSON files (by the fuzzer, or by hand): run beside the catalogue with ``--cases-dir``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conformance import atomic
+from conformance.catalogue.model import Case
+from conformance.errors import UsageError
+
+FIELDS = ("id", "feature", "title", "section", "endpoint", "body")
+
+
+def case_to_json(case: Case, **extra: Any) -> str:
+    data = {"id": case.id, "feature": case.feature, "title": case.title, "section": case.section,
+            "endpoint": case.endpoint, "body": case.body, "expect": case.expect, **extra}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def save_case(case: Case, folder: str | Path, **extra: Any) -> Path:
+    path = Path(folder) / f"{case.id}.json"
+    atomic.write_text(path, case_to_json(case, **extra))
+    return path
+
+
+def load_cases(folder: str | Path | None) -> list[Case]:
+    if not folder:
+        return []
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"cases folder {root} not found")
+    cases = []
+    for path in sorted(root.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            missing = [f for f in FIELDS if f not in data]
+            if missing:
+                raise ValueError(f"missing {', '.join(missing)}")
+            cases.append(Case(data["id"], data["feature"], data["title"], data["section"], data["endpoint"],
+                              data["body"], expect=data.get("expect", {})))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"saved case {path} is unusable ({exc}): fix or delete it") from None
+    return cases
