@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # A test's result travels on its report as JSON (xdist ships report attributes from workers to the controller).
 RESULT_ATTRIBUTE = "conformance_result"
 RESULT_KEY = pytest.StashKey[str]()
-_results_key = pytest.StashKey[list[dict[str, Any]]]()
 _settings_key = pytest.StashKey["Settings"]()
 _started_key = pytest.StashKey[str]()
 _expected_key = pytest.StashKey[int]()
@@ -105,7 +104,7 @@ def is_catalogue_item(item: pytest.Item) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case: a catalogue case run against the target")
-    config.stash[_results_key] = []
+    config.pluginmanager.register(ResultCollector(config), "conformance-results")
     _stop_on_sigterm()
 
 
@@ -201,39 +200,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    value = getattr(report, RESULT_ATTRIBUTE, None)
-    if report.when == "call" and value:
-        _collected.append(json.loads(value))
+class ResultCollector:
+    """Gathers each catalogue test's result (on the controller, under xdist) and writes the report at the end.
 
+    An interrupted session writes nothing: the previous report stays whole, and the terminal says what did
+    not finish.
+    """
 
-_collected: list[dict[str, Any]] = []
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[dict[str, Any]] = []
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        value = getattr(report, RESULT_ATTRIBUTE, None)
+        if report.when == "call" and value:
+            self.results.append(json.loads(value))
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    if hasattr(config, "workerinput") or not _collected:
-        return
-    if config.getoption("--conformance-no-report"):
-        return
-    from conformance.report.build import build_report
-    from conformance.report.write import write_reports
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
+        if hasattr(config, "workerinput") or not self.results or config.getoption("--conformance-no-report"):
+            return
+        from conformance.report.build import build_report
+        from conformance.report.write import write_reports
 
-    settings = settings_for(config)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        expected = config.stash.get(_expected_key, 0)
-        message = (f"conformance: interrupted after {len(_collected)} of {expected} case(s); "
-                   f"{expected - len(_collected)} not finished. The previous report in {settings.report_dir} and "
-                   "the cassettes of unfinished cases are unchanged.")
-        _collected.clear()
+        settings = settings_for(config)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            expected = config.stash.get(_expected_key, 0)
+            if reporter is not None:
+                reporter.write_line(
+                    f"conformance: interrupted after {len(self.results)} of {expected} case(s); "
+                    f"{expected - len(self.results)} not finished. The previous report in {settings.report_dir} "
+                    "and the cassettes of unfinished cases are unchanged.")
+            return
+        report = build_report(self.results, settings, started=config.stash.get(_started_key, None))
+        paths = write_reports(report, settings.report_dir)
         if reporter is not None:
-            reporter.write_line(message)
-        return
-    report = build_report(list(_collected), settings, started=config.stash.get(_started_key, None))
-    paths = write_reports(report, settings.report_dir)
-    _collected.clear()
-    if reporter is not None:
-        summary = ", ".join(f"{k} {v}" for k, v in report["summary"].items() if v)
-        reporter.write_line(f"conformance: {summary}")
-        reporter.write_line(f"conformance report: {', '.join(str(p) for p in paths)}")
+            summary = ", ".join(f"{k} {v}" for k, v in report["summary"].items() if v)
+            reporter.write_line(f"conformance: {summary}")
+            reporter.write_line(f"conformance report: {', '.join(str(p) for p in paths)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import os
 import time
 from typing import Any
 
@@ -108,8 +109,6 @@ def retry_delay(headers: dict[str, str], attempt: int, base_s: float = 1.0, cap_
 
 
 def _relative(path: object) -> str:
-    import os
-
     text = str(path)
     try:
         return os.path.relpath(text)

@@ -27,12 +27,7 @@ def standin_samples() -> list[Sample]:
     samples = []
     for case in CASES:
         request = case.request_body(PROFILE)
-        if case.endpoint == "embeddings":
-            reply = standin.embeddings_reply(request)
-        elif case.invalid_key:
-            reply = standin._error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
-        else:
-            reply = standin.chat_reply(request)
+        reply = standin.bad_key_reply() if case.invalid_key else standin.answer(case.endpoint, request)
         sample = Sample(name=f"standin/rest/{case.id}", case=case.id, kind="error" if case.expect_error else case.kind,
                         request=request, status=reply.status,
                         content_type="text/event-stream" if reply.events else "application/json",

@@ -144,6 +144,19 @@ def embeddings_reply(request: dict[str, Any]) -> Reply:
                        "usage": {"prompt_tokens": 4 * len(inputs), "total_tokens": 4 * len(inputs)}})
 
 
+def answer(path: str, request: dict[str, Any]) -> Reply:
+    """What the stand-in answers to an authorised request on ``path`` (no network involved)."""
+    if path.endswith("/chat/completions") or path == "chat/completions":
+        return chat_reply(request)
+    if path.endswith("/embeddings") or path == "embeddings":
+        return embeddings_reply(request)
+    return _error(404, "Unknown path", "invalid_request_error", None)
+
+
+def bad_key_reply() -> Reply:
+    return _error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+
+
 class StandinServer:
     """Start with ``with StandinServer(api_key) as server: server.base_url``."""
 
@@ -172,14 +185,7 @@ class StandinServer:
         keys = {headers.get("authorization", "").removeprefix("Bearer "), headers.get("x-goog-api-key", ""),
                 *(v for k, v in parse_qsl(query) if k == "key")}
         sent = next((k for k in keys if k == self.api_key), headers.get("authorization", ""))
-        if sent != self.api_key:
-            reply = _error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
-        elif path.endswith("/chat/completions"):
-            reply = chat_reply(request)
-        elif path.endswith("/embeddings"):
-            reply = embeddings_reply(request)
-        else:
-            reply = _error(404, "Unknown path", "invalid_request_error", None)
+        reply = bad_key_reply() if sent != self.api_key else answer(path, request)
         for mutation in self.mutations:
             reply = mutation(path, request, reply)
         if self.echo_key_in_errors and reply.status >= 400 and isinstance(reply.body, dict):
