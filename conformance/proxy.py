@@ -35,7 +35,7 @@ class RecordingProxy:
         self.capture = capture
         self.timeout_s = timeout_s
         self.failures: list[tuple[str, str]] = []  # (kind, message) of requests that got no upstream answer
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.forward))
+        self._httpd = _Server(("127.0.0.1", 0), _handler(self.forward))
         # A short poll interval: shutdown() waits for it, once per case.
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="conformance-proxy", daemon=True)
@@ -73,6 +73,11 @@ class RecordingProxy:
         return response.status_code, passed, response.content
 
 
+class _Server(ThreadingHTTPServer):
+    # Handler threads are joined on close: a client that gave up (timeout) must not leave the exchange half-told.
+    daemon_threads = False
+
+
 def _handler(forward: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -88,6 +93,8 @@ def _handler(forward: Callable[[str, str, dict[str, str], bytes], tuple[int, dic
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("content-length", str(len(payload)))
+            self.send_header("connection", "close")  # one request per connection: the proxy lives for one case
+            self.close_connection = True
             self.end_headers()
             try:
                 self.wfile.write(payload)

@@ -6,9 +6,12 @@ what it made of the answer.
 
 from __future__ import annotations
 
+import atexit
 import json
+import select
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -86,16 +89,58 @@ class NodeSdkSurface(ProxiedSurface):
     def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
         job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.endpoint,
                "body": case.request_body(env.profile), "timeout_ms": int(env.timeout_s * 1000)}
-        try:
-            done = subprocess.run(["node", str(NODE_DIR / "surface.mjs")], input=json.dumps(job), text=True,
-                                  capture_output=True, timeout=env.timeout_s + 30, cwd=NODE_DIR)
-        except subprocess.TimeoutExpired:
-            return None, "the Node.js SDK did not finish in time"
-        try:
-            return json.loads(done.stdout), None
-        except ValueError:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return None, f"the Node.js program failed (exit {done.returncode}): {tail[0][:200]}"
+        reply, failure = NODE_WORKER.ask(job, env.timeout_s + 30)
+        if reply is not None and "worker_error" in reply:
+            return None, f"the Node.js program failed: {reply['worker_error']}"
+        return reply, failure
+
+
+class NodeWorker:
+    """One long-lived ``node surface.mjs`` per process, fed a job per line; restarted if it dies or hangs."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+        atexit.register(self.stop)
+
+    def ask(self, job: dict[str, Any], timeout_s: float) -> tuple[dict[str, Any] | None, str | None]:
+        with self._lock:
+            process = self._ensure()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write(json.dumps(job) + "\n")
+                process.stdin.flush()
+            except OSError:
+                return None, self._failed("the Node.js program stopped")
+            ready, _, _ = select.select([process.stdout], [], [], timeout_s)
+            line = process.stdout.readline() if ready else ""
+            if not line:
+                return None, self._failed("the Node.js SDK did not answer in time" if not ready else
+                                          "the Node.js program stopped")
+            try:
+                return json.loads(line), None
+            except ValueError:
+                return None, self._failed(f"the Node.js program wrote something else than JSON: {line[:120]!r}")
+
+    def _ensure(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(["node", str(NODE_DIR / "surface.mjs")], cwd=NODE_DIR, text=True,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.DEVNULL, bufsize=1)
+        return self._process
+
+    def _failed(self, message: str) -> str:
+        self.stop()
+        return message
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+
+
+NODE_WORKER = NodeWorker()
 
 
 class CurlSurface(ProxiedSurface):

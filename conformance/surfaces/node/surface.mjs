@@ -1,16 +1,12 @@
-// The OpenAI Node.js SDK as a client surface: reads one job (JSON) on stdin, makes the call the way the
-// documentation shows it, and prints what the SDK returned or raised (JSON) on stdout.
+// The OpenAI Node.js SDK as a client surface. It reads jobs, one JSON object per line on stdin, makes each call
+// the way the documentation shows it, and writes what the SDK returned or raised, one JSON line per job, on
+// stdout. One process serves a whole run: starting Node.js for every case would cost more than the case.
 import OpenAI from "openai";
+import readline from "node:readline";
 
-async function readStdin() {
-  let text = "";
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
-}
-
-const job = JSON.parse(await readStdin());
+async function runJob(job) {
 const client = new OpenAI({ baseURL: job.base_url, apiKey: job.api_key, maxRetries: 0, timeout: job.timeout_ms });
-const out = { sdk: `openai-node ${OpenAI.VERSION ?? ""}`.trim() };
+const out = { sdk: "openai-node" };
 try {
   if (job.endpoint === "embeddings") {
     const response = await client.embeddings.create(job.body);
@@ -38,4 +34,17 @@ try {
     status: error?.status ?? null,
   };
 }
-process.stdout.write(JSON.stringify(out));
+return out;
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  let out;
+  try {
+    out = await runJob(JSON.parse(line));
+  } catch (error) {
+    out = { worker_error: String(error?.message ?? error).slice(0, 300) };
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
