@@ -51,6 +51,7 @@ def schema_check_id(kind: str) -> str:
 # Keywords whose outcome depends on a value rather than on a type; their keys keep their values in a skeleton.
 VALUE_KEYS = frozenset({"object", "role", "finish_reason", "type", "service_tier"})
 # The only keywords the schema file may use: with these, validity is a function of the skeleton (see below).
+# (No minItems, maxItems, uniqueItems, prefixItems, pattern, minLength, minimum, ...: those would need values.)
 SKELETON_SAFE_KEYWORDS = frozenset(
     {"$schema", "$id", "$comment", "$defs", "$ref", "title", "type", "required", "properties", "items", "enum",
      "const", "if", "then", "else", "oneOf", "allOf", "contentEncoding"}
@@ -68,7 +69,9 @@ def skeleton(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
         return ("{", *sorted((k, skeleton(v, k)) for k, v in value.items()))
     if isinstance(value, list):
-        return ("[", *(skeleton(v) for v in value))
+        # `items` is the only array keyword in use: validity depends on which item shapes occur, not on how many
+        # or in which order (a 3,072-float vector has one shape).
+        return ("[", frozenset(skeleton(v) for v in value))
     if isinstance(value, str):
         return ("s", value) if key in VALUE_KEYS else ("s",)
     if value is None:
