@@ -142,10 +142,10 @@ def command_run(args: argparse.Namespace) -> int:
         baseline = load_report(args.baseline)
     cassette_dir = Path(args.cassette_dir) if args.cassette_dir else default_dir("cassettes", profile.name)
     report_dir = Path(args.report_dir) if args.report_dir else default_dir("reports", profile.name)
+    if cassette_dir.exists() and not cassette_dir.is_dir():
+        raise UsageError(f"cassette folder {cassette_dir} is not a folder: give a folder with --cassette-dir")
     if args.record_mode == "none" and not cassette_dir.is_dir():
         stderr.print(f"note: no cassettes in {cassette_dir}: every case will be NOT RECORDED", markup=False)
-    if cassette_dir.exists() and not cassette_dir.is_dir():
-        raise UsageError(f"cassette folder {cassette_dir} is not a folder")
     # "rewrite" re-records everything but replaces each cassette only once its new version is whole.
     mode = "all" if args.record_mode == "rewrite" else args.record_mode
     pytest_args = ["--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider", "-rfE",
@@ -176,8 +176,7 @@ def command_run(args: argparse.Namespace) -> int:
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else int(code)
     if not report_file.exists() or report_file.stat().st_mtime_ns == before:
-        stderr.print("conformance: no case ran, so no report was written (check -k / --surfaces)", markup=False)
-        return EXIT_FINDINGS if code == pytest.ExitCode.NO_TESTS_COLLECTED else EXIT_OK
+        raise UsageError("no case ran, so no report was written: check -k and --surfaces")
     report = json.loads(report_file.read_text(encoding="utf-8"))
     print_summary(report)
     gated = report.get("gated_summary", report["summary"])

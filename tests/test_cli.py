@@ -87,6 +87,12 @@ def test_unreachable_base_url_in_record_mode_is_one_line(monkeypatch: pytest.Mon
     assert "cannot reach 127.0.0.1:9" in err and err.strip().count("\n") == 0
 
 
+def test_selection_that_matches_no_case_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--target", "llamacpp", "--report-dir", "/nonexistent-never-written", "-k",
+                 "no_such_case"]) == 2
+    assert "no case ran" in capsys.readouterr().err
+
+
 def test_malformed_profile_toml_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = write(tmp_path, "bad.toml", "[target\nname = ")
     assert main(["run", "--target", str(profile)]) == 2
