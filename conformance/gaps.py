@@ -131,16 +131,24 @@ def apply(result: Any, manifest: GapManifest) -> set[str]:
     return matched
 
 
-def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Gaps that matched nothing although the run exercised at least one of their cases."""
+def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]],
+                case_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Gaps that matched nothing although the run exercised every catalogue case and surface they cover.
+
+    A partial run (``-k``, ``--surfaces``, cases not recorded) cannot close a gap it did not fully look at.
+    """
+    from conformance.catalogue import CASES
+
     ran = [r for r in results if r["verdict"] not in (Verdict.NOT_RECORDED.value, Verdict.NOT_RUN.value)]
+    ran_pairs = {(r["case"], r["surface"]) for r in ran}
+    surfaces = {r["surface"] for r in results}
     matched = {f.get("known_gap") for r in ran for f in r.get("findings", [])} | {r.get("known_gap") for r in ran}
     closed = []
     for gap in manifest.gaps:
         if gap.id in matched:
             continue
-        covered = [r for r in ran if gap.covers(r["case"], r["surface"])]
-        if covered:
-            closed.append({**gap.to_dict(), "case": covered[0]["case"] if len(covered) == 1 else "*",
-                           "surface": "*"})
+        covered = {(c, s) for c in (case_ids or [c.id for c in CASES]) for s in surfaces if gap.covers(c, s)}
+        if covered and covered <= ran_pairs:
+            cases = sorted({c for c, _ in covered})
+            closed.append({**gap.to_dict(), "case": cases[0] if len(cases) == 1 else "*", "surface": "*"})
     return closed

@@ -120,7 +120,8 @@ CASES: list[Case] = [
          "chat/completions", chat(messages=TOOL_ROUND_TRIP, tools=[GET_WEATHER])),
     Case("tools.stream", "Function calling", "Streamed tool call deltas assemble into a call", OPENAI_TOOLS,
          "chat/completions",
-         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="required", stream=True)),
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER],
+              tool_choice={"type": "function", "function": {"name": "get_weather"}}, stream=True)),
     # --- Embeddings ------------------------------------------------------------------------------------------
     Case("embeddings.single", "Embeddings", "One string in, one vector out", f"{GEMINI_DOC}#embeddings",
          "embeddings", embed(input="Your text string goes here", encoding_format="float")),

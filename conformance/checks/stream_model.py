@@ -60,7 +60,7 @@ def assemble(chunks: list[Any]) -> dict[int, StreamedChoice]:
             delta = choice.get("delta")
             if not isinstance(delta, dict):
                 continue
-            if "role" in delta:
+            if delta.get("role") is not None:  # a null role is the schema's finding, not a repeated role
                 state.role_events.append(number)
             if isinstance(delta.get("content"), str):
                 state.content += delta["content"]

@@ -97,7 +97,12 @@ def validate(kind: str, instance: Any, *, event: int | None = None) -> list[Find
     errors = sorted(validator.iter_errors(instance), key=_error_order)
     if not errors and len(known_valid) < _SKELETON_CACHE_LIMIT:
         known_valid.add(shape)
-    return [_to_finding(check, error, event) for error in errors]
+    findings: dict[str, Finding] = {}
+    for error in errors:  # one finding per pointer: `null` for an enum of strings is one problem, not two
+        found = _to_finding(check, error, event)
+        if found.pointer not in findings or error.validator == "type":
+            findings[found.pointer] = found
+    return list(findings.values())
 
 
 def _error_order(error: ValidationError) -> tuple[str, str]:
