@@ -211,13 +211,14 @@ def print_summary(report: dict) -> None:
             result = row.get(surface)
             verdict = result["verdict"] if result else ""
             known = result and result.get("gated_verdict", verdict) != verdict
-            cells.append(f"[{styles.get(verdict, 'dim')}]{verdict}[/]" + (" [dim](known)[/]" if known else ""))
+            cells.append(f"[{styles.get(verdict, 'dim')}]{verdict}[/]" + ("[dim]*[/]" if known else ""))
         table.add_row(case, *cells)
     stdout.print(table)
     stdout.print(", ".join(f"{k} {v}" for k, v in report["summary"].items() if v), markup=False)
     if report.get("known_gaps", {}).get("manifest"):
         gated = ", ".join(f"{k} {v}" for k, v in report["gated_summary"].items() if v)
-        stdout.print(f"with known gaps set aside ({report['known_gaps']['manifest']}): {gated}", markup=False)
+        stdout.print(f"* known gap, listed in {report['known_gaps']['manifest']}", markup=False)
+        stdout.print(f"with known gaps set aside: {gated}", markup=False)
 
 
 def command_diff(args: argparse.Namespace) -> int:
