@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--strict", action="store_true",
                       help="exit 1 on any change, improvements included (to prove two runs are identical)")
 
+    proxy = commands.add_parser("proxy", help="a loopback recording proxy for any HTTP client (record or replay)")
+    proxy.add_argument("--target", help="gemini, openai, llamacpp or a profile .toml file [default: gemini]")
+    proxy.add_argument("--base-url", help="the server's OpenAI-compatible base URL (overrides the target's)")
+    proxy.add_argument("--api-key-env", help="environment variable that holds the API key")
+    proxy.add_argument("--cassette", type=Path, required=True, help="the cassette to record to or replay from")
+    proxy.add_argument("--record-mode", choices=["none", "once", "new_episodes", "all"], default="none")
+    proxy.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 [default: a free one]")
+    proxy.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds")
+
     commands.add_parser("setup-node", help="install the pinned OpenAI Node.js SDK for the node-sdk surface (npm ci)")
 
     selftest = commands.add_parser("selftest", help="inject known deviations into recorded exchanges; all caught?")
@@ -106,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_selftest(args)
         if args.command == "setup-node":
             return command_setup_node()
+        if args.command == "proxy":
+            return command_proxy(args)
     except UsageError as exc:
         stderr.print(f"conformance: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -293,6 +304,59 @@ def command_fuzz(args: argparse.Namespace, profile: object) -> int:
     stdout.print(f"replay it with: conformance run --target {profile.name} --cases-dir {cases_dir} "
                  f"-k {outcome.failing.id}", markup=False)
     return EXIT_FINDINGS
+
+
+def command_proxy(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C: every exchange goes through the suite's cassette layer, scrubbed and matched as ever."""
+    import time
+
+    import vcr
+
+    from conformance.cassettes import ConformancePersister, check_cassette, json_body_matcher, vcr_config
+    from conformance.exchange import Capture
+    from conformance.interrupt import stop_on_sigterm
+    from conformance.profiles import load_profile
+    from conformance.proxy import CLIENT_KEY, RecordingProxy
+    from conformance.scrub import Scrubber
+    from conformance.settings import REPLAY_KEY, missing_key_message
+
+    models = {"chat_model": "-", "embedding_model": "-"} if args.target is None and args.base_url else {}
+    profile = load_profile(args.target, base_url=args.base_url, api_key_env=args.api_key_env, **models)
+    key = profile.api_key()
+    if args.record_mode != "none" and not key:
+        raise UsageError(missing_key_message(profile, args.record_mode))
+    if args.record_mode == "none" and not args.cassette.is_file():
+        raise UsageError(f"no cassette {args.cassette} to replay: record it first with --record-mode once")
+    if args.cassette.is_file():
+        check_cassette(args.cassette)
+    scrubber = Scrubber([key])
+    recorder = vcr.VCR(record_mode=args.record_mode)
+    recorder.register_matcher("json_body", json_body_matcher)
+    recorder.register_persister(ConformancePersister)
+    ConformancePersister.provenance = {"target": profile.name, "base_url": profile.base_url, "via": "proxy"}
+    capture = Capture(scrubber)
+    stop_on_sigterm()
+    kind, _, name = profile.auth.partition(":")
+    secret = key or REPLAY_KEY
+    headers = {name: secret} if kind == "header" else ({"Authorization": f"Bearer {secret}"} if kind == "bearer"
+                                                       else {})
+    query = {name: secret} if kind == "query" else {}
+    with recorder.use_cassette(str(args.cassette), **vcr_config(scrubber)), \
+            RecordingProxy(profile.base_url, headers, query, capture, args.timeout, port=args.port) as proxy:
+        stdout.print(f"proxy for {profile.name} at {proxy.base_url} (API key: any value, e.g. {CLIENT_KEY}); "
+                     f"{'replaying' if args.record_mode == 'none' else 'recording'} {args.cassette}; Ctrl-C stops",
+                     markup=False)
+        seen = 0
+        try:
+            while True:
+                time.sleep(0.2)
+                for exchange in capture.exchanges[seen:]:
+                    status = exchange.status if exchange.status is not None else exchange.error
+                    stdout.print(f"{exchange.method} {exchange.url} -> {status}", markup=False)
+                seen = len(capture.exchanges)
+        except KeyboardInterrupt:
+            stdout.print(f"proxy stopped after {seen} exchange(s)", markup=False)
+    return EXIT_OK
 
 
 def command_setup_node() -> int:

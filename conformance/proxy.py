@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from conformance.exchange import Capture
-from conformance.surfaces.base import classify_exception, tls_context
+from conformance.transport import classify_exception, tls_context
 
 # What clients send as their key: the proxy replaces it with the target's own credentials.
 CLIENT_KEY = "conformance-proxy-client"
@@ -28,14 +28,14 @@ class RecordingProxy:
     """``with RecordingProxy(upstream_base, auth_headers, auth_query, capture) as proxy: proxy.base_url``."""
 
     def __init__(self, upstream_base: str, auth_headers: dict[str, str], auth_query: dict[str, str],
-                 capture: Capture, timeout_s: float = 60.0) -> None:
+                 capture: Capture, timeout_s: float = 60.0, port: int = 0) -> None:
         self.upstream_base = upstream_base.rstrip("/") + "/"
         self.auth_headers = auth_headers
         self.auth_query = auth_query
         self.capture = capture
         self.timeout_s = timeout_s
         self.failures: list[tuple[str, str]] = []  # (kind, message) of requests that got no upstream answer
-        self._httpd = _Server(("127.0.0.1", 0), _handler(self.forward))
+        self._httpd = _Server(("127.0.0.1", port), _handler(self.forward))
         # A short poll interval: shutdown() waits for it, once per case.
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="conformance-proxy", daemon=True)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from conformance.interrupt import stop_on_sigterm
 
 if TYPE_CHECKING:
     from conformance.settings import Settings
@@ -105,20 +106,7 @@ def is_catalogue_item(item: pytest.Item) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case: a catalogue case run against the target")
     config.pluginmanager.register(ResultCollector(config), "conformance-results")
-    _stop_on_sigterm()
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM (what CI systems send) stops a run the way Ctrl-C does: cleanly, keeping finished files whole."""
-    try:
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _raise_interrupt)
-    except ValueError:  # not the main thread: leave signals to whoever owns them
-        pass
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    stop_on_sigterm()
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:

@@ -104,3 +104,41 @@ def test_without_node_and_curl_those_columns_are_not_run(tmp_path: Path) -> None
 def test_one_surface_alone(tmp_path: Path) -> None:
     results = replay(COMMITTED, tmp_path / "r", "--surfaces", "curl", "-k", "embeddings")
     assert {surface for _, surface in results} == {"curl"} and len(results) == 4
+
+
+def test_standalone_proxy_records_then_replays_for_any_client(tmp_path: Path, canary_key: str) -> None:
+    """`conformance proxy`: curl through it live, then offline from the cassette it wrote, same answer."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.standin.server import running
+
+    cassette = tmp_path / "session.yaml"
+    body = '{"model": "standin-chat", "messages": [{"role": "user", "content": "Hello"}]}'
+
+    def session(mode: str, base_url: str, key: str | None) -> tuple[str, str]:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **({"CONFORMANCE_STANDIN_KEY": key} if key else {})}
+        proxy = subprocess.Popen([sys.executable, "-m", "conformance.cli", "proxy", "--target",
+                                  str(REPO / "tests" / "standin" / "standin.toml"), "--base-url", base_url,
+                                  "--cassette", str(cassette), "--record-mode", mode], cwd=REPO, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proxy.stdout is not None
+        banner = proxy.stdout.readline()
+        url = banner.split(" at ")[1].split(" ")[0]
+        answer = subprocess.run(["curl", "-sS", url + "chat/completions", "-H", "Content-Type: application/json",
+                                 "-H", "Authorization: Bearer anything", "-d", body],
+                                capture_output=True, text=True, timeout=60).stdout
+        time.sleep(0.5)
+        proxy.send_signal(signal.SIGINT)
+        out, err = proxy.communicate(timeout=30)
+        assert proxy.returncode == 0, err
+        return answer, banner + out
+
+    with running(canary_key) as server:
+        live, live_log = session("once", server.base_url, canary_key)
+    replayed, replay_log = session("none", "http://127.0.0.1:9/v1/", None)
+    assert json.loads(live)["choices"][0]["message"]["content"] == "Sky blue"
+    assert replayed == live
+    assert "-> 200" in live_log and "-> 200" in replay_log
+    assert canary_key not in cassette.read_text() + live_log
