@@ -336,11 +336,8 @@ def command_proxy(args: argparse.Namespace) -> int:
     ConformancePersister.provenance = {"target": profile.name, "base_url": profile.base_url, "via": "proxy"}
     capture = Capture(scrubber)
     stop_on_sigterm()
-    kind, _, name = profile.auth.partition(":")
     secret = key or REPLAY_KEY
-    headers = {name: secret} if kind == "header" else ({"Authorization": f"Bearer {secret}"} if kind == "bearer"
-                                                       else {})
-    query = {name: secret} if kind == "query" else {}
+    headers, query = profile.auth_headers(secret), profile.auth_query(secret)
     with recorder.use_cassette(str(args.cassette), **vcr_config(scrubber)), \
             RecordingProxy(profile.base_url, headers, query, capture, args.timeout, port=args.port) as proxy:
         stdout.print(f"proxy for {profile.name} at {proxy.base_url} (API key: any value, e.g. {CLIENT_KEY}); "

@@ -40,6 +40,17 @@ class Profile:
         value = os.environ.get(self.api_key_env, "").strip()
         return value or None
 
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry ``key`` the way this target expects it."""
+        kind, _, name = self.auth.partition(":")
+        if kind == "header":
+            return {name: key}
+        return {"Authorization": f"Bearer {key}"} if kind == "bearer" else {}
+
+    def auth_query(self, key: str) -> dict[str, str]:
+        kind, _, name = self.auth.partition(":")
+        return {name: key} if kind == "query" else {}
+
     def public(self) -> dict[str, Any]:
         """What a report may say about the target (never the key, only the variable's name)."""
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}

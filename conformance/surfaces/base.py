@@ -35,14 +35,10 @@ class RunEnv:
         return self.profile.base_url.rstrip("/") + "/" + case.endpoint
 
     def auth_headers(self, case: Case) -> dict[str, str]:
-        kind, _, name = self.profile.auth.partition(":")
-        if kind == "header":
-            return {name: self.key_for(case)}
-        return {"Authorization": f"Bearer {self.key_for(case)}"} if kind == "bearer" else {}
+        return self.profile.auth_headers(self.key_for(case))
 
     def auth_query(self, case: Case) -> dict[str, str]:
-        kind, _, name = self.profile.auth.partition(":")
-        return {name: self.key_for(case)} if kind == "query" else {}
+        return self.profile.auth_query(self.key_for(case))
 
 
 @dataclass
