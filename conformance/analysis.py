@@ -7,17 +7,16 @@ contract (DEVIATION)?
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.catalogue.model import Case
-from conformance.checks import CheckContext, run_checks
+from conformance.checks import CheckContext, CheckCrashed, run_checks
 from conformance.checks import errors as error_checks
 from conformance.checks import http as http_checks
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
-from conformance.sse import parse_stream
+from conformance.sse import error_message, loads_checked, parse_stream
 from conformance.surfaces.base import SurfaceOutcome
 from conformance.verdicts import Verdict
 
@@ -32,7 +31,7 @@ class CaseResult:
     verdict: Verdict
     reason: str = ""
     findings: list[Finding] = field(default_factory=list)
-    duration_s: float = 0.0
+    duration_s: float | None = 0.0
     exchange: dict[str, Any] | None = None
     cassette: str | None = None
     recorded_at: str | None = None
@@ -45,16 +44,11 @@ class CaseResult:
         return {
             "case": self.case, "surface": self.surface, "feature": self.feature, "title": self.title,
             "section": self.section, "verdict": self.verdict.value, "reason": self.reason,
-            "findings": [f.to_dict() for f in self.findings], "duration_s": round(self.duration_s, 4),
+            "findings": [f.to_dict() for f in self.findings],
+            "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
             "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
             "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
-        gated = data.get("gated_verdict")
-        return cls(**{**data, "verdict": Verdict(data["verdict"]), "gated_verdict": Verdict(gated) if gated else None,
-                      "findings": [Finding.from_dict(f) for f in data.get("findings", [])]})
 
 
 def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None, expect: dict[str, Any]) -> CheckContext:
@@ -62,22 +56,36 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None, 
     kind = case.kind
     ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
                        content_type=exchange.content_type)
+    ctx.encoding_problem = exchange.encoding_problem
     if kind == "stream":
         parsed = parse_stream(exchange.response_body)
+        if parsed.error is not None:
+            raise StreamError(f"the server reported an error mid-stream (event {parsed.error[0]}): "
+                              f"{parsed.error[1]}")
         if not parsed.chunks and not parsed.done and exchange.response_body.strip():
             # Not an event stream at all: maybe a JSON body where SSE was asked for.
             raise ValueError(f"the streamed response is not an event stream ({_preview(exchange.response_body)})")
         ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
         ctx.stream_problems = parsed.problems
+        ctx.stray_lines, ctx.events_after_done = parsed.stray_lines, parsed.events_after_done
+        ctx.duplicate_keys = parsed.duplicate_keys
     else:
-        ctx.body = decode_json(exchange.response_body, exchange.content_type)
+        ctx.body, duplicates = decode_json(exchange.response_body, exchange.content_type)
+        ctx.duplicate_keys = [(None, d) for d in duplicates]
     return ctx
 
 
-def decode_json(text: str, content_type: str = "") -> Any:
+class StreamError(ValueError):
+    """The stream carried the server's own error report instead of (the rest of) an answer."""
+
+
+def decode_json(text: str, content_type: str = "") -> tuple[Any, list[str]]:
+    """The decoded body and its duplicated keys; ValueError (with a one-line reason) when it is no JSON value."""
     try:
-        return json.loads(text)
-    except ValueError:
+        return loads_checked(text)
+    except ValueError as exc:
+        if "nested" in str(exc):
+            raise ValueError(f"the response body is {exc}") from None
         what = "an HTML page" if "html" in content_type or text.lstrip().lower().startswith("<") else "not JSON"
         raise ValueError(f"the response body is {what} ({_preview(text)})") from None
 
@@ -89,14 +97,11 @@ def _preview(text: str) -> str:
 
 def _error_message(exchange: Exchange) -> str:
     try:
-        body = json.loads(exchange.response_body)
+        body, _ = loads_checked(exchange.response_body)
     except ValueError:
         return _preview(exchange.response_body)
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        body = body[0]
-    error = body.get("error") if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    return str(message)[:200] if message else _preview(exchange.response_body)
+    message = error_message(body)
+    return message[:200] if message else _preview(exchange.response_body)
 
 
 def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: dict[str, Any]) -> tuple[
@@ -109,6 +114,9 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
     status = exchange.status
     if exchange.error and status < 400:
         return Verdict.ERROR, f"the response broke off: {exchange.error}", []
+    if 300 <= status < 400:
+        where = exchange.response_headers.get("location", "no Location")
+        return Verdict.ERROR, f"redirected (HTTP {status} to {where}): OpenAI answers in place; not followed", []
     if status == 429:
         return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", []
     if status >= 500:
@@ -117,6 +125,8 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", []
     try:
         ctx = context_for(case, exchange, request, expect)
+    except StreamError as exc:
+        return Verdict.ERROR, str(exc), []
     except ValueError as exc:
         if case.expect_error and status >= 400:
             ctx = CheckContext(kind="error", body=None, request=request, status=status, expect=expect)
@@ -126,7 +136,10 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
     if case.expect_error and status < 400:
         ctx.kind = "error"
         return _verdict_from(_status_findings(ctx) + list(http_checks.content_type(ctx)), outcome, "")
-    findings = run_checks(ctx)
+    try:
+        findings = run_checks(ctx)
+    except CheckCrashed as exc:
+        return Verdict.ERROR, str(exc), []
     if outcome.error_kind:
         return Verdict.ERROR, outcome.error or outcome.error_kind, findings
     return _verdict_from(findings, outcome, "")

@@ -1,55 +1,57 @@
-"""The cassette layer: where exchanges are stored, how requests match, and what is scrubbed before writing.
+"""The cassette layer: where exchanges are stored, what is scrubbed before writing, and what is refused on load.
 
-Cassettes are vcrpy YAML files (one per case and surface) with a ``provenance`` block in front saying what
-was recorded, from where, when and by which suite version. They are written atomically and refused on load when
-they contain anything that looks like a key.
+Cassettes are vcrpy YAML files (one per case and surface) with a ``provenance`` block in front saying what was
+recorded, from where, when and by which suite version. They are written atomically, only inside the run's
+cassette folder, and refused (before a run starts) when unreadable, corrupt, or holding anything key-shaped.
+One ``Recording`` object per run holds what the persister needs; nothing is kept in class attributes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from vcr.persisters.filesystem import CassetteNotFoundError
-from vcr.serialize import deserialize, serialize
+from vcr.request import Request
+from vcr.serialize import serialize
+from vcr.serializers import compat
 
 from conformance import __version__, atomic
 from conformance.errors import UsageError
 from conformance.scrub import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMETERS, Scrubber, looks_like_key
 
 CASSETTE_SUFFIX = ".yaml"
-
-
-def cassette_path(cassette_dir: str | Path, surface: str, case_id: str) -> Path:
-    return Path(cassette_dir) / surface / f"{case_id}{CASSETTE_SUFFIX}"
-
-
-def cassette_name(surface: str, case_id: str) -> str:
-    return f"{surface}/{case_id}"
+# Case ids and surface names become file names: letters, digits, '.', '_' and '-', never a path of their own.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}$")
 
 
 class CassetteSecretError(UsageError):
     """A cassette on disk holds something key-shaped: it must be scrubbed or deleted before it is used."""
 
 
-def json_body_matcher(r1: Any, r2: Any) -> None:
-    """Match request bodies as JSON values (key order and spacing do not matter), else byte for byte."""
-    b1, b2 = _body_value(r1.body), _body_value(r2.body)
-    if b1 != b2:
-        raise AssertionError(f"request bodies differ: {str(b1)[:120]} != {str(b2)[:120]}")
+def check_name(name: str, what: str = "case id") -> str:
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or ".." in name:
+        raise UsageError(f"{what} {name!r} is not a safe file name: use letters, digits, '.', '_' and '-' only "
+                         "(no '/', no '..')")
+    return name
 
 
-def _body_value(body: Any) -> Any:
-    if body is None:
-        return None
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def cassette_path(cassette_dir: str | Path, surface: str, case_id: str) -> Path:
+    return Path(cassette_dir) / check_name(surface, "surface") / f"{check_name(case_id)}{CASSETTE_SUFFIX}"
+
+
+def cassette_name(surface: str, case_id: str) -> str:
+    return f"{check_name(surface, 'surface')}/{check_name(case_id)}"
+
+
+def inside(path: str | Path, folder: str | Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(folder)))
 
 
 def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
@@ -68,16 +70,19 @@ def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
         body = response.get("body", {}).get("string")
         if isinstance(body, bytes):
             text = body.decode("utf-8", "replace")
-            if scrubber.text(text) != text:
-                response["body"]["string"] = scrubber.text(text).encode("utf-8")
+            cleaned = scrub_local_paths(scrubber.text(text))
+            if cleaned != text:
+                response["body"]["string"] = cleaned.encode("utf-8")
         elif isinstance(body, str):
-            response["body"]["string"] = scrubber.text(body)
+            response["body"]["string"] = scrub_local_paths(scrubber.text(body))
+        status = response.get("status")
+        if isinstance(status, dict) and isinstance(status.get("message"), str):
+            status["message"] = scrubber.text(status["message"])
         headers = response.get("headers", {})
-        for name in list(headers):
-            if name.lower() in SECRET_HEADERS:
-                headers[name] = [REDACTED]
-            else:
-                headers[name] = [scrubber.text(v) if isinstance(v, str) else v for v in headers[name]]
+        response["headers"] = {
+            scrubber.text(name): ([REDACTED] if name.lower() in SECRET_HEADERS else
+                                  [_scrub_header(scrubber, name, v) for v in values])
+            for name, values in headers.items()}
         return response
 
     return {
@@ -85,69 +90,133 @@ def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
         "filter_query_parameters": [(q, REDACTED) for q in sorted(SECRET_QUERY_PARAMETERS)],
         "before_record_request": scrub_request,
         "before_record_response": scrub_response,
-        "match_on": ["method", "path", "json_body"],
+        "match_on": ["method", "path", "body"],  # vcrpy's body matcher compares JSON bodies as values
         "decode_compressed_response": True,
     }
 
 
-class ConformancePersister:
-    """vcrpy persister: provenance header, atomic writes, and a refusal to load key-shaped content.
+def _scrub_header(scrubber: Scrubber, name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return scrubber.url(value) if name.lower() in ("location", "content-location") else scrubber.text(value)
 
-    ``ignore_existing`` makes a re-recording replace cassettes only when each new one is saved whole (instead of
-    deleting them up front); ``frozen`` stops all saving once a run is interrupted, so that a test cut off
-    mid-exchange never replaces a good cassette with a partial one.
+
+def _local_roots() -> list[tuple[str, str]]:
+    roots = []
+    for path, label in ((sys.prefix, "<python-env>"), (sys.base_prefix, "<python>"), (os.getcwd(), "<cwd>"),
+                        (os.path.expanduser("~"), "<home>")):
+        if path and len(path) > 1:
+            roots.append((os.path.realpath(path), label))
+            roots.append((path, label))
+    return sorted(set(roots), key=lambda item: len(item[0]), reverse=True)
+
+
+def scrub_local_paths(text: str) -> str:
+    """Paths of the recording machine (its home, Python environment, working folder) replaced by their role.
+
+    A server on the same machine (the reference server) quotes its own file paths in tracebacks; a committed
+    cassette must not carry the recorder's folder layout.
+    """
+    for root, label in _local_roots():
+        if root in text:
+            text = text.replace(root, label)
+    return text
+
+
+@dataclass
+class Recording:
+    """What one run's cassette persister needs: its folder, its provenance, and whether it may still write."""
+
+    root: Path
+    scrubber: Scrubber = field(default_factory=Scrubber)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    fresh: bool = False  # re-recording: existing cassettes are ignored and replaced once each new one is whole
+    frozen: bool = False  # set when a run is interrupted: a test cut off mid-exchange must not replace a cassette
+    _checked: dict[Path, dict[str, Any]] = field(default_factory=dict)
+
+    def load(self, path: Path) -> tuple[list[Any], list[Any]]:
+        data = self._checked.pop(path, None) or read_cassette(path, self.scrubber)
+        requests = [Request._from_dict(i["request"]) for i in data["interactions"]]
+        responses = [compat.convert_to_bytes(i["response"]) for i in data["interactions"]]
+        return requests, responses
+
+    def preflight(self, paths: list[Path]) -> None:
+        """Read and check every cassette a run may load, before the first request: one line and exit 2 if bad."""
+        for path in paths:
+            if path.is_file():
+                self._checked[path] = read_cassette(path, self.scrubber)
+
+
+def configure(recorder: Any, recording: Recording) -> None:
+    """The one recording set-up: our persister, composed with whatever persister is registered (pytest-recording's
+    loads the extra cassettes of ``vcr`` marks)."""
+    recorder.register_persister(ConformancePersister(recording, getattr(recorder, "persister", None)))
+
+
+def new_recorder(recording: Recording, record_mode: str, *, add_suffix: bool = True) -> Any:
+    """A vcrpy recorder outside pytest (the fuzzer, the proxy command), set up exactly as the catalogue's."""
+    import vcr
+
+    recorder = vcr.VCR(cassette_library_dir=str(recording.root), record_mode=record_mode,
+                       path_transformer=vcr.VCR.ensure_suffix(CASSETTE_SUFFIX) if add_suffix else None)
+    configure(recorder, recording)
+    return recorder
+
+
+class ConformancePersister:
+    """vcrpy persister: checked loads, provenance header, atomic writes inside the cassette folder only.
+
+    It composes with the persister it replaces: pytest-recording's own loads the extra cassettes named in
+    ``@pytest.mark.vcr("extra.yaml")`` marks, and they are loaded (and checked) here too.
     """
 
-    provenance: dict[str, Any] = {}
-    ignore_existing = False
-    frozen = False
+    def __init__(self, recording: Recording, inner: Any = None) -> None:
+        self.recording = recording
+        self.inner = inner
 
-    @classmethod
-    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
+    def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:
         path = Path(cassette_path)
-        if cls.ignore_existing or not path.is_file():
+        paths = [] if self.recording.fresh else [path]
+        paths += [Path(p) for p in getattr(self.inner, "extra_paths", None) or [] if Path(p) != path]
+        requests: list[Any] = []
+        responses: list[Any] = []
+        for each in paths:
+            if each.is_file() and each.stat().st_size:
+                more_requests, more_responses = self.recording.load(each)
+                requests += more_requests
+                responses += more_responses
+        if not requests:
             raise CassetteNotFoundError()
-        try:
-            data = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read cassette {path}: {exc}") from None
-        if not data.strip():
-            raise CassetteNotFoundError()
-        leak = looks_like_key(data)
-        if leak:
-            raise CassetteSecretError(f"cassette {path} contains something that looks like an API key ({leak}): "
-                                      "delete it and record again")
-        try:
-            return deserialize(data, serializer)
-        except Exception as exc:
-            raise UsageError(f"cassette {path} is corrupt ({type(exc).__name__}): delete it and record again") \
-                from None
+        return requests, responses
 
-    @classmethod
-    def save_cassette(cls, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
-        if cls.frozen:
+    def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        if self.recording.frozen:
             return
+        if not inside(cassette_path, self.recording.root):
+            raise UsageError(f"refusing to write {cassette_path}: it is outside the cassette folder "
+                             f"{self.recording.root}")
         body = serialize(cassette_dict, serializer)
-        header = {"provenance": {**cls.provenance, "recorded_at": now_iso(), "suite_version": __version__}}
+        header = {"provenance": {**self.recording.provenance, "recorded_at": now_iso(), "suite_version": __version__}}
         text = (
             "# Recorded by openai-conformance from a live server; secrets scrubbed before writing.\n"
             + yaml.safe_dump(header, sort_keys=False)
             + body
         )
-        leak = looks_like_key(text)
+        text = self.recording.scrubber.text(text)  # the last line of defence: any encoded form left over
+        leak = looks_like_key(text, self.recording.scrubber)
         if leak:
             raise CassetteSecretError(f"refusing to write {cassette_path}: it would contain a key-like string ({leak})")
         atomic.write_text(cassette_path, text)
 
 
-def check_cassette(path: Path) -> None:
-    """Refuse, with a one-line reason and fix, a cassette that is unreadable, corrupt or holds a key-like string."""
+def read_cassette(path: Path, scrubber: Scrubber | None = None) -> dict[str, Any]:
+    """A cassette's content, refused with a one-line reason and fix when unreadable, corrupt or key-holding."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read cassette {path} ({exc}): fix its permissions or delete it and record again") \
             from None
-    leak = looks_like_key(text)
+    leak = looks_like_key(text, scrubber)
     if leak:
         raise CassetteSecretError(f"cassette {path} contains something that looks like an API key ({leak}): "
                                   "delete it and record again; nothing was run")
@@ -157,8 +226,18 @@ def check_cassette(path: Path) -> None:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UsageError(f"cassette {path} is not valid YAML{where}: delete it and record again") from None
-    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
-        raise UsageError(f"cassette {path} has no 'interactions' list: delete it and record again")
+    except RecursionError:
+        raise UsageError(f"cassette {path} nests too deeply to read: delete it and record again") from None
+    interactions = data.get("interactions") if isinstance(data, dict) else None
+    if not isinstance(interactions, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("request"), dict) and isinstance(i.get("response"), dict)
+            for i in interactions):
+        raise UsageError(f"cassette {path} has no well-formed 'interactions' list: delete it and record again")
+    return data
+
+
+def check_cassette(path: Path, scrubber: Scrubber | None = None) -> None:
+    read_cassette(path, scrubber)
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -177,7 +256,7 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
                 if line.startswith("interactions:"):
                     break
                 lines.append(line)
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return {}
     try:
         header = yaml.safe_load("".join(lines)) or {}

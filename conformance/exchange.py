@@ -5,11 +5,13 @@ The OpenAI SDKs parse (and forgive) what servers send; the suite validates what 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from conformance.scrub import Scrubber
+from conformance.transport import CrossOriginRequest, origin
 
 
 @dataclass
@@ -22,7 +24,8 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     error: str | None = None
-    elapsed_s: float = 0.0
+    elapsed_s: float | None = 0.0
+    encoding_problem: str | None = None
 
     @property
     def content_type(self) -> str:
@@ -40,33 +43,42 @@ class Exchange:
 class Capture:
     """httpx / httpx2 event hooks that keep a scrubbed copy of every exchange a client makes.
 
-    The response hook reads the whole body before the caller sees it; clients then iterate the buffered bytes,
-    so SDK stream parsers work unchanged.
+    Each response is paired with its own request (not with the latest one): the recording proxy serves clients
+    from several threads at once. The response hook reads the whole body (bounded by the transport's limits)
+    before the caller sees it; clients then iterate the buffered bytes, so SDK stream parsers work unchanged.
+    ``allowed_origin`` (scheme, host, port) refuses requests anywhere else, such as a redirect to another host.
     """
 
-    def __init__(self, scrubber: Scrubber) -> None:
+    def __init__(self, scrubber: Scrubber, allowed_origin: tuple[str, str, int] | None = None) -> None:
         self.scrubber = scrubber
+        self.allowed_origin = allowed_origin
         self.exchanges: list[Exchange] = []
-        self._started: dict[int, float] = {}
+        self._pending: dict[int, tuple[Exchange, float]] = {}
+        self._lock = threading.Lock()
 
     @property
     def hooks(self) -> dict[str, list[Any]]:
         return {"request": [self.on_request], "response": [self.on_response]}
 
     def on_request(self, request: Any) -> None:
+        if self.allowed_origin is not None and origin(str(request.url)) != self.allowed_origin:
+            where = "{}://{}:{}".format(*origin(str(request.url)))
+            raise CrossOriginRequest(self.scrubber.text(
+                f"refused to send a request to another origin ({where}): credentials never leave the target"))
         body = request.content.decode("utf-8", "replace") if request.content else ""
-        self.exchanges.append(
-            Exchange(
-                method=request.method,
-                url=self.scrubber.url(str(request.url)),
-                request_headers=self.scrubber.headers(dict(request.headers)),
-                request_body=self.scrubber.text(body),
-            )
+        exchange = Exchange(
+            method=request.method,
+            url=self.scrubber.url(str(request.url)),
+            request_headers=self.scrubber.headers(dict(request.headers)),
+            request_body=self.scrubber.text(body),
         )
-        self._started[id(request)] = time.perf_counter()
+        with self._lock:
+            self.exchanges.append(exchange)
+            self._pending[id(request)] = (exchange, time.perf_counter())
 
     def on_response(self, response: Any) -> None:
-        exchange = self.exchanges[-1] if self.exchanges else None
+        with self._lock:
+            exchange, started = self._pending.pop(id(response.request), (None, 0.0))
         if exchange is None:
             return
         exchange.status = response.status_code
@@ -77,13 +89,33 @@ class Capture:
             exchange.error = self.scrubber.text(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            started = self._started.pop(id(response.request), None)
-            if started is not None:
-                exchange.elapsed_s = round(time.perf_counter() - started, 4)
-        exchange.response_body = self.scrubber.text(response.content.decode("utf-8", "replace"))
+            exchange.elapsed_s = round(time.perf_counter() - started, 4)
+        text, problem = decode_body(response.content, exchange.content_type)
+        exchange.response_body = self.scrubber.text(text)
+        exchange.encoding_problem = problem
 
     def note_error(self, exc: BaseException) -> None:
         """Record a failure that happened before or instead of a response (timeout, refused connection)."""
         text = self.scrubber.text(f"{type(exc).__name__}: {exc}")
-        if self.exchanges and self.exchanges[-1].status is None and self.exchanges[-1].error is None:
-            self.exchanges[-1].error = text
+        with self._lock:
+            for exchange in reversed(self.exchanges):
+                if exchange.status is None and exchange.error is None:
+                    exchange.error = text
+                    break
+
+
+def decode_body(content: bytes, content_type: str) -> tuple[str, str | None]:
+    """The body as text, and what is wrong with its encoding: OpenAI sends UTF-8 JSON, and says so or says nothing."""
+    charset = ""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    problem = None
+    if charset and charset not in ("utf-8", "utf8"):
+        problem = f"the Content-Type declares charset={charset}, not UTF-8"
+    try:
+        return content.decode("utf-8"), problem
+    except UnicodeDecodeError as exc:
+        return content.decode("utf-8", "replace"), (
+            f"the body is not valid UTF-8 (byte {exc.start}: {content[exc.start:exc.start + 4]!r})")

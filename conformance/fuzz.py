@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import vcr
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from conformance.analysis import CaseResult
-from conformance.cassettes import ConformancePersister, cassette_name, cassette_path, json_body_matcher, vcr_config
+from conformance.cassettes import Recording, cassette_name, cassette_path, new_recorder, vcr_config
 from conformance.catalogue.cases import GET_TIME, GET_WEATHER, OPENAI_CHAT, OPENAI_EMBEDDINGS, WEATHER_QUESTION
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, Case
 from conformance.catalogue.saved import save_case
@@ -137,9 +136,8 @@ def _scratch_settings(base: Settings, scratch: Path) -> Settings:
 
 
 def _record(case: Case, surface: str, live: Settings) -> CaseResult:
-    recorder = vcr.VCR(cassette_library_dir=str(live.cassette_dir), record_mode="once", path_transformer=
-                       vcr.VCR.ensure_suffix(".yaml"))
-    recorder.register_matcher("json_body", json_body_matcher)
-    recorder.register_persister(ConformancePersister)
+    recording = Recording(root=live.cassette_dir, scrubber=live.scrubber,
+                          provenance={"target": live.profile.name, "base_url": live.profile.base_url, "via": "fuzz"})
+    recorder = new_recorder(recording, "once")
     with recorder.use_cassette(cassette_name(surface, case.id), **vcr_config(live.scrubber)):
         return run_case(case, surface, live)

@@ -66,13 +66,22 @@ def load_profile(target: str | None = None, **overrides: Any) -> Profile:
     """Resolve ``target`` (a built-in name or a TOML path) and apply non-empty overrides."""
     overrides = {k: v for k, v in overrides.items() if v not in (None, "")}
     if target is None and "base_url" in overrides:
-        data: dict[str, Any] = {"name": "custom", "api_key_env": "OPENAI_API_KEY", "chat_model": "",
-                                "embedding_model": ""}
+        data: dict[str, Any] = {"name": adhoc_name(overrides["base_url"]), "api_key_env": "OPENAI_API_KEY",
+                                "chat_model": "", "embedding_model": ""}
         source = "command line"
     else:
         data, source = _read_target(target or "gemini")
     data.update(overrides)
     return _build(data, source)
+
+
+def adhoc_name(base_url: str) -> str:
+    """A folder name for a server given only by its URL: host and port, so two servers never share cassettes."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or "server"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{host}-{port}").strip("-.") or "server"
+    return name if _NAME.match(name) else f"server-{name}"
 
 
 def _read_target(target: str) -> tuple[dict[str, Any], str]:

@@ -1,101 +1,76 @@
-"""The pytest plugin: options, the run's settings as a fixture, and the report written at the end of a session.
+"""The pytest plugin: options, the run's settings as a fixture, the cassette set-up, and the report at the end.
 
-Results travel as JSON in each test report's ``user_properties``, so the controller of a ``pytest -n`` run sees
-every worker's results and writes one report.
+Each catalogue test's result travels as JSON on its test report (pytest-xdist ships report attributes from workers
+to the controller), so the controller of a ``pytest -n`` run sees every worker's results and writes one report.
+When the ``conformance`` CLI runs the catalogue, it registers a ``RunHandle`` that carries the settings it already
+built and receives the finished report in process.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.interrupt import stop_on_sigterm
+from conformance import interrupt, options
 
 if TYPE_CHECKING:
+    from conformance.cassettes import Recording
     from conformance.settings import Settings
 
 # Imports of the package proper happen inside the hooks: this plugin is loaded by every pytest run in the
 # environment, and must stay cheap (and must not import vcrpy before pytest-recording registers it).
 
-# A test's result travels on its report as JSON (xdist ships report attributes from workers to the controller).
 RESULT_ATTRIBUTE = "conformance_result"
 RESULT_KEY = pytest.StashKey[str]()
 _settings_key = pytest.StashKey["Settings"]()
+_recording_key = pytest.StashKey["Recording"]()
 _started_key = pytest.StashKey[str]()
-_expected_key = pytest.StashKey[int]()
+
+
+class RunHandle:
+    """What the CLI hands to pytest (settings built once) and gets back (results, the report, files written)."""
+
+    def __init__(self, settings: Settings, recording: Recording | None = None) -> None:
+        self.settings = settings
+        self.recording = recording  # checked by the CLI before the run (its cassettes already read)
+        self.planned = 0
+        self.expected = 0
+        self.results: list[dict[str, Any]] = []
+        self.report: dict[str, Any] | None = None
+        self.written: list[Any] = []
+        self.write_error: str | None = None
+        self.interrupted = False
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "OpenAI-compatibility conformance")
-    group.addoption("--conformance-target", default=None,
-                    help="built-in target (gemini, openai, llamacpp) or a profile .toml file [default: gemini]")
-    group.addoption("--conformance-base-url", default=None, help="override the target's base URL")
-    group.addoption("--conformance-api-key-env", default=None, help="environment variable holding the API key")
-    group.addoption("--conformance-chat-model", default=None, help="override the chat model")
-    group.addoption("--conformance-embedding-model", default=None, help="override the embedding model")
-    group.addoption("--conformance-surfaces", default=None, help="comma-separated surfaces to run [default: all]")
-    group.addoption("--conformance-cassette-dir", default=None, help="cassette folder [default: cassettes/<target>]")
-    group.addoption("--conformance-report-dir", default=None, help="report folder [default: reports/<target>]")
-    group.addoption("--conformance-timeout", type=float, default=60.0, help="per-request timeout in seconds")
-    group.addoption("--conformance-no-report", action="store_true", help="do not write report files")
-    group.addoption("--conformance-retries", type=int, default=3,
-                    help="extra attempts after HTTP 429/503, with exponential backoff honouring Retry-After")
-    group.addoption("--conformance-retry-budget", type=float, default=60.0,
-                    help="seconds a case may spend waiting between attempts in all")
-    group.addoption("--conformance-cases-dir", default=None,
-                    help="a folder of saved cases (JSON) to run beside the catalogue, e.g. shrunk fuzz failures")
+    options.add_pytest_options(group)
     group.addoption("--conformance-fresh", action="store_true",
                     help="re-record: ignore existing cassettes, replace each one only once it is recorded whole")
-    group.addoption("--conformance-gaps", default=None,
-                    help="known-gaps manifest (.toml) [default: the target's built-in one; 'none' to disable]")
+    group.addoption("--conformance-no-report", action="store_true", help="do not write report files")
 
 
-def build_settings(config: pytest.Config) -> Settings:
-    from conformance.gaps import load_manifest, manifest_path
-    from conformance.profiles import load_profile
-    from conformance.settings import Settings, default_dir, parse_surfaces
-
-    option = config.getoption
-    profile = load_profile(
-        option("--conformance-target"),
-        base_url=option("--conformance-base-url"),
-        api_key_env=option("--conformance-api-key-env"),
-        chat_model=option("--conformance-chat-model"),
-        embedding_model=option("--conformance-embedding-model"),
-    )
-    cassette_dir = option("--conformance-cassette-dir")
-    report_dir = option("--conformance-report-dir")
-    return Settings(
-        profile=profile,
-        record_mode=option("--record-mode") or "none",
-        cassette_dir=Path(cassette_dir) if cassette_dir else default_dir("cassettes", profile.name),
-        report_dir=Path(report_dir) if report_dir else default_dir("reports", profile.name),
-        surfaces=parse_surfaces(option("--conformance-surfaces")),
-        timeout_s=option("--conformance-timeout"),
-        retries=max(0, option("--conformance-retries")),
-        retry_budget_s=max(0.0, option("--conformance-retry-budget")),
-        gaps=load_manifest(_gaps_path(option("--conformance-gaps"), profile.name, manifest_path)),
-    )
-
-
-def _gaps_path(value: str | None, target: str, builtin: Any) -> Any:
-    if value == "none":
-        return None
-    return value or builtin(target)
+def handle_of(config: pytest.Config) -> RunHandle | None:
+    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, RunHandle)), None)
 
 
 def settings_for(config: pytest.Config) -> Settings:
     from conformance.errors import UsageError
+    from conformance.settings import resolve
 
     if _settings_key not in config.stash:
-        try:
-            config.stash[_settings_key] = build_settings(config)
-        except UsageError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        handle = handle_of(config)
+        if handle is not None:
+            config.stash[_settings_key] = handle.settings
+        else:
+            try:
+                config.stash[_settings_key] = resolve(options.from_pytest(config),
+                                                      config.getoption("--record-mode") or "none",
+                                                      fresh=bool(config.getoption("--conformance-fresh")))
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
     return config.stash[_settings_key]
 
 
@@ -106,32 +81,35 @@ def is_catalogue_item(item: pytest.Item) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case: a catalogue case run against the target")
     config.pluginmanager.register(ResultCollector(config), "conformance-results")
-    stop_on_sigterm()
+    interrupt.install()
 
 
-def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    from conformance.cassettes import ConformancePersister
+def recording_for(config: pytest.Config) -> Recording:
+    from conformance.cassettes import Recording
 
-    ConformancePersister.frozen = True  # the test that was cut off must not replace its cassette
+    handle = handle_of(config)
+    if _recording_key not in config.stash and handle is not None and handle.recording is not None:
+        config.stash[_recording_key] = handle.recording
+    if _recording_key not in config.stash:
+        settings = settings_for(config)
+        config.stash[_recording_key] = Recording(
+            root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
+            provenance={"target": settings.profile.name, "base_url": settings.profile.base_url,
+                        "chat_model": settings.profile.chat_model, "embedding_model": settings.profile.embedding_model})
+    return config.stash[_recording_key]
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(is_catalogue_item(item) for item in items):
         return
-    from conformance.cassettes import ConformancePersister, now_iso
+    from conformance.cassettes import now_iso
+    from conformance.errors import UsageError
+    from conformance.preflight import check_run
     from conformance.settings import missing_key_message
 
     settings = settings_for(config)
     if settings.recording and not settings.profile.api_key():
-        raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode))
-    ConformancePersister.ignore_existing = bool(config.getoption("--conformance-fresh"))
-    ConformancePersister.frozen = False
-    ConformancePersister.provenance = {
-        "target": settings.profile.name,
-        "base_url": settings.profile.base_url,
-        "chat_model": settings.profile.chat_model,
-        "embedding_model": settings.profile.embedding_model,
-    }
+        raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode, settings.cassette_dir))
     config.stash[_started_key] = now_iso()
     selected = set(settings.surfaces)
     kept = [i for i in items if not is_catalogue_item(i) or i.callspec.params.get("surface") in selected]
@@ -139,39 +117,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
-    check_cassettes(settings, [i for i in items if is_catalogue_item(i)], fresh=ConformancePersister.ignore_existing)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    session.config.stash[_expected_key] = sum(1 for i in session.items if is_catalogue_item(i))
-
-
-def check_cassettes(settings: Settings, items: list[pytest.Item], *, fresh: bool) -> None:
-    """Before anything runs: the cassette folder is usable, and no cassette about to be read is corrupt or leaky."""
-    from conformance.cassettes import cassette_path, check_cassette
-    from conformance.errors import UsageError
-
-    folder = settings.cassette_dir
-    if folder.exists() and not folder.is_dir():
-        raise pytest.UsageError(f"cassette folder {folder} is a file: give a folder with --cassette-dir")
-    if folder.exists() and not os.access(folder, os.R_OK | os.X_OK):
-        raise pytest.UsageError(f"cassette folder {folder} is not readable: fix its permissions")
-    if fresh or settings.record_mode in ("all", "rewrite"):
-        return
-    for item in items:
-        path = cassette_path(folder, item.callspec.params["surface"], item.callspec.params["case"].id)
-        if path.is_file():
-            try:
-                check_cassette(path)
-            except UsageError as exc:
-                raise pytest.UsageError(str(exc)) from None
+    if handle_of(config) is not None:
+        return  # the CLI checked every cassette of the run before starting pytest
+    pairs = [(i.callspec.params["case"].id, i.callspec.params["surface"]) for i in items if is_catalogue_item(i)]
+    try:
+        check_run(settings, recording_for(config), pairs,
+                  write_report=not config.getoption("--conformance-no-report"))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    from conformance.cassettes import ConformancePersister, json_body_matcher
+    from conformance.cassettes import configure
 
-    vcr.register_matcher("json_body", json_body_matcher)
-    vcr.register_persister(ConformancePersister)
+    configure(vcr, recording_for(config))
 
 
 @pytest.fixture(scope="session")
@@ -188,42 +147,142 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+_LETTERS = {"PASS": ".", "DEVIATION": "D", "UNSUPPORTED": "U", "FAIL": "F", "ERROR": "E", "NOT RECORDED": "n",
+            "NOT RUN": "s"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """A catalogue test is counted by its verdict, so pytest's last line agrees with the matrix."""
+    value = getattr(report, RESULT_ATTRIBUTE, None)
+    if report.when != "call" or not value:
+        return None
+    result = json.loads(value)
+    verdict, gated = result["verdict"], result.get("gated_verdict", result["verdict"])
+    category = verdict if gated == verdict else f"{verdict} (known gap)"
+    return category, _LETTERS.get(verdict, "?"), category
+
+
+def split_nodeid(nodeid: str) -> tuple[str, str] | None:
+    """(case id, surface) of a catalogue test's node id ``...::test_case[<case>-<surface>]``."""
+    from conformance.surfaces import SURFACES
+
+    if "::test_case[" not in nodeid or not nodeid.endswith("]"):
+        return None
+    params = nodeid.rsplit("::test_case[", 1)[1][:-1]
+    for surface in SURFACES:
+        if params.endswith("-" + surface):
+            return params[: -len(surface) - 1], surface
+    return None
+
+
 class ResultCollector:
     """Gathers each catalogue test's result (on the controller, under xdist) and writes the report at the end.
 
-    An interrupted session writes nothing: the previous report stays whole, and the terminal says what did
-    not finish.
+    A run never passes by losing cases: every catalogue test that was selected gets exactly one result, and a test
+    that ended without one (a crash in set-up, a cassette that could not be saved, a worker that died) is an
+    ERROR row saying why. An interrupted session writes nothing: the previous report stays whole.
     """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results: list[dict[str, Any]] = []
+        self.results: dict[str, dict[str, Any]] = {}
+        self.expected: list[str] = []
+        self.problems: dict[str, str] = {}
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if _recording_key in self.config.stash:  # the test that was cut off must not replace its cassette
+            self.config.stash[_recording_key].frozen = True
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expected = [i.nodeid for i in session.items if is_catalogue_item(i)]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.expected:
+            self.expected = [i for i in ids if split_nodeid(i) is not None]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         value = getattr(report, RESULT_ATTRIBUTE, None)
         if report.when == "call" and value:
-            self.results.append(json.loads(value))
+            self.results[report.nodeid] = json.loads(value)
+        elif report.failed and split_nodeid(report.nodeid) is not None:
+            message = str(getattr(report, "longreprtext", "") or report.longrepr or "").strip().splitlines()
+            self.problems.setdefault(report.nodeid, f"the test's {report.when} failed: "
+                                                     f"{message[-1] if message else 'no message'}"[:400])
+
+    def complete_results(self) -> list[dict[str, Any]]:
+        """One result per selected test: the recorded one, made ERROR by a later failure, or an ERROR row."""
+        from conformance.runner import error_result
+
+        settings = settings_for(self.config)
+        ordered = list(dict.fromkeys([*self.expected, *self.results]))
+        complete = []
+        for nodeid in ordered:
+            result = self.results.get(nodeid)
+            problem = self.problems.get(nodeid)
+            if result is None:
+                pair = split_nodeid(nodeid)
+                if pair is None:
+                    continue
+                result = error_result(pair[0], pair[1], settings,
+                                      problem or "the test ended without a verdict (its process stopped)")
+            elif problem:
+                result = {**result, "verdict": "ERROR", "gated_verdict": "ERROR", "reason": problem}
+            complete.append(settings.scrubber.deep(result))
+        return complete
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
-        if hasattr(config, "workerinput") or not self.results or config.getoption("--conformance-no-report"):
+        if hasattr(config, "workerinput"):
             return
+        handle = handle_of(config)
+        stopped = exitstatus == pytest.ExitCode.INTERRUPTED or interrupt.interrupted()
+        if _recording_key in config.stash and stopped:
+            config.stash[_recording_key].frozen = True
+        if not self.results and not self.expected:
+            return
+        settings = settings_for(config)
+        if handle is not None:
+            handle.expected = len(self.expected)
+        if stopped:
+            if handle is not None:
+                handle.interrupted = True
+                handle.results = list(self.results.values())
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.ensure_newline()
+                reporter.write_line(
+                    f"conformance: interrupted after {len(self.results)} of {len(self.expected)} case(s); the "
+                    f"previous report in {settings.report_dir} and the cassettes of unfinished cases are unchanged.")
+            return
+        results = self.complete_results()
+        if handle is not None:
+            handle.results = results
         from conformance.report.build import build_report
         from conformance.report.write import write_reports
 
-        settings = settings_for(config)
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if exitstatus == pytest.ExitCode.INTERRUPTED:
-            expected = config.stash.get(_expected_key, 0)
-            if reporter is not None:
-                reporter.write_line(
-                    f"conformance: interrupted after {len(self.results)} of {expected} case(s); "
-                    f"{expected - len(self.results)} not finished. The previous report in {settings.report_dir} "
-                    "and the cassettes of unfinished cases are unchanged.")
+        report = build_report(results, settings, started=config.stash.get(_started_key, None))
+        if handle is not None:
+            handle.report = report
+        if config.getoption("--conformance-no-report"):
             return
-        report = build_report(self.results, settings, started=config.stash.get(_started_key, None))
-        paths = write_reports(report, settings.report_dir)
+        try:
+            paths = write_reports(report, settings.report_dir)
+        except OSError as exc:
+            message = f"cannot write the report to {settings.report_dir}: {exc.strerror or exc}"
+            if handle is not None:
+                handle.write_error = message
+            raise pytest.UsageError(message) from None
+        except KeyboardInterrupt:
+            if handle is not None:
+                handle.interrupted = True
+            return
+        if handle is not None:
+            handle.written = paths
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             summary = ", ".join(f"{k} {v}" for k, v in report["summary"].items() if v)
+            reporter.ensure_newline()
             reporter.write_line(f"conformance: {summary}")
             reporter.write_line(f"conformance report: {', '.join(str(p) for p in paths)}")

@@ -19,6 +19,41 @@ from conformance.verdicts import Verdict
 
 
 def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
+    """Never raises (but for an interrupt): whatever goes wrong in the suite itself is this case's ERROR."""
+    try:
+        return _run_case(case, surface_name, settings)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a bug of ours or a client's must cost one row its verdict, never the row
+        result = CaseResult(case=case.id, surface=surface_name, feature=case.feature, title=case.title,
+                            section=case.section, verdict=Verdict.ERROR)
+        result.reason = settings.scrubber.text(f"the suite failed on this case: {internal_error(exc)}")
+        result.gated_verdict = Verdict.ERROR
+        return result
+
+
+def internal_error(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "RecursionError: the response nests too deeply to process"
+    if isinstance(exc, MemoryError):
+        return "MemoryError: the response is too large to process"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def error_result(case_id: str, surface: str, settings: Settings, reason: str) -> dict[str, Any]:
+    """The row of a test that ended without a verdict: ERROR, so that no selected case goes missing."""
+    from conformance.catalogue import CASES
+
+    case = next((c for c in CASES if c.id == case_id), None)
+    result = CaseResult(case=case_id, surface=surface, feature=case.feature if case else "Saved cases",
+                        title=case.title if case else case_id, section=case.section if case else "",
+                        verdict=Verdict.ERROR, reason=settings.scrubber.text(reason))
+    result.gated_verdict = Verdict.ERROR
+    return result.to_dict()
+
+
+def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     surface = SURFACES[surface_name]
     path = cassette_path(settings.cassette_dir, surface_name, case.id)
     result = CaseResult(case=case.id, surface=surface_name, feature=case.feature, title=case.title,
@@ -31,11 +66,12 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.verdict = Verdict.NOT_RECORDED
         result.reason = f"no cassette {result.cassette}; record it with: {settings.record_command(case.id)}"
         return result
-    env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s)
+    env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s, settings.max_body_bytes)
     request = case.request_body(settings.profile)
     started = time.perf_counter()
     outcome, statuses = run_with_retries(surface, case, env, settings)
-    result.duration_s = time.perf_counter() - started
+    # A replay's timings say nothing about the server and would make every replayed report differ: kept out.
+    result.duration_s = time.perf_counter() - started if settings.recording else None
     request = sent_request(outcome, request)
     result.verdict, result.reason, result.findings = judge(case, outcome, request, case.expectations(settings.profile))
     if statuses:
@@ -44,6 +80,8 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
     apply_gaps(result, settings.gaps)
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
+    if result.exchange is not None and not settings.recording:
+        result.exchange["elapsed_s"] = None
     result.sdk = outcome.sdk
     if not settings.recording:
         result.recorded_at = read_provenance(path).get("recorded_at")

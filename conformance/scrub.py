@@ -1,38 +1,115 @@
-"""Secret scrubbing: the API key never reaches a cassette, a report, a log line or the terminal.
+"""Secret scrubbing: the API key never reaches a cassette, a report, a log line or the terminal, in any form.
 
-Header values, the ``key`` query parameter and any occurrence of the key's value are replaced; the scrubbed text
-says where a secret was (``REDACTED``) so that a reader still sees a key was sent.
+A hostile server can hand the key back encoded (percent-encoding, base64 at any byte alignment, hex, JSON ``\\u``
+escapes, or a mix), in a header name, a reason phrase, a redirect URL, or split across stream events that a check
+later joins. So the scrubber knows every encoded form of the key in use, and it is applied both to raw bytes
+before they are written and to every decoded value on its way to a sink (``deep``). The scrubbed text says where
+a secret was (``REDACTED``), so a reader still sees that a key was sent.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "api-key", "x-api-key", "proxy-authorization"})
 SECRET_QUERY_PARAMETERS = frozenset({"key", "api_key", "api-key"})
+MIN_SECRET_LENGTH = 4
 
-# What a leaked key looks like (Google API keys, OpenAI keys, bearer tokens, keys in a query string).
+# What a leaked key of a well-known provider looks like: for cassettes recorded elsewhere, whose key is unknown.
 KEY_PATTERN = re.compile(
     r"AIza[0-9A-Za-z_-]{20,}|sk-[A-Za-z0-9_-]{20,}|Bearer [A-Za-z0-9._-]{16,}|[?&]key=[A-Za-z0-9_-]{16,}"
 )
 
 
+def _char_forms(char: str) -> str:
+    """A regex for one character of the key written literally, percent-encoded or as a JSON ``\\u`` escape."""
+    code = ord(char)
+    forms = [re.escape(char)]
+    if code < 0x100:
+        forms.append(f"%{code:02x}")
+    forms.append(f"\\\\u{code:04x}")
+    if char == "/":
+        forms.append(r"\\/")
+    if char == " ":
+        forms.append(r"\+")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _base64_cores(secret: bytes) -> set[str]:
+    """The base64 characters fully determined by the secret, at each of the three byte alignments it can have."""
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + secret + b"\0\0\0").decode()
+        start, end = -(-8 * shift // 6), (8 * shift + 8 * len(secret)) // 6
+        core = encoded[start:end]
+        if len(core) >= MIN_SECRET_LENGTH:
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+def secret_pattern(secret: str) -> str:
+    """One regex (to compile case-insensitively) that finds ``secret`` in every encoding the scrubber knows."""
+    raw = secret.encode("utf-8")
+    mixed = "".join(_char_forms(c) for c in secret)
+    forms = [mixed, binascii.hexlify(raw).decode()]
+    forms += [re.escape(core) for core in sorted(_base64_cores(raw), key=len, reverse=True)]
+    return "|".join(f"(?:{f})" for f in forms)
+
+
 class Scrubber:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         # Longest first, so that a secret containing another is replaced whole.
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        if self.secrets:
+            literal = "|".join(f"(?:{secret_pattern(s)})" for s in self.secrets)
+            self._pattern: re.Pattern[str] | None = re.compile(literal, re.IGNORECASE)
+            # base64 is case-sensitive: the case-insensitive pattern above over-matches only in the key's favour.
+        else:
+            self._pattern = None
+        # Cheap tests that must pass before the full pattern runs (it tries many forms at every position).
+        self._plain = [s.lower() for s in self.secrets]
+        self._literals = [*self._plain, *(binascii.hexlify(s.encode()).decode() for s in self.secrets),
+                          *(core.lower() for s in self.secrets for core in _base64_cores(s.encode()))]
+        # The escaped forms of the keys' own characters only, so that text full of other escapes stays fast.
+        self._escaped = {form: char.lower() for secret in self.secrets for char in set(secret)
+                         for form in (f"%{ord(char):02x}", f"\\u{ord(char):04x}", *(["\\/"] if char == "/" else []))
+                         if ord(char) < 0x10000}
+        self._escapes = re.compile("|".join(re.escape(f) for f in sorted(self._escaped, key=len, reverse=True))) \
+            if self._escaped else None
+
+    def _may_hold(self, value: str) -> bool:
+        low = value.lower()
+        if any(literal in low for literal in self._literals):
+            return True
+        if self._escapes is not None and ("%" in low or "\\u" in low or "\\/" in low):
+            unescaped = self._escapes.sub(lambda m: self._escaped[m.group(0)], low)
+            return any(plain in unescaped for plain in self._plain)
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
 
     def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        if self._pattern is None or not value or not self._may_hold(value):
+            return value
+        return self._pattern.sub(REDACTED, value)
+
+    def find(self, value: str) -> str | None:
+        """Where the key (in any encoding) first shows up in ``value``, described without the key itself."""
+        if self._pattern is None or not self._may_hold(value):
+            return None
+        match = self._pattern.search(value)
+        return None if match is None else f"the key in use, at character {match.start()}"
 
     def headers(self, headers: dict[str, str]) -> dict[str, str]:
-        return {k: (REDACTED if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers.items()}
+        return {self.text(k): (REDACTED if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers.items()}
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -42,8 +119,28 @@ class Scrubber:
             parts = parts._replace(query=urlencode(query, safe=REDACTED))
         return self.text(urlunsplit(parts))
 
+    def deep(self, value: Any) -> Any:
+        """Every string (and every key) of a JSON-like value scrubbed: for decoded values on their way to a sink."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.deep(k) if isinstance(k, str) else k: self.deep(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.deep(v) for v in value]
+        return value
 
-def looks_like_key(text: str) -> str | None:
-    """The first key-like string in ``text`` (abbreviated), or None."""
+
+def looks_like_key(text: str, scrubber: Scrubber | None = None) -> str | None:
+    """What key-like string ``text`` holds (abbreviated, or described), or None.
+
+    The key in use is looked for in every encoding; a well-known provider's key shape is looked for too, for
+    cassettes that came from elsewhere.
+    """
+    if scrubber is not None:
+        found = scrubber.find(text)
+        if found:
+            return found
     match = KEY_PATTERN.search(text)
     return None if match is None else match.group(0)[:8] + "..."

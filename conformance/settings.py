@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conformance.errors import UsageError
-from conformance.gaps import GapManifest
-from conformance.profiles import Profile
+from conformance.gaps import GapManifest, load_manifest, manifest_path
+from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET_S, DEFAULT_TIMEOUT_S
+from conformance.profiles import Profile, load_profile
 from conformance.scrub import Scrubber
 from conformance.surfaces import SURFACES
 
@@ -24,10 +26,12 @@ class Settings:
     cassette_dir: Path
     report_dir: Path
     surfaces: list[str]
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S  # one exchange in all: connect, headers, whole body or stream
     gaps: GapManifest = field(default_factory=GapManifest)
-    retries: int = 3  # extra attempts after a 429 or 503
-    retry_budget_s: float = 60.0  # total time a case may spend waiting between attempts
+    retries: int = DEFAULT_RETRIES  # extra attempts after a 429 or 503
+    retry_budget_s: float = DEFAULT_RETRY_BUDGET_S  # total time a case may spend waiting between attempts
+    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)  # a response body past this is an ERROR
+    fresh: bool = False  # re-recording: existing cassettes are ignored, each replaced once its new one is whole
 
     @property
     def recording(self) -> bool:
@@ -53,9 +57,36 @@ class Settings:
         return " ".join(parts)
 
 
-def missing_key_message(profile: Profile, mode: str) -> str:
-    return (f"record mode '{mode}' talks to {profile.base_url} and needs an API key: set {profile.api_key_env} "
-            "(or replay the committed cassettes with --record-mode=none)")
+def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = False) -> Settings:
+    """Settings from the run options' values (see conformance.options): the one place they are interpreted."""
+    profile = load_profile(values.get("target"), name=values.get("name"), base_url=values.get("base_url"),
+                           api_key_env=values.get("api_key_env"), chat_model=values.get("chat_model"),
+                           embedding_model=values.get("embedding_model"))
+    fresh = fresh or record_mode == "rewrite"
+    gaps = values.get("gaps")
+    return Settings(
+        profile=profile,
+        record_mode="all" if fresh else (record_mode or "none"),
+        cassette_dir=Path(values["cassette_dir"]) if values.get("cassette_dir") else default_dir("cassettes",
+                                                                                                 profile.name),
+        report_dir=Path(values["report_dir"]) if values.get("report_dir") else default_dir("reports", profile.name),
+        surfaces=parse_surfaces(values.get("surfaces")),
+        timeout_s=float(values.get("timeout") or DEFAULT_TIMEOUT_S),
+        retries=max(0, int(values.get("retries") if values.get("retries") is not None else DEFAULT_RETRIES)),
+        retry_budget_s=max(0.0, float(values.get("retry_budget") if values.get("retry_budget") is not None
+                                      else DEFAULT_RETRY_BUDGET_S)),
+        max_body_bytes=int(float(values.get("max_body_mb") or DEFAULT_MAX_BODY_MB) * 1_000_000),
+        gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.name))),
+        fresh=fresh,
+    )
+
+
+def missing_key_message(profile: Profile, mode: str, cassette_dir: Path | None = None) -> str:
+    folder = cassette_dir or default_dir("cassettes", profile.name)
+    has_cassettes = folder.is_dir() and any(folder.rglob("*.yaml"))
+    hint = ("or replay its recorded cassettes with --record-mode=none" if has_cassettes else
+            f"no cassettes are recorded for {profile.name} yet, so a key is needed for a first run")
+    return f"record mode '{mode}' talks to {profile.base_url} and needs an API key: set {profile.api_key_env} ({hint})"
 
 
 def parse_surfaces(value: str | None) -> list[str]:

@@ -1,33 +1,35 @@
-"""What every HTTP client of the suite shares: one TLS context, and one way to name a transport failure."""
+"""How every HTTP client of the suite talks to a target it does not control.
+
+An exchange gets one total deadline (connect, any number of ``1xx`` interim answers, headers, and the whole body or
+stream) and a cap on the body's size after decompression; both are enforced below vcrpy, on the connection
+itself, so that neither recording nor the clients can be made to wait forever or to hold gigabytes. Compressed
+bodies are decoded here, incrementally and within the cap (vcrpy would otherwise inflate a gzip bomb whole).
+Requests may only go to the target's own origin: a redirect elsewhere is refused before anything is sent.
+"""
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
+import time
+import zlib
+from collections.abc import Iterator
 from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
 
 
-def classify_exception(exc: BaseException) -> tuple[str, str]:
-    """(kind, one-line message) for an exception raised while talking to the target."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    for item in chain:
-        if type(item).__name__ == "CannotOverwriteExistingCassetteException":
-            return "not_recorded", "the cassette has no recorded exchange matching this request"
-    # The deepest cause says most (an SDK's "Connection error." wraps the transport's own words).
-    for item in reversed(chain):
-        name = type(item).__name__
-        if "Timeout" in name:
-            return "timeout", f"timed out ({name})"
-    for item in reversed(chain):
-        name = type(item).__name__
-        if name in ("RemoteProtocolError", "ReadError", "DecodingError", "LocalProtocolError", "ConnectError",
-                    "ConnectionRefusedError", "ConnectionResetError") or "Connection" in name:
-            return "connection", f"{name}: {str(item).splitlines()[0] if str(item) else 'connection failed'}"
-    message = str(exc).splitlines()[0] if str(exc) else ""
-    return "surface", f"{type(exc).__name__}: {message}"[:300]
+class ExchangeDeadline(Exception):
+    """The exchange as a whole took longer than allowed (however steadily bytes were trickling in)."""
+
+
+class BodyTooLarge(Exception):
+    """The response body (after decompression) grew past the cap."""
+
+
+class CrossOriginRequest(Exception):
+    """A request (usually a followed redirect) aimed at another origin than the target's: never sent."""
 
 
 @cache
@@ -36,3 +38,273 @@ def tls_context() -> ssl.SSLContext:
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(str(url))
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:g} MB"
+
+
+class Limits:
+    """The bounds of one exchange: seconds in all, and bytes of decoded body."""
+
+    def __init__(self, timeout_s: float, max_body_bytes: int) -> None:
+        self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
+
+
+def bound(transport: Any, limits: Limits) -> Any:
+    """Put ``limits`` under an httpx (or httpx2) ``HTTPTransport``: wrap its connection pool, keep the class.
+
+    vcrpy patches ``HTTPTransport.handle_request``; wrapping the pool below it means recording sees only what the
+    limits let through, and replay (which never reaches the pool) is unaffected.
+    """
+    transport._pool = _BoundedPool(transport._pool, limits)
+    return transport
+
+
+class _Watchdog:
+    """Shuts the connection's socket once the deadline passes, which ends any blocking read at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        if name.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with self._lock:
+                    self._sockets.append(sock)
+                    if self.expired:
+                        self._shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def check(self) -> None:
+        if self.expired or time.monotonic() > self.deadline:
+            self.expired = True
+            raise ExchangeDeadline(f"the exchange did not end within {self.seconds:g} s")
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+class _BoundedPool:
+    def __init__(self, pool: Any, limits: Limits) -> None:
+        self._pool = pool
+        self._limits = limits
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+    def handle_request(self, request: Any) -> Any:
+        watchdog = _Watchdog(self._limits.timeout_s)
+        previous = request.extensions.get("trace")
+
+        def trace(name: str, info: dict[str, Any]) -> None:
+            watchdog.trace(name, info)
+            if previous is not None:
+                previous(name, info)
+
+        request.extensions = {**request.extensions, "trace": trace}
+        try:
+            response = self._pool.handle_request(request)
+        except Exception as exc:
+            watchdog.cancel()
+            if watchdog.expired:
+                raise ExchangeDeadline(f"the exchange did not end within {watchdog.seconds:g} s") from exc
+            raise
+        encoding = _header(response.headers, b"content-encoding").lower().strip()
+        decoder = _decoder(encoding)
+        if decoder is not None:
+            response.headers = [(k, v) for k, v in response.headers
+                                if k.lower() not in (b"content-encoding", b"content-length")]
+        response.stream = _BoundedStream(response.stream, watchdog, self._limits.max_body_bytes, decoder, encoding)
+        return response
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _decoder(encoding: str) -> Any:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    return None
+
+
+class _BoundedStream:
+    # A decoded piece is at most this large, so a small compressed chunk cannot inflate into gigabytes at once.
+    PIECE = 1 << 20
+
+    def __init__(self, stream: Any, watchdog: _Watchdog, cap: int, decoder: Any, encoding: str) -> None:
+        self._stream = stream
+        self._watchdog = watchdog
+        self._cap = cap
+        self._decoder = decoder
+        self._encoding = encoding
+        self._size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for raw in self._stream:
+                self._watchdog.check()
+                for piece in self._decode(raw):
+                    self._size += len(piece)
+                    if self._size > self._cap:
+                        raise BodyTooLarge(f"the response body exceeded {megabytes(self._cap)}")
+                    yield piece
+            self._watchdog.check()
+            if self._decoder is not None:
+                yield from self._flush()
+        except (ExchangeDeadline, BodyTooLarge):
+            raise
+        except Exception as exc:
+            if self._watchdog.expired:
+                raise ExchangeDeadline(f"the exchange did not end within {self._watchdog.seconds:g} s") from exc
+            raise
+        finally:
+            self._watchdog.cancel()
+
+    def _decode(self, raw: bytes) -> Iterator[bytes]:
+        if self._decoder is None:
+            yield raw
+            return
+        data = raw
+        while data:
+            try:
+                piece = self._decoder.decompress(data, self.PIECE)
+            except zlib.error as exc:
+                raise _decoding_error(f"DecodingError: the {self._encoding} body does not decode ({exc})") from None
+            if piece:
+                yield piece
+            data = self._decoder.unconsumed_tail
+            if not piece and not data:
+                break
+
+    def _flush(self) -> Iterator[bytes]:
+        try:
+            while True:
+                piece = self._decoder.decompress(self._decoder.unconsumed_tail, self.PIECE) \
+                    if self._decoder.unconsumed_tail else b""
+                if not piece:
+                    break
+                self._size += len(piece)
+                if self._size > self._cap:
+                    raise BodyTooLarge(f"the response body exceeded {megabytes(self._cap)}")
+                yield piece
+            rest = self._decoder.flush()
+        except zlib.error as exc:
+            raise _decoding_error(f"DecodingError: the {self._encoding} body does not decode ({exc})") from None
+        if rest:
+            self._size += len(rest)
+            if self._size > self._cap:
+                raise BodyTooLarge(f"the response body exceeded {megabytes(self._cap)}")
+            yield rest
+
+    def close(self) -> None:
+        self._watchdog.cancel()
+        closer = getattr(self._stream, "close", None)
+        if closer is not None:
+            closer()
+
+
+class ResponseDecodingError(Exception):
+    """A compressed body that does not decompress."""
+
+
+def _decoding_error(message: str) -> Exception:
+    return ResponseDecodingError(message)
+
+
+def new_client(kind: str, limits: Limits, hooks: dict[str, list[Any]], *, follow_redirects: bool = False) -> Any:
+    """An httpx (``kind="httpx"``) or httpx2 (the OpenAI SDK's own) client with the suite's bounds and hooks.
+
+    The SDK surface follows redirects as the SDK does by default; curl and raw REST do not. Either way the
+    capture's request hook refuses any request to another origin.
+    """
+    module: Any
+    if kind == "httpx2":
+        import httpx2 as module
+    else:
+        import httpx as module
+    transport = bound(module.HTTPTransport(verify=tls_context()), limits)
+    return module.Client(transport=transport, event_hooks=hooks, timeout=limits.timeout_s,
+                         follow_redirects=follow_redirects)
+
+
+def classify_exception(exc: BaseException) -> tuple[str, str]:
+    """(kind, one-line message) for an exception raised while talking to the target.
+
+    Kinds: ``not_recorded`` (replay found no matching exchange), ``timeout``, ``too_large``, ``redirect``,
+    ``connection`` (the transport failed) and ``surface`` (the client itself raised). The deepest cause in the
+    chain says most: an SDK's "Connection error." wraps the transport's own words.
+    """
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if any(isinstance(item, CannotOverwriteExistingCassetteException) for item in chain):
+        return "not_recorded", "the cassette has no recorded exchange matching this request"
+    ours = {ExchangeDeadline: "timeout", BodyTooLarge: "too_large", CrossOriginRequest: "redirect",
+            ResponseDecodingError: "connection"}
+    for item in chain:
+        for kind_type, kind in ours.items():
+            if isinstance(item, kind_type):
+                return kind, _first_line(item)
+    timeouts, transport_errors = _typed_errors()
+    for item in reversed(chain):
+        if isinstance(item, timeouts):
+            return "timeout", f"timed out ({type(item).__name__})"
+    for item in reversed(chain):
+        if isinstance(item, transport_errors):
+            return "connection", f"{type(item).__name__}: {_first_line(item) or 'connection failed'}"
+    return "surface", f"{type(exc).__name__}: {_first_line(exc)}"[:300]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else ""
+
+
+@cache
+def _typed_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    import httpx
+    import httpx2
+
+    timeouts = (httpx.TimeoutException, httpx2.TimeoutException, TimeoutError, socket.timeout)
+    transport_errors = (httpx.TransportError, httpx2.TransportError, httpx.DecodingError, httpx2.DecodingError,
+                        ConnectionError, OSError)
+    return timeouts, transport_errors

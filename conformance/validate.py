@@ -1,21 +1,34 @@
 """``conformance validate``: judge captured responses with no server and no request.
 
-Only the checks that need no request run (stream consistency, [DONE], usage arithmetic, tool-call ids and
-JSON arguments, finish_reason vs tool calls, embedding order and base64 decoding), plus the schemas.
+Only the checks that need no request run (stream consistency, [DONE], usage arithmetic, tool-call ids and JSON
+arguments, finish_reason vs tool calls, embedding order and base64 decoding), plus the schemas. What a capture
+holds is told by its shape: a chat completion has ``choices``, an embeddings list has ``data``, anything that
+carries an error (OpenAI's object, a Google RPC array, FastAPI's ``detail``, a bare message) is an error body.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conformance.checks import CheckContext, run_checks
 from conformance.errors import UsageError
 from conformance.findings import Finding
-from conformance.sse import parse_stream
+from conformance.sse import loads_checked, parse_stream
 
-KINDS = ("chat.completion", "chat.completion.chunk", "stream", "embeddings", "error")
+# What the report puts at the end of a body it shortened (see Exchange.to_dict).
+CUT_MARKER = re.compile(r"\.\.\. \[(\d+) more characters in the cassette\]\s*$")
+ERROR_KEYS = ("error", "detail", "message", "errors")
+
+
+@dataclass
+class Validation:
+    kind: str
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
 
 
 def read_capture(path: Path) -> str:
@@ -32,44 +45,85 @@ def read_capture(path: Path) -> str:
 
 
 def detect_kind(document: Any) -> str:
+    """Which response kind a decoded capture is, by its shape."""
     if isinstance(document, list):
+        first = document[0] if document else None
+        if isinstance(first, dict) and "error" in first and "choices" not in first:
+            return "error"  # Google's RPC style: an array holding one error object
         return "stream"
     if isinstance(document, dict):
-        obj = document.get("object")
-        if obj == "chat.completion.chunk":
+        if document.get("object") == "chat.completion.chunk":
             return "chat.completion.chunk"
-        if obj == "list" or "data" in document:
+        if "choices" in document or document.get("object") == "chat.completion":
+            return "chat.completion"
+        if document.get("object") == "list" or "data" in document:
             return "embeddings"
-        if "error" in document:
+        if any(key in document for key in ERROR_KEYS):
             return "error"
         return "chat.completion"
-    return "chat.completion"
+    return "error"  # a bare string or number where an object was due: servers send these as errors
 
 
 def validate_file(path: Path, kind: str = "auto") -> tuple[str, list[Finding]]:
-    text = read_capture(path)
-    stripped = text.lstrip()
-    if stripped.startswith(("data:", ":", "event:")):
-        return "stream", validate_stream_text(text)
+    result = validate_text(read_capture(path), kind, str(path))
+    return result.kind, result.findings
+
+
+def validate_text(text: str, kind: str = "auto", name: str = "input") -> Validation:
+    notes = []
+    cut = CUT_MARKER.search(text)
+    if cut:
+        text = text[:cut.start()]
+        notes.append(f"the input was cut by a report ({cut.group(1)} characters missing): findings about its end "
+                     "may come from the cut; validate the cassette's full body instead")
+    looks_sse = text.lstrip().startswith(("data:", ":", "event:", "id:", "retry:"))
+    if looks_sse and kind in ("auto", "stream"):
+        return Validation("stream", validate_stream_text(text), notes)
     try:
-        document = json.loads(text)
+        document, duplicates = loads_checked(text)
     except ValueError:
+        lines = _json_lines(text)
+        if lines is not None:
+            notes.append(f"read as JSON Lines: {len(lines)} chunk(s), one per line")
+            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True)), notes)
         if kind == "stream":
-            return "stream", validate_stream_text(text)
-        raise UsageError(f"{path} is neither JSON nor SSE text (expected a JSON body, a JSON array of chunks, "
-                         "or 'data: ...' lines)") from None
+            return Validation("stream", validate_stream_text(text), notes)
+        if cut:
+            raise UsageError(f"{name} was cut by a report and is no longer JSON: validate the cassette's full body "
+                             "instead") from None
+        raise UsageError(f"{name} is neither JSON, JSON Lines nor SSE text (expected a JSON body, a JSON array of "
+                         "chunks, one chunk per line, or 'data: ...' lines)") from None
     if kind == "auto":
         kind = detect_kind(document)
+    ctx_duplicates = [(None, d) for d in duplicates]
     if kind == "stream":
         chunks = document if isinstance(document, list) else [document]
-        return "stream", run_checks(CheckContext("stream", chunks=chunks, done=True))
+        return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True,
+                                                            duplicate_keys=ctx_duplicates)), notes)
     if kind == "chat.completion.chunk":
-        return kind, run_checks(CheckContext("stream", chunks=[document], done=True))
-    return kind, run_checks(CheckContext(kind, body=document))
+        return Validation(kind, run_checks(CheckContext("stream", chunks=[document], done=True,
+                                                        duplicate_keys=ctx_duplicates)), notes)
+    return Validation(kind, run_checks(CheckContext(kind, body=document, duplicate_keys=ctx_duplicates)), notes)
+
+
+def _json_lines(text: str) -> list[Any] | None:
+    """One JSON value per non-empty line (how many tools log streams), or None when the text is not that."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    values = []
+    for line in lines:
+        try:
+            values.append(json.loads(line))
+        except (ValueError, RecursionError):
+            return None
+    return values
 
 
 def validate_stream_text(text: str) -> list[Finding]:
     parsed = parse_stream(text)
     ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated,
-                       stream_problems=parsed.problems)
+                       stream_problems=parsed.problems, stray_lines=parsed.stray_lines,
+                       events_after_done=parsed.events_after_done, duplicate_keys=parsed.duplicate_keys,
+                       stream_error=parsed.error)
     return run_checks(ctx)

@@ -144,6 +144,14 @@ DEVIATIONS = [
               "/choices/0/delta/tool_calls/0/index", 2),
     Deviation("stream.tool_calls.first", "tools.stream", fn(lambda c: tool_chunk(c, 1).pop("id")),
               "/choices/0/delta/tool_calls/0/id", 1),
+    Deviation("stream.framing", "stream.basic",
+              fn(lambda c: c.stray_lines.append((7, '{"id": "chatcmpl-1", "choices": []}'))), ""),
+    Deviation("stream.done.last", "stream.basic", fn(lambda c: setattr(c, "events_after_done", 2)), "", 4),
+    Deviation("stream.error_event", "stream.basic",
+              fn(lambda c: setattr(c, "stream_error", (2, "Resource exhausted"))), "", 2),
+    Deviation("json.duplicate_keys", "chat.system_user",
+              fn(lambda c: c.duplicate_keys.append((None, "key 'content'"))), ""),
+    Deviation("json.duplicate_keys", "stream.basic", fn(lambda c: c.duplicate_keys.append((1, "key 'id'"))), "", 1),
     # function calling
     Deviation("tools.finish_reason", "tools.required", body("/choices/0/finish_reason", "stop"),
               "/choices/0/finish_reason"),
@@ -186,6 +194,8 @@ DEVIATIONS = [
     # HTTP envelope
     Deviation("http.content_type", "chat.system_user", fn(lambda c: setattr(c, "content_type", "text/plain")), ""),
     Deviation("http.content_type", "stream.basic", fn(lambda c: setattr(c, "content_type", "application/json")), ""),
+    Deviation("http.encoding", "chat.system_user",
+              fn(lambda c: setattr(c, "encoding_problem", "the body is not valid UTF-8 (byte 12: b'\\xff')")), ""),
     # errors
     Deviation("errors.status", "errors.unknown_model", fn(lambda c: setattr(c, "status", 500)), ""),
     Deviation("errors.message", "errors.unknown_model", body("/error/message", " "), "/error/message"),

@@ -45,7 +45,7 @@ FAULTS: dict[str, tuple[Fault, dict[str, str], str]] = {
                              "no complete response: RemoteProtocolError"),
     "tools.stream": (lambda r: Reply(200, raw=sse([stream_of(r)[0], "{not json"]),
                                      headers={"content-type": "text/event-stream"}), {"*": "FAIL"}, "not JSON"),
-    "tools.auto": (lambda r: Reply(200, r.body, stall_s=3), {"*": "ERROR"}, "timed out"),
+    "tools.auto": (lambda r: Reply(200, r.body, stall_s=3), {"*": "ERROR"}, "no complete response"),
     "tools.none": (lambda r: Reply(429, {"error": {"message": "slow down", "type": "rate_limit", "param": None,
                                                    "code": None}}, headers={"retry-after": "0"}),
                    {"*": "ERROR"}, "rate limited"),

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from conformance import atomic
+from conformance.cassettes import check_name
 from conformance.catalogue.model import Case
 from conformance.errors import UsageError
 
 FIELDS = ("id", "feature", "title", "section", "endpoint", "body")
+ENDPOINTS = ("chat/completions", "embeddings")
 
 
 def case_to_json(case: Case, **extra: Any) -> str:
@@ -20,7 +22,7 @@ def case_to_json(case: Case, **extra: Any) -> str:
 
 
 def save_case(case: Case, folder: str | Path, **extra: Any) -> Path:
-    path = Path(folder) / f"{case.id}.json"
+    path = Path(folder) / f"{check_name(case.id)}.json"
     atomic.write_text(path, case_to_json(case, **extra))
     return path
 
@@ -35,11 +37,24 @@ def load_cases(folder: str | Path | None) -> list[Case]:
     for path in sorted(root.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
             missing = [f for f in FIELDS if f not in data]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
+            if data["endpoint"] not in ENDPOINTS:
+                raise ValueError(f"endpoint {data['endpoint']!r} is not one of {', '.join(ENDPOINTS)}")
+            if not isinstance(data["body"], dict):
+                raise ValueError("body is not a JSON object")
+            check_name(data["id"])
             cases.append(Case(data["id"], data["feature"], data["title"], data["section"], data["endpoint"],
                               data["body"], expect=data.get("expect", {})))
-        except (OSError, ValueError) as exc:
+        except UsageError as exc:
+            raise UsageError(f"saved case {path}: {exc}") from None
+        except (OSError, ValueError, RecursionError) as exc:
             raise UsageError(f"saved case {path} is unusable ({exc}): fix or delete it") from None
+    ids = [c.id for c in cases]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise UsageError(f"saved cases in {root} repeat the id(s) {', '.join(duplicates)}: ids must be unique")
     return cases

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from conformance import schemas
 from conformance.checks import chat, embeddings, errors, http, stream, tools  # noqa: F401  (registration)
-from conformance.checks.registry import REGISTRY, Check, CheckContext, checks_for
+from conformance.checks.registry import REGISTRY, Check, CheckContext, CheckCrashed, checks_for
 from conformance.findings import Finding
 
-__all__ = ["REGISTRY", "Check", "CheckContext", "run_checks", "schema_findings"]
+__all__ = ["REGISTRY", "Check", "CheckContext", "CheckCrashed", "run_checks", "schema_findings"]
 
 
 def schema_findings(ctx: CheckContext) -> list[Finding]:
@@ -31,7 +31,12 @@ def _is_base64(ctx: CheckContext) -> bool:
 
 def run_checks(ctx: CheckContext) -> list[Finding]:
     """Schema findings plus every behavioural check that applies (those needing a request only when there is one)."""
-    found = schema_findings(ctx)
+    try:
+        found = schema_findings(ctx)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        raise CheckCrashed(f"schema.{ctx.kind}", exc) from exc
     for registered in checks_for(ctx.kind, with_request=ctx.has_request):
         found.extend(registered.run(ctx))
     return found

@@ -18,3 +18,18 @@ def content_type(ctx: CheckContext) -> Iterator[Finding]:
     if media_type != wanted:
         yield finding("http.content_type", "", f"Content-Type is {ctx.content_type or 'missing'!r}",
                       expected=wanted, seen=ctx.content_type or None)
+
+
+@check("http.encoding", "chat.completion", "stream", "embeddings", "error")
+def encoding(ctx: CheckContext) -> Iterator[Finding]:
+    """The body is UTF-8 (RFC 8259 section 8.1: JSON exchanged between systems is UTF-8), declared or not at all."""
+    if ctx.encoding_problem:
+        yield finding("http.encoding", "", ctx.encoding_problem, expected="UTF-8", seen=ctx.encoding_problem)
+
+
+@check("json.duplicate_keys", "chat.completion", "stream", "embeddings", "error")
+def duplicate_keys(ctx: CheckContext) -> Iterator[Finding]:
+    """No object repeats a key (RFC 8259 section 4: names SHOULD be unique; parsers disagree on which one wins)."""
+    for event, key in ctx.duplicate_keys:
+        yield finding("json.duplicate_keys", "", f"an object repeats the {key}: clients may read either value",
+                      expected="unique keys", seen=key, event=event)

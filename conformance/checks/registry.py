@@ -30,6 +30,11 @@ class CheckContext:
     status: int | None = None
     expect: dict[str, Any] = field(default_factory=dict)
     content_type: str | None = None  # None when a captured body is checked without its headers
+    encoding_problem: str | None = None  # the body is not UTF-8, or declares another charset
+    duplicate_keys: list[tuple[int | None, str]] = field(default_factory=list)  # (chunk number or None, key)
+    stray_lines: list[tuple[int, str]] = field(default_factory=list)  # stream lines that are no SSE field
+    events_after_done: int = 0
+    stream_error: tuple[int, str] | None = None  # an error the server reported inside the stream
 
     @property
     def has_request(self) -> bool:
@@ -49,7 +54,20 @@ class Check:
     doc: str
 
     def run(self, ctx: CheckContext) -> list[Finding]:
-        return list(self.func(ctx))
+        try:
+            return list(self.func(ctx))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a check's own bug costs its case the verdict (ERROR), never the row
+            raise CheckCrashed(self.id, exc) from exc
+
+
+class CheckCrashed(Exception):
+    def __init__(self, check_id: str, exc: BaseException) -> None:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        super().__init__(f"check {check_id} raised {type(exc).__name__}: {detail} (a bug of the suite: please "
+                         "report it with the cassette)")
+        self.check_id = check_id
 
 
 REGISTRY: dict[str, Check] = {}

@@ -18,6 +18,33 @@ def events_json(ctx: CheckContext) -> Iterator[Finding]:
         yield finding("stream.events.json", "", message, expected="JSON", seen="not JSON", event=number)
 
 
+@check("stream.error_event", "stream", severity=Severity.FAILURE)
+def error_event(ctx: CheckContext) -> Iterator[Finding]:
+    """The stream carries chunks, not an error report (an `event: error` block or an `{"error": ...}` data line);
+    in a live run such a stream is an ERROR with the server's message, in `validate` this finding."""
+    if ctx.stream_error is not None:
+        number, message = ctx.stream_error
+        yield finding("stream.error_event", "", f"the server reported an error mid-stream: {message}",
+                      expected="chunks", seen="error event", event=number)
+
+
+@check("stream.framing", "stream", severity=Severity.FAILURE)
+def framing(ctx: CheckContext) -> Iterator[Finding]:
+    """Every chunk travels as a `data:` field (WHATWG event-stream; OpenAI API reference, "Streaming"): a JSON line
+    without `data:` is ignored by every SSE client, so its content is lost."""
+    for line, text in ctx.stray_lines:
+        yield finding("stream.framing", "", f"line {line + 1} carries JSON without a 'data:' field, so SSE "
+                      f"clients drop it: {text[:60]!r}", expected="data: <chunk>", seen=text[:60])
+
+
+@check("stream.done.last", "stream")
+def done_last(ctx: CheckContext) -> Iterator[Finding]:
+    """Nothing follows `data: [DONE]`: clients stop reading there (OpenAI API reference, "Streaming")."""
+    if ctx.events_after_done:
+        yield finding("stream.done.last", "", f"{ctx.events_after_done} event(s) came after 'data: [DONE]'",
+                      expected="[DONE] last", seen=f"{ctx.events_after_done} more event(s)", event=len(ctx.chunks))
+
+
 @check("stream.chunks.present", "stream", severity=Severity.FAILURE)
 def chunks_present(ctx: CheckContext) -> Iterator[Finding]:
     """The stream delivers at least one chunk."""

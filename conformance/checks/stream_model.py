@@ -17,16 +17,22 @@ class StreamedCall:
     id: str | None = None
     type: str | None = None
     name: str | None = None
-    arguments: str = ""
+    argument_parts: list[str] = field(default_factory=list)
     first_event: int = 0
     first_pointer: str = ""
     ids_seen: list[str] = field(default_factory=list)
 
 
+    @property
+    def arguments(self) -> str:
+        # Pieces are joined once: appending to a string attribute copies it each time (quadratic on big streams).
+        return "".join(self.argument_parts)
+
+
 @dataclass
 class StreamedChoice:
     index: int
-    content: str = ""
+    content_parts: list[str] = field(default_factory=list)
     has_content: bool = False
     role_events: list[int] = field(default_factory=list)
     first_event: int = 0
@@ -34,6 +40,10 @@ class StreamedChoice:
     finish: list[tuple[int, Any]] = field(default_factory=list)
     calls: dict[int, StreamedCall] = field(default_factory=dict)
     missing_index: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def content(self) -> str:
+        return "".join(self.content_parts)
 
 
 def _is_int(value: Any) -> bool:
@@ -63,7 +73,7 @@ def assemble(chunks: list[Any]) -> dict[int, StreamedChoice]:
             if delta.get("role") is not None:  # a null role is the schema's finding, not a repeated role
                 state.role_events.append(number)
             if isinstance(delta.get("content"), str):
-                state.content += delta["content"]
+                state.content_parts.append(delta["content"])
                 state.has_content = state.has_content or bool(delta["content"])
             calls = delta.get("tool_calls")
             if isinstance(calls, list):
@@ -98,4 +108,4 @@ def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str)
             if isinstance(function.get("name"), str) and function["name"]:
                 current.name = current.name or function["name"]
             if isinstance(function.get("arguments"), str):
-                current.arguments += function["arguments"]
+                current.argument_parts.append(function["arguments"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,28 @@ def render_markdown(report: dict[str, Any]) -> str:
     return template_environment().get_template("report.md.j2").render(report=report, grid=grid, cases=cases)
 
 
+def strict_json(value: Any) -> Any:
+    """The value with every NaN and infinity spelled as a string: report.json must stay strict JSON (RFC 8259)."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def dumps(report: dict[str, Any]) -> str:
+    return json.dumps(strict_json(report), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
 def write_reports(report: dict[str, Any], folder: str | Path) -> list[Path]:
     folder = Path(folder)
+    report = strict_json(report)
     rendered = {  # render everything before writing anything: a failed render leaves the old report whole
-        folder / "report.json": json.dumps(report, indent=2, sort_keys=False) + "\n",
+        folder / "report.json": dumps(report),
         folder / "report.md": render_markdown(report),
         folder / "report.html": render_html(report),
     }
-    for path, text in rendered.items():
-        atomic.write_text(path, text)
+    atomic.write_all(rendered)
     return list(rendered)

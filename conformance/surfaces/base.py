@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from conformance.catalogue.model import INVALID_API_KEY, Case
-from conformance.exchange import Exchange
+from conformance.exchange import Capture, Exchange
 from conformance.findings import Finding
+from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
 from conformance.profiles import Profile
 from conformance.scrub import Scrubber
-from conformance.transport import classify_exception, tls_context
+from conformance.transport import Limits, classify_exception, new_client, origin
 
-__all__ = ["RunEnv", "Surface", "SurfaceOutcome", "classify_exception", "tls_context"]
+__all__ = ["RunEnv", "Surface", "SurfaceOutcome", "classify_exception"]
 
 
 @dataclass
@@ -26,7 +27,19 @@ class RunEnv:
     profile: Profile
     api_key: str
     scrubber: Scrubber
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.timeout_s, self.max_body_bytes)
+
+    def capture(self) -> Capture:
+        """A capture that only lets requests go to the target's own origin."""
+        return Capture(self.scrubber, origin(self.profile.base_url))
+
+    def client(self, capture: Capture, kind: str = "httpx", *, follow_redirects: bool = False) -> Any:
+        return new_client(kind, self.limits, capture.hooks, follow_redirects=follow_redirects)
 
     def key_for(self, case: Case) -> str:
         return INVALID_API_KEY if case.invalid_key else self.api_key

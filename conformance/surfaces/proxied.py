@@ -17,7 +17,6 @@ from typing import Any
 
 from conformance.catalogue.model import Case
 from conformance.checks.stream_model import assemble
-from conformance.exchange import Capture
 from conformance.findings import Finding, Severity
 from conformance.proxy import CLIENT_KEY, RecordingProxy
 from conformance.sse import parse_stream
@@ -38,13 +37,13 @@ class ProxiedSurface:
         raise NotImplementedError
 
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
-        capture = Capture(env.scrubber)
+        capture = env.capture()
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         with RecordingProxy(env.profile.base_url, env.auth_headers(case), env.auth_query(case), capture,
-                            env.timeout_s) as proxy:
+                            env.timeout_s, max_body_bytes=env.max_body_bytes) as proxy:
             report, failure = self.client(case, env, proxy.base_url)
         if report is not None:  # a client's error message may quote the server's body, key included
-            report = json.loads(env.scrubber.text(json.dumps(report)))
+            report = env.scrubber.deep(report)
         if proxy.failures:
             outcome.error_kind, outcome.error = proxy.failures[0]
             return outcome

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 import openai
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from conformance.catalogue.model import Case
 from conformance.checks.stream_model import assemble
-from conformance.exchange import Capture
 from conformance.findings import Finding, Severity
 from conformance.sse import parse_stream
-from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception, tls_context
+from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
 
 # The SDK always sends a bearer token; with another auth style it carries this placeholder instead of the key.
 NO_BEARER = "key-sent-another-way"
@@ -31,9 +29,9 @@ class PythonSdkSurface:
         return None
 
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
-        capture = Capture(env.scrubber)
+        capture = env.capture()
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
-        http = httpx2.Client(event_hooks=capture.hooks, timeout=env.timeout_s, verify=tls_context())
+        http = env.client(capture, "httpx2", follow_redirects=True)  # the SDK's own default
         bearer = env.profile.auth == "bearer"
         client = openai.OpenAI(base_url=env.profile.base_url, api_key=env.key_for(case) if bearer else NO_BEARER,
                                http_client=http, max_retries=0, timeout=env.timeout_s,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
-
 from conformance.catalogue.model import Case
-from conformance.exchange import Capture
-from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception, tls_context
+from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
 
 
 class RestSurface:
@@ -17,11 +14,11 @@ class RestSurface:
         return None
 
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
-        capture = Capture(env.scrubber)
+        capture = env.capture()
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         headers = {**env.auth_headers(case), "Content-Type": "application/json"}
         try:
-            with httpx.Client(event_hooks=capture.hooks, timeout=env.timeout_s, verify=tls_context()) as client:
+            with env.client(capture) as client:
                 client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers,
                             params=env.auth_query(case))
         except Exception as exc:

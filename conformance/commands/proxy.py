@@ -1,0 +1,64 @@
+"""``conformance proxy``: the recording proxy for any HTTP client, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from conformance import interrupt
+from conformance.cli import EXIT_OK
+from conformance.console import make_console
+from conformance.errors import UsageError
+
+
+def command_proxy(args: argparse.Namespace) -> int:
+    """Every exchange goes through the suite's cassette layer, scrubbed and matched as in a run."""
+    from conformance.cassettes import Recording, check_cassette, new_recorder, vcr_config
+    from conformance.exchange import Capture
+    from conformance.profiles import load_profile
+    from conformance.proxy import CLIENT_KEY, RecordingProxy
+    from conformance.scrub import Scrubber
+    from conformance.settings import REPLAY_KEY, missing_key_message
+    from conformance.transport import origin
+
+    models = {"chat_model": "-", "embedding_model": "-"} if args.target is None and args.base_url else {}
+    profile = load_profile(args.target, base_url=args.base_url, api_key_env=args.api_key_env, **models)
+    key = profile.api_key()
+    if args.record_mode != "none" and not key:
+        raise UsageError(missing_key_message(profile, args.record_mode))
+    if args.record_mode == "none" and not args.cassette.is_file():
+        raise UsageError(f"no cassette {args.cassette} to replay: record it first with --record-mode once")
+    scrubber = Scrubber([key])
+    if args.cassette.is_file():
+        check_cassette(args.cassette, scrubber)
+    folder = args.cassette.resolve().parent
+    recording = Recording(root=folder, scrubber=scrubber,
+                          provenance={"target": profile.name, "base_url": profile.base_url, "via": "proxy"})
+    recorder = new_recorder(recording, args.record_mode, add_suffix=False)
+    capture = Capture(scrubber, origin(profile.base_url))
+    secret = key or REPLAY_KEY
+    headers, query = profile.auth_headers(secret), profile.auth_query(secret)
+    out = make_console()
+    with recorder.use_cassette(args.cassette.resolve().name, **vcr_config(scrubber)), \
+            RecordingProxy(profile.base_url, headers, query, capture, args.timeout, port=args.port) as proxy:
+        out.print(f"proxy for {profile.name} at {proxy.base_url} (API key: any value, e.g. {CLIENT_KEY}); "
+                  f"{'replaying' if args.record_mode == 'none' else 'recording'} {args.cassette}; Ctrl-C stops",
+                  markup=False)
+        seen = 0
+        try:
+            while True:
+                time.sleep(0.2)
+                seen = _print_new(out, capture, seen)
+        except KeyboardInterrupt:  # the way to stop the proxy: what was recorded is saved as usual
+            interrupt.reset()
+            seen = _print_new(out, capture, seen)
+    out.print(f"proxy stopped after {seen} exchange(s)", markup=False)
+    return EXIT_OK
+
+
+def _print_new(out: object, capture: object, seen: int) -> int:
+    exchanges = list(capture.exchanges)  # type: ignore[attr-defined]
+    for exchange in exchanges[seen:]:
+        status = exchange.status if exchange.status is not None else exchange.error
+        out.print(f"{exchange.method} {exchange.url} -> {status}", markup=False)  # type: ignore[attr-defined]
+    return len(exchanges)

@@ -1,0 +1,180 @@
+"""``conformance run``: check everything that can be checked first, run the catalogue under pytest, report."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from conformance.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from conformance.console import make_console
+from conformance.errors import UsageError
+from conformance.options import RUN_OPTIONS
+
+REFUSED_STATUSES = (401, 403)
+EXIT_PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from conformance.settings import missing_key_message, resolve
+
+    err, out = make_console(stderr=True), make_console()
+    settings = resolve({o.name: getattr(args, o.name) for o in RUN_OPTIONS}, args.record_mode)
+    profile = settings.profile
+    live = settings.recording or args.fuzz is not None
+    if live and not profile.api_key():
+        if args.skip_without_key:
+            err.print(f"skipped: {profile.api_key_env} is not set, so {profile.name} cannot be recorded live",
+                      markup=False)
+            return EXIT_OK
+        raise UsageError(missing_key_message(profile, "fuzz" if args.fuzz is not None else args.record_mode,
+                                             settings.cassette_dir))
+    from conformance.preflight import check_cases_dir
+
+    if args.fuzz is None:  # with --fuzz it is where a failing case is saved
+        check_cases_dir(args.cases_dir)
+    baseline = _baseline(args.baseline, err)
+    if live:
+        check_reachable(profile.base_url, settings.timeout_s)
+    if args.fuzz is not None:
+        from conformance.commands.fuzz import command_fuzz
+
+        return command_fuzz(args, settings)
+    if not settings.recording and not settings.cassette_dir.is_dir():
+        err.print(f"note: no cassettes in {settings.cassette_dir}: every case will be NOT RECORDED; record them "
+                  f"with: {settings.record_command()}", markup=False)
+    handle = _prepared_handle(settings, args)
+    planned = f"{handle.planned} case x surface run(s)" if not args.keyword else f"the cases matching -k {args.keyword}"
+    err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
+              f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
+              markup=False)
+    code = _run_pytest(args, settings, handle)
+    if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
+        total = handle.expected or handle.planned
+        err.print(f"conformance: interrupted after {len(handle.results)} of {total} case(s); "
+                  f"{total - len(handle.results)} not finished. The previous report in {settings.report_dir} and the "
+                  "cassettes of unfinished cases are unchanged.", markup=False)
+        return EXIT_INTERRUPTED
+    if handle.write_error:
+        raise UsageError(handle.write_error)
+    if handle.report is None:
+        if code in (3, 4):  # pytest's internal or usage error: it said why on stderr
+            return EXIT_USAGE
+        raise UsageError("no case ran, so no report was written: check -k and --surfaces")
+    report = handle.report
+    from conformance import output
+
+    output.matrix(out, report)
+    for path in handle.written:
+        err.print(f"wrote {path}", markup=False)
+    failing = sum(report["gated_summary"].get(v, 0) for v in ("FAIL", "ERROR"))
+    status = EXIT_FINDINGS if failing else EXIT_OK
+    refused = _all_refused(report)
+    if refused:
+        err.print(f"conformance: every request was refused (HTTP {refused}): check the key in "
+                  f"{profile.api_key_env} and the target's auth", markup=False)
+        status = EXIT_FINDINGS
+    if args.baseline is not None:
+        status = max(status, _compare(args.baseline, baseline, report, settings.report_dir, out, err))
+    return status
+
+
+def _baseline(path: Path | None, err: Any) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    if not path.exists():
+        err.print(f"note: no baseline yet at {path}: this run's report becomes it", markup=False)
+        return None
+    from conformance.report.diff import load_report
+
+    return load_report(path)
+
+
+def _compare(path: Path, baseline: dict[str, Any] | None, report: dict[str, Any], report_dir: Path, out: Any,
+             err: Any) -> int:
+    from conformance import output
+    from conformance.commands.diff import write_diff_markdown
+    from conformance.report.diff import diff_reports, has_regression
+
+    written = report_dir / "report.json"
+    if baseline is None:
+        if path.resolve() != written.resolve():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(written, path)
+        err.print(f"baseline written: {path}", markup=False)
+        return EXIT_OK
+    changes = diff_reports(baseline, report)
+    output.diff(out, changes)
+    write_diff_markdown(changes, report_dir / "diff.md", str(path), str(written))
+    return EXIT_FINDINGS if has_regression(changes) else EXIT_OK
+
+
+def _all_refused(report: dict[str, Any]) -> str | None:
+    """The statuses, when every answered request of a case that expects success was 401 or 403."""
+    from conformance.catalogue import CASES
+
+    expects_error = {c.id for c in CASES if c.expect_error}
+    statuses = [(r.get("exchange") or {}).get("status") for r in report["results"]
+                if r["case"] not in expects_error and r.get("exchange")]
+    statuses = [s for s in statuses if s is not None]
+    if statuses and all(s in REFUSED_STATUSES for s in statuses):
+        return "/".join(str(s) for s in sorted(set(statuses)))
+    return None
+
+
+def _prepared_handle(settings: Any, args: argparse.Namespace) -> Any:
+    """Settings resolved and every cassette the run may read checked, before pytest starts."""
+    from conformance.cassettes import Recording
+    from conformance.catalogue import CASES
+    from conformance.catalogue.saved import load_cases
+    from conformance.preflight import check_run
+    from conformance.pytest_plugin import RunHandle
+
+    recording = Recording(root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
+                          provenance={"target": settings.profile.name, "base_url": settings.profile.base_url,
+                                      "chat_model": settings.profile.chat_model,
+                                      "embedding_model": settings.profile.embedding_model})
+    cases = CASES + load_cases(args.cases_dir)
+    pairs = [(case.id, surface) for case in cases for surface in settings.surfaces]
+    check_run(settings, recording, pairs)
+    handle = RunHandle(settings, recording)
+    handle.planned = len(pairs)
+    return handle
+
+
+def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
+    import pytest
+
+    from conformance.commands.progress import Progress
+    from conformance.options import pytest_args_for
+
+    values = {o.name: getattr(args, o.name) for o in RUN_OPTIONS}
+    values["cassette_dir"], values["report_dir"] = settings.cassette_dir, settings.report_dir
+    mode = "all" if args.record_mode == "rewrite" else args.record_mode
+    pytest_args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-p", "no:terminal",
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--record-mode={mode}",
+                   *(["--conformance-fresh"] if settings.fresh else []), *pytest_args_for(values)]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    if args.workers:
+        pytest_args += ["-n", args.workers]
+    if args.junitxml:
+        pytest_args.append(f"--junitxml={args.junitxml}")
+    return int(pytest.main(pytest_args, plugins=[handle, Progress(handle, make_console(stderr=True))]))
+
+
+def check_reachable(base_url: str, timeout_s: float) -> None:
+    """Before a live run: can the server's host and port be reached at all? (One clear line if not.)"""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=min(timeout_s, 10)):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot reach {parts.hostname}:{port} for {base_url} ({reason}): check --base-url, the "
+                         "network, or that the server is running") from None

@@ -1,0 +1,29 @@
+"""``conformance validate``: findings for captured responses, with no server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from conformance.cli import EXIT_FINDINGS, EXIT_OK
+from conformance.console import make_console
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    from conformance import output
+    from conformance.validate import read_capture, validate_text
+
+    console = make_console()
+    all_findings = []
+    for path in args.files:
+        result = validate_text(read_capture(path), args.kind, str(path))
+        all_findings.extend({"file": str(path), "kind": result.kind, "check": f.check, "pointer": f.where(),
+                             "message": f.message} for f in result.findings)
+        if args.format == "text":
+            output.validation(console, str(path), result.kind, result.findings, result.notes)
+        else:
+            for note in result.notes:
+                make_console(stderr=True).print(f"{path}: note: {note}", markup=False)
+    if args.format == "json":
+        print(json.dumps(all_findings, indent=2))
+    return EXIT_FINDINGS if all_findings else EXIT_OK

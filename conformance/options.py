@@ -1,0 +1,130 @@
+"""Every run option, declared once: the CLI's ``conformance run`` flags and the pytest plugin's ``--conformance-*``
+options are both generated from this table, and so are their defaults and help texts.
+
+A new option is one entry here plus the place that uses it (a field of ``Settings`` when it shapes the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_BUDGET_S = 60.0
+DEFAULT_MAX_BODY_MB = 64.0
+
+
+def _targets() -> str:
+    from conformance.profiles import builtin_targets
+
+    return ", ".join(builtin_targets())
+
+
+@dataclass(frozen=True)
+class RunOption:
+    name: str  # the Settings-facing name: "retry_budget" -> --retry-budget / --conformance-retry-budget
+    help: str | Callable[[], str]
+    type: Callable[[str], Any] = str
+    default: Any = None
+    env: str | None = None  # an environment variable that supplies the default
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def pytest_flag(self) -> str:
+        return "--conformance-" + self.name.replace("_", "-")
+
+    def default_value(self) -> Any:
+        if self.env and os.environ.get(self.env):
+            return self.type(os.environ[self.env])
+        return self.default
+
+    def help_text(self) -> str:
+        text = self.help() if callable(self.help) else self.help
+        if self.default is not None:
+            text += f" [default: {self.default:g}]" if isinstance(self.default, float) else \
+                f" [default: {self.default}]"
+        if self.env:
+            text += f" (env {self.env})"
+        return text
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _not_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+RUN_OPTIONS: tuple[RunOption, ...] = (
+    RunOption("target", lambda: f"built-in target ({_targets()}) or a profile .toml file [default: gemini]",
+              env="CONFORMANCE_TARGET"),
+    RunOption("name", "name of an ad-hoc target given with --base-url (folders cassettes/NAME, reports/NAME) "
+                      "[default: its host and port]"),
+    RunOption("base_url", "the server's OpenAI-compatible base URL (overrides the target's)"),
+    RunOption("api_key_env", "environment variable that holds the API key"),
+    RunOption("chat_model", "chat model to test"),
+    RunOption("embedding_model", "embedding model to test"),
+    RunOption("surfaces", "comma-separated client surfaces to run (python-sdk, rest, node-sdk, curl) "
+                          "[default: all]"),
+    RunOption("cassette_dir", "cassette folder [default: cassettes/<target>]"),
+    RunOption("report_dir", "report folder [default: reports/<target>]"),
+    RunOption("timeout", "seconds one exchange may take in all: connect, headers and the whole body or stream",
+              _positive(float), DEFAULT_TIMEOUT_S, metavar="SECONDS"),
+    RunOption("max_body_mb", "largest response body accepted, after decompression, in MB", _positive(float),
+              DEFAULT_MAX_BODY_MB, metavar="MB"),
+    RunOption("retries", "extra attempts after HTTP 429/503, with backoff honouring Retry-After",
+              _not_negative(int), DEFAULT_RETRIES, metavar="N"),
+    RunOption("retry_budget", "seconds a case may wait between attempts in all", _not_negative(float),
+              DEFAULT_RETRY_BUDGET_S, metavar="SECONDS"),
+    RunOption("cases_dir", "also run the saved cases (JSON) in this folder, e.g. shrunk fuzz failures"),
+    RunOption("gaps", "known-gaps manifest .toml, or 'none' [default: the target's built-in one]"),
+)
+
+
+def add_cli_options(parser: argparse.ArgumentParser) -> None:
+    for option in RUN_OPTIONS:
+        parser.add_argument(option.flag, dest=option.name, type=option.type, default=option.default_value(),
+                            metavar=option.metavar, help=option.help_text())
+
+
+def add_pytest_options(group: Any) -> None:
+    for option in RUN_OPTIONS:
+        group.addoption(option.pytest_flag, dest=f"conformance_{option.name}", type=option.type,
+                        default=option.default_value(), metavar=option.metavar, help=option.help_text())
+
+
+def pytest_args_for(values: dict[str, Any]) -> list[str]:
+    """The pytest options that carry ``values`` (a run's resolved option values) to pytest-xdist workers."""
+    args = []
+    for option in RUN_OPTIONS:
+        value = values.get(option.name)
+        if value is not None and value != "":
+            args.append(f"{option.pytest_flag}={value}")
+    return args
+
+
+def from_pytest(config: Any) -> dict[str, Any]:
+    return {option.name: config.getoption(f"conformance_{option.name}") for option in RUN_OPTIONS}
