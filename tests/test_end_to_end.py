@@ -15,7 +15,7 @@ import pytest
 
 from conformance.catalogue import CASES
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO
+from tests.conftest import REPO, need_every_surface
 from tests.standin.server import Reply, running
 
 PROFILE = str(REPO / "tests" / "standin" / "standin.toml")
@@ -47,6 +47,7 @@ def verdicts(report_dir: Path) -> dict[tuple[str, str], str]:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from tests.conftest import CANARY_KEY
+    need_every_surface()
 
     tmp = tmp_path_factory.mktemp("e2e")
     with running(CANARY_KEY) as server:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from conformance.surfaces import SURFACES
+from tests.conftest import need_every_surface
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import conformance, run_args
 
@@ -77,6 +78,7 @@ def _huge(reply: Reply) -> Reply:
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from tests.conftest import CANARY_KEY
+    need_every_surface()
 
     tmp = tmp_path_factory.mktemp("faults")
 

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from conformance.catalogue import CASES
 from conformance.cli import main
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO
+from tests.conftest import REPO, need_every_surface
 
 COMMITTED = REPO / "reports" / "llamacpp" / "report.json"
 
@@ -32,6 +32,7 @@ def report_validator() -> Draft202012Validator:
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh replay of the committed llama.cpp cassettes, with JUnit XML."""
+    need_every_surface()
     out = tmp_path_factory.mktemp("replay")
     code = main(["run", "--target", "llamacpp", "--cassette-dir", str(REPO / "cassettes" / "llamacpp"),
                  "--report-dir", str(out), "--junitxml", str(out / "junit.xml")])

@@ -21,7 +21,16 @@ def template_environment(*, html: bool = False) -> Environment:
     env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
     env.filters["slug"] = lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
     env.filters["pretty"] = pretty_body
+    env.filters["fence"] = fence
+    env.filters["counts"] = lambda counts: ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
     return env
+
+
+def fence(text: str, language: str = "") -> str:
+    """A Markdown code block that no backtick run inside ``text`` can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    marks = "`" * max(3, longest + 1)
+    return f"{marks}{language}\n{text}\n{marks}"
 
 
 def pretty_body(text: str) -> str:
