@@ -51,3 +51,12 @@ def need_every_surface() -> None:
     unavailable = {name: s.unavailable() for name, s in SURFACES.items() if s.unavailable()}
     if unavailable:
         pytest.skip(f"this test expects every surface to run; not here: {unavailable}")
+
+
+def default_signals() -> None:
+    """For child processes: SIGINT and SIGTERM as a terminal would deliver them, even when this test run was started
+    from a shell that ignores SIGINT (background jobs do), so that signal tests mean what they say."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.cassettes import check_cassette
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO
+from tests.conftest import REPO, default_signals
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import PROFILE, conformance
 
@@ -45,7 +45,8 @@ def test_interrupted_run_keeps_previous_report_and_cassettes(tmp_path: Path, can
         env = {"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": canary_key, "HOME": str(tmp_path)}
         process = subprocess.Popen([sys.executable, "-m", "conformance.cli", *args, "--base-url", server.base_url,
                                     "--record-mode", "rewrite", "-k", SUBSET], cwd=REPO, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=default_signals)
         deadline = time.monotonic() + 60
         while not any(r.get("tools") for _, _, r in server.requests[already:]) and time.monotonic() < deadline:
             time.sleep(0.05)

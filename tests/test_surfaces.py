@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO
+from tests.conftest import REPO, default_signals
 from tests.test_end_to_end import conformance
 
 COMMITTED = REPO / "cassettes" / "llamacpp"
@@ -122,7 +122,8 @@ def test_standalone_proxy_records_then_replays_for_any_client(tmp_path: Path, ca
         proxy = subprocess.Popen([sys.executable, "-m", "conformance.cli", "proxy", "--target",
                                   str(REPO / "tests" / "standin" / "standin.toml"), "--base-url", base_url,
                                   "--cassette", str(cassette), "--record-mode", mode], cwd=REPO, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=default_signals)
         assert proxy.stdout is not None
         banner = proxy.stdout.readline()
         url = banner.split(" at ")[1].split(" ")[0]

@@ -32,8 +32,12 @@ def command_run(args: argparse.Namespace) -> int:
                                              settings.cassette_dir))
     from conformance.preflight import check_cases_dir
 
+    saved: list[Any] = []
     if args.fuzz is None:  # with --fuzz it is where a failing case is saved
+        from conformance.catalogue.saved import load_cases
+
         check_cases_dir(args.cases_dir)
+        saved = load_cases(args.cases_dir)  # every saved case checked (ids, endpoints) before anything else
     baseline = _baseline(args.baseline, err)
     if live:
         check_reachable(profile.base_url, settings.timeout_s)
@@ -44,7 +48,7 @@ def command_run(args: argparse.Namespace) -> int:
     if not settings.recording and not settings.cassette_dir.is_dir():
         err.print(f"note: no cassettes in {settings.cassette_dir}: every case will be NOT RECORDED; record them "
                   f"with: {settings.record_command()}", markup=False)
-    handle = _prepared_handle(settings, args)
+    handle = _prepared_handle(settings, saved)
     planned = f"{handle.planned} case x surface run(s)" if not args.keyword else f"the cases matching -k {args.keyword}"
     err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
@@ -123,11 +127,10 @@ def _all_refused(report: dict[str, Any]) -> str | None:
     return None
 
 
-def _prepared_handle(settings: Any, args: argparse.Namespace) -> Any:
+def _prepared_handle(settings: Any, saved: list[Any]) -> Any:
     """Settings resolved and every cassette the run may read checked, before pytest starts."""
     from conformance.cassettes import Recording
     from conformance.catalogue import CASES
-    from conformance.catalogue.saved import load_cases
     from conformance.preflight import check_run
     from conformance.pytest_plugin import RunHandle
 
@@ -135,7 +138,7 @@ def _prepared_handle(settings: Any, args: argparse.Namespace) -> Any:
                           provenance={"target": settings.profile.name, "base_url": settings.profile.base_url,
                                       "chat_model": settings.profile.chat_model,
                                       "embedding_model": settings.profile.embedding_model})
-    cases = CASES + load_cases(args.cases_dir)
+    cases = CASES + saved
     pairs = [(case.id, surface) for case in cases for surface in settings.surfaces]
     check_run(settings, recording, pairs)
     handle = RunHandle(settings, recording)

@@ -34,10 +34,13 @@ def fence(text: str, language: str = "") -> str:
 
 
 def pretty_body(text: str) -> str:
-    """Indent a JSON body for reading; an event stream or anything else is shown as it was."""
+    """Indent a JSON body for reading; an event stream or anything else (too deep, cut) is shown as it was."""
+    from conformance.sse import loads_checked
+
     try:
-        return json.dumps(json.loads(text), indent=2)
-    except ValueError:
+        value, _ = loads_checked(text)
+        return json.dumps(value, indent=2)
+    except (ValueError, RecursionError, TypeError):
         return text
 
 
@@ -77,13 +80,37 @@ def dumps(report: dict[str, Any]) -> str:
     return json.dumps(strict_json(report), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
+def render_all(report: dict[str, Any]) -> tuple[str, str]:
+    """Markdown and HTML. A result that makes a renderer raise becomes an ERROR row saying so (its exchange left
+    out), instead of costing the whole report: the row stays, and the run fails on it."""
+    try:
+        return render_markdown(report), render_html(report)
+    except Exception:
+        pass
+    results = []
+    for result in report["results"]:
+        try:
+            single = {**report, "results": [result]}
+            render_markdown(single)
+            render_html(single)
+            results.append(result)
+        except Exception as exc:
+            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+            results.append({**result, "verdict": "ERROR", "gated_verdict": "ERROR", "exchange": None,
+                            "findings": [], "reason": f"the report renderer raised {type(exc).__name__} on this "
+                                                      f"case: {detail}"})
+    report["results"] = results
+    return render_markdown(report), render_html(report)
+
+
 def write_reports(report: dict[str, Any], folder: str | Path) -> list[Path]:
     folder = Path(folder)
     report = strict_json(report)
-    rendered = {  # render everything before writing anything: a failed render leaves the old report whole
+    markdown, html = render_all(report)  # render everything before writing anything: the old report stays whole
+    rendered = {
         folder / "report.json": dumps(report),
-        folder / "report.md": render_markdown(report),
-        folder / "report.html": render_html(report),
+        folder / "report.md": markdown,
+        folder / "report.html": html,
     }
     atomic.write_all(rendered)
     return list(rendered)

@@ -88,10 +88,30 @@ def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOut
                 expected=wire.content[:120], seen=sdk_text[:120]))
 
 
+def _sdk_rejects_legal_sse(exc: BaseException, exchange: Any) -> bool:
+    import json
+
+    if not exchange.content_type.startswith("text/event-stream"):
+        return False
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    parsed = parse_stream(exchange.response_body)
+    return parsed.dataless_blocks > 0 and not parsed.problems and any(
+        isinstance(item, json.JSONDecodeError) for item in chain)
+
+
 def _sdk_failure(exc: Exception, outcome: SurfaceOutcome, env: RunEnv) -> None:
     kind, message = classify_exception(exc)
     exchange = outcome.exchange
     answered = exchange is not None and exchange.status is not None and exchange.error is None
+    if kind == "surface" and answered and _sdk_rejects_legal_sse(exc, exchange):
+        # A lone `retry:`/`id:` block is legal event-stream framing that this SDK version cannot read: its own
+        # limitation, not the server's finding (the raw stream is still judged in full).
+        outcome.sdk = {"raised": type(exc).__name__, "note": "the SDK rejects a legal SSE block without data"}
+        return
     if kind == "surface" and answered and 200 <= (exchange.status or 0) < 300:
         # The server answered 2xx and the SDK could not use it: that is the server's finding on this surface.
         outcome.findings.append(Finding(

@@ -1,0 +1,176 @@
+"""A SYNTHETIC hostile server on loopback, for the suite's own safety tests only.
+
+It speaks raw HTTP/1.1 over a socket so that it can do what a well-behaved framework would not: stream forever,
+send endless ``102 Processing`` interim answers, drip one byte at a time, inflate a gzip bomb, redirect to another
+origin with the key in the URL, hand the key back encoded, in a header name or in the reason phrase. Every loop
+is bounded in time (``LIMIT_S``) and the server only listens on 127.0.0.1. It is not a recording of anyone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.standin import server as standin
+
+LIMIT_S = 20.0  # no behaviour of this server lasts longer than this, whatever the client does
+
+# A behaviour gets (handler, request path, parsed body, the reply a conformant server would give) and writes.
+Behaviour = Callable[["_Handler", str, dict[str, Any], standin.Reply], None]
+
+
+class HostileServer:
+    def __init__(self, api_key: str, host: str = "127.0.0.1") -> None:
+        self.api_key = api_key
+        self.behaviours: list[tuple[Callable[[str, dict[str, Any]], bool], Behaviour]] = []
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []  # (request line, raw headers, body)
+        self._server = _Server((host, 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1/"
+
+    def on(self, matches: Callable[[str, dict[str, Any]], bool], behaviour: Behaviour) -> None:
+        self.behaviours.append((matches, behaviour))
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: HostileServer
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        self.connection.settimeout(LIMIT_S)
+        try:
+            line = self.rfile.readline(65536).decode("latin-1")
+            headers: dict[str, str] = {}
+            raw_headers = ""
+            while True:
+                header = self.rfile.readline(65536).decode("latin-1")
+                raw_headers += header
+                if header in ("\r\n", "\n", ""):
+                    break
+                name, _, value = header.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+            body_bytes = self.rfile.read(length) if length else b""
+        except (OSError, ValueError):
+            return
+        try:
+            body = json.loads(body_bytes or b"{}")
+        except ValueError:
+            body = {}
+        owner = self.server.owner
+        owner.requests.append((line, raw_headers, body))
+        path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
+        reply = standin.answer(path.split("?")[0], body) if body else standin.bad_key_reply()
+        for matches, behaviour in owner.behaviours:
+            if matches(path, body):
+                try:
+                    behaviour(self, path, body, reply)
+                except OSError:
+                    pass  # the client hung up: that is what the suite is meant to do
+                return
+        self.send(200, "OK", {"content-type": "application/json"}, json.dumps(reply.body).encode())
+
+    def send(self, status: int, reason: str, headers: dict[str, str], body: bytes, *, length: bool = True) -> None:
+        head = f"HTTP/1.1 {status} {reason}\r\n"
+        for name, value in headers.items():
+            head += f"{name}: {value}\r\n"
+        if length:
+            head += f"content-length: {len(body)}\r\n"
+        head += "connection: close\r\n\r\n"
+        self.wfile.write(head.encode("latin-1") + body)
+        self.wfile.flush()
+
+
+def for_case(case_id: str) -> Callable[[str, dict[str, Any]], bool]:
+    """Matches the requests of one catalogue case (by its body, as the stand-in profile fills it in)."""
+    from conformance.catalogue import case_by_id
+    from conformance.profiles import load_profile
+
+    case = case_by_id(case_id)
+    expected = case.request_body(load_profile("tests/standin/standin.toml"))
+
+    def matches(path: str, body: dict[str, Any]) -> bool:
+        return path.split("?")[0].endswith(case.endpoint) and body == expected
+
+    return matches
+
+
+def _until_limit() -> Iterator[int]:
+    started = time.monotonic()
+    number = 0
+    while time.monotonic() - started < LIMIT_S:
+        yield number
+        number += 1
+
+
+def endless_stream(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+    chunk = json.loads((reply.events or ["{}"])[1]) if reply.events else {}
+    event = f"data: {json.dumps(chunk)}\n\n".encode() * 200
+    for _ in _until_limit():
+        handler.wfile.write(event)
+
+
+def endless_processing(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+    for _ in _until_limit():
+        handler.wfile.write(b"HTTP/1.1 102 Processing\r\n\r\n")
+        handler.wfile.flush()
+        time.sleep(0.01)
+
+
+def drip(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+    payload = json.dumps(reply.body).encode()
+    handler.wfile.write(f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(payload)}\r\n"
+                        "connection: close\r\n\r\n".encode())
+    for number in _until_limit():
+        if number >= len(payload):
+            return
+        handler.wfile.write(payload[number:number + 1])
+        handler.wfile.flush()
+        time.sleep(0.25)
+
+
+def gzip_bomb(inflated_mb: int) -> Behaviour:
+    bomb = gzip.compress(b"\0" * (inflated_mb * 1_000_000), compresslevel=9)
+
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        handler.send(200, "OK", {"content-type": "application/json", "content-encoding": "gzip"}, bomb)
+
+    return send
+
+
+@contextmanager
+def hostile(api_key: str, host: str = "127.0.0.1") -> Iterator[HostileServer]:
+    with HostileServer(api_key, host) as server:
+        yield server
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
