@@ -142,4 +142,5 @@ def test_standalone_proxy_records_then_replays_for_any_client(tmp_path: Path, ca
     assert json.loads(live)["choices"][0]["message"]["content"] == "Sky blue"
     assert replayed == live
     assert "-> 200" in live_log and "-> 200" in replay_log
+    assert "proxy stopped after 1 exchange(s)" in live_log and "proxy stopped after 1 exchange(s)" in replay_log
     assert canary_key not in cassette.read_text() + live_log

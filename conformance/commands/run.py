@@ -39,16 +39,16 @@ def command_run(args: argparse.Namespace) -> int:
         check_cases_dir(args.cases_dir)
         saved = load_cases(args.cases_dir)  # every saved case checked (ids, endpoints) before anything else
     baseline = _baseline(args.baseline, err)
+    handle = _prepared_handle(settings, saved) if args.fuzz is None else None
     if live:
         check_reachable(profile.base_url, settings.timeout_s)
-    if args.fuzz is not None:
+    if handle is None:
         from conformance.commands.fuzz import command_fuzz
 
         return command_fuzz(args, settings)
     if not settings.recording and not settings.cassette_dir.is_dir():
         err.print(f"note: no cassettes in {settings.cassette_dir}: every case will be NOT RECORDED; record them "
                   f"with: {settings.record_command()}", markup=False)
-    handle = _prepared_handle(settings, saved)
     planned = f"{handle.planned} case x surface run(s)" if not args.keyword else f"the cases matching -k {args.keyword}"
     err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
