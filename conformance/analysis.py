@@ -14,6 +14,7 @@ from conformance.catalogue.model import Case
 from conformance.checks import CheckContext, CheckCrashed, run_checks
 from conformance.checks import errors as error_checks
 from conformance.checks import http as http_checks
+from conformance.checks.registry import finding
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
 from conformance.sse import error_message, loads_checked, parse_stream
@@ -120,7 +121,13 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
     if status == 429:
         return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", []
     if status >= 500:
-        return Verdict.ERROR, f"server error HTTP {status}: {_error_message(exchange)}", []
+        reason = f"server error HTTP {status}: {_error_message(exchange)}"
+        if case.expect_error:  # OpenAI rejects this request cleanly: say what the answer should have been
+            wanted = " or ".join(map(str, case.expect_error))
+            return Verdict.ERROR, reason, [finding("errors.status", "", f"HTTP {status} where OpenAI answers "
+                                                   f"{wanted}: a server error for a request the server should "
+                                                   "reject", expected=list(case.expect_error), seen=status)]
+        return Verdict.ERROR, reason, []
     if not case.expect_error and 400 <= status < 500:
         return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", []
     try:

@@ -12,6 +12,7 @@ from typing import Any
 from conformance.analysis import CaseResult, judge
 from conformance.cassettes import cassette_path, read_provenance
 from conformance.catalogue.model import Case
+from conformance.findings import Finding
 from conformance.gaps import apply as apply_gaps
 from conformance.settings import Settings
 from conformance.surfaces import SURFACES, RunEnv, Surface, SurfaceOutcome
@@ -79,6 +80,10 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     if result.verdict is Verdict.NOT_RECORDED:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
     apply_gaps(result, settings.gaps)
+    # Findings and reasons are built from decoded values (a joined stream, an SDK's message): scrubbed here, before
+    # they reach a report, a JUnit file, a pytest message or the terminal.
+    result.reason = settings.scrubber.text(result.reason)
+    result.findings = [Finding.from_dict(settings.scrubber.deep(f.to_dict())) for f in result.findings]
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
     if result.exchange is not None and not settings.recording:
         result.exchange["elapsed_s"] = None

@@ -19,10 +19,10 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
 
 
 GOOD_CHUNKS = [
-    {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "system_fingerprint": None,
+    {"id": "c1", "object": "chat.completion.chunk", "created": 1700000000, "model": "m", "system_fingerprint": None,
      "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "logprobs": None,
                   "finish_reason": None}]},
-    {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "system_fingerprint": None,
+    {"id": "c1", "object": "chat.completion.chunk", "created": 1700000000, "model": "m", "system_fingerprint": None,
      "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]},
 ]
 

@@ -126,7 +126,7 @@ def test_validate_tells_error_bodies_by_shape(tmp_path: Path, body: str, capsys:
     assert {(f["check"], f["pointer"]) for f in findings} & {("schema.error", "/"), ("schema.error", "/error")}
 
 
-CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "system_fingerprint": None,
+CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1700000000, "model": "m", "system_fingerprint": None,
          "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "logprobs": None,
                       "finish_reason": None}]}
 LAST = {**CHUNK, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from conformance import schemas
-from conformance.checks import chat, embeddings, errors, http, stream, tools  # noqa: F401  (registration)
-from conformance.checks.registry import REGISTRY, Check, CheckContext, CheckCrashed, checks_for
+from conformance.checks import chat, declared, embeddings, errors, http, stream, tools  # noqa: F401  (registration)
+from conformance.checks.registry import REGISTRY, Check, CheckContext, CheckCrashed, checks_for, selected
 from conformance.findings import Finding
 
 __all__ = ["REGISTRY", "Check", "CheckContext", "CheckCrashed", "run_checks", "schema_findings"]
@@ -39,4 +41,32 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
         raise CheckCrashed(f"schema.{ctx.kind}", exc) from exc
     for registered in checks_for(ctx.kind, with_request=ctx.has_request):
         found.extend(registered.run(ctx))
-    return found
+    found = [f for f in found if selected(f.check)]
+    return collapse(found, len(ctx.chunks)) if ctx.kind == "stream" else found
+
+
+def collapse(findings: list[Finding], total: int) -> list[Finding]:
+    """One finding per (check, pointer) in a stream, naming every chunk it was seen in, not one copy per chunk."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.check, f.pointer, f.severity.value), []).append(f)
+    out = []
+    for group in groups.values():
+        events = sorted({f.event for f in group if f.event is not None})
+        if len(events) <= 1:
+            out.extend(group[:1] if len(group) > 1 and len({f.message for f in group}) == 1 else group)
+            continue
+        first = min(group, key=lambda f: (f.event is None, f.event or 0))
+        out.append(replace(first, message=f"{first.message} (in {len(events)} of {total} chunks: "
+                                          f"{_ranges(events)})"))
+    return out
+
+
+def _ranges(numbers: list[int]) -> str:
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)

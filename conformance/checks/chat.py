@@ -59,12 +59,17 @@ def choices_index(ctx: CheckContext) -> Iterator[Finding]:
     yield from index_findings("chat.choices.index", indexes, "/choices", "choice")
 
 
+# Message fields that carry the answer instead of `content` (which is nullable in ChatCompletionResponseMessage).
+ANSWER_FIELDS = ("tool_calls", "refusal", "audio", "function_call")
+
+
 @check("chat.message.content", "chat.completion", severity=Severity.FAILURE)
 def message_content(ctx: CheckContext) -> Iterator[Finding]:
-    """A choice that calls no tool answers with text."""
+    """A choice that calls no tool answers with text (`content` may be null beside a refusal, an audio answer, tool
+    calls or a legacy function call: ChatCompletionResponseMessage.content is nullable)."""
     for number, choice in enumerate(choices_of(ctx.body)):
         message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict) or message.get("tool_calls"):
+        if not isinstance(message, dict) or any(message.get(key) for key in ANSWER_FIELDS):
             continue
         if choice.get("finish_reason") in ("length", "content_filter") or stop_sequences(ctx.request):
             continue  # a cut answer, or a stop sequence at the very start, may be empty
@@ -133,3 +138,72 @@ def stop_honoured(ctx: CheckContext) -> Iterator[Finding]:
                     f"stop sequence {sequence!r} appears in the text", expected=f"text without {sequence!r}",
                     seen=content[:120],
                 )
+
+
+# Not a Unix time in seconds: before 2001 (the recordings' placeholder 1234567890 is later) or over a day ahead.
+EARLIEST_CREATED = 1_000_000_000  # 2001-09-09: earlier than any real answer, and below every millisecond value
+CREATED_SLACK_S = 86_400
+
+
+def created_findings(check_id: str, created: Any, pointer: str, event: int | None = None) -> Iterator[Finding]:
+    import time
+
+    if not isinstance(created, int) or isinstance(created, bool):
+        return  # a wrong type is the schema's finding
+    latest = int(time.time()) + CREATED_SLACK_S
+    if not EARLIEST_CREATED <= created <= latest:
+        unit = " (milliseconds?)" if created > latest * 100 else ""
+        yield finding(check_id, pointer, f"created {created} is not a plausible Unix time in seconds{unit}",
+                      expected=f"{EARLIEST_CREATED}..{latest}", seen=created, event=event)
+
+
+@check("chat.created.seconds", "chat.completion", "stream")
+def created_seconds(ctx: CheckContext) -> Iterator[Finding]:
+    """`created` is a Unix timestamp in seconds (the chat completion object), not milliseconds."""
+    if ctx.kind == "stream":
+        seen = set()
+        for number, chunk in enumerate(ctx.chunks):
+            value = chunk.get("created") if isinstance(chunk, dict) else None
+            if value not in seen:
+                seen.add(value)
+                yield from created_findings("chat.created.seconds", value, "/created", number)
+    elif isinstance(ctx.body, dict):
+        yield from created_findings("chat.created.seconds", ctx.body.get("created"), "/created")
+
+
+@check("chat.id.present", "chat.completion", "stream")
+def id_present(ctx: CheckContext) -> Iterator[Finding]:
+    """The completion (every chunk of a stream) has a non-empty `id`: clients key conversations and logs on it."""
+    bodies = list(enumerate(ctx.chunks)) if ctx.kind == "stream" else [(None, ctx.body)]
+    for number, body in bodies:
+        if isinstance(body, dict) and body.get("id") == "":
+            yield finding("chat.id.present", "/id", "id is an empty string", expected="non-empty string", seen="",
+                          event=number)
+
+
+def _logprob_values(choice: Any, base: str) -> Iterator[tuple[str, Any]]:
+    logprobs = choice.get("logprobs") if isinstance(choice, dict) else None
+    if not isinstance(logprobs, dict):
+        return
+    for field in ("content", "refusal"):
+        tokens = logprobs.get(field)
+        for position, token in enumerate(tokens if isinstance(tokens, list) else []):
+            if not isinstance(token, dict):
+                continue
+            yield f"{base}/logprobs/{field}/{position}/logprob", token.get("logprob")
+            for top, alternative in enumerate(token.get("top_logprobs") or []):
+                if isinstance(alternative, dict):
+                    yield (f"{base}/logprobs/{field}/{position}/top_logprobs/{top}/logprob",
+                           alternative.get("logprob"))
+
+
+@check("chat.logprobs.range", "chat.completion", "stream")
+def logprobs_range(ctx: CheckContext) -> Iterator[Finding]:
+    """Log-probabilities are <= 0 (a log of a probability): a value above 0 is a probability or a score."""
+    bodies = list(enumerate(ctx.chunks)) if ctx.kind == "stream" else [(None, ctx.body)]
+    for number, body in bodies:
+        for position, choice in enumerate(choices_of(body)):
+            for pointer, value in _logprob_values(choice, f"/choices/{position}"):
+                if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                    yield finding("chat.logprobs.range", pointer, f"logprob {value} is above 0", expected="<= 0",
+                                  seen=value, event=number)

@@ -125,3 +125,16 @@ def vector_length(ctx: CheckContext) -> Iterator[Finding]:
         if length == 0 or length != first:
             yield finding("embeddings.vector.length", f"/data/{position}/embedding",
                           f"vector {position} has {length} values, vector 0 has {first}", expected=first, seen=length)
+
+
+@check("embeddings.usage.total", "embeddings")
+def usage_total(ctx: CheckContext) -> Iterator[Finding]:
+    """Embeddings generate no completion tokens: `usage.total_tokens` equals `usage.prompt_tokens`."""
+    usage = ctx.body.get("usage") if isinstance(ctx.body, dict) else None
+    if not isinstance(usage, dict):
+        return
+    prompt, total = usage.get("prompt_tokens"), usage.get("total_tokens")
+    if isinstance(prompt, int) and isinstance(total, int) and prompt != total:
+        yield finding("embeddings.usage.total", "/usage/total_tokens",
+                      f"total_tokens {total} != prompt_tokens {prompt} (embeddings have no completion tokens)",
+                      expected=prompt, seen=total)

@@ -23,6 +23,29 @@ def status(ctx: CheckContext) -> Iterator[Finding]:
                       expected=allowed, seen=ctx.status)
 
 
+OPENAI_ERROR_BODIES = ("genuine OpenAI error bodies in shared/reference/openai-recordings (1,672 answers: error.code "
+                       "is null or a snake_case identifier, never a number; an unknown model is HTTP 404 "
+                       "invalid_request_error with code model_not_found)")
+
+
+@check("errors.code", "error", source=OPENAI_ERROR_BODIES)
+def code(ctx: CheckContext) -> Iterator[Finding]:
+    """`error.code` is null or a string identifier such as "model_not_found", not an HTTP status; where OpenAI's
+    own answer to the request has a code, the server gives the same one."""
+    error = ctx.body.get("error") if isinstance(ctx.body, dict) else None
+    if not isinstance(error, dict) or "code" not in error:
+        return
+    value = error["code"]
+    if isinstance(value, bool) or isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+        yield finding("errors.code", "/error/code", f"error.code {value!r} is an HTTP status, not an identifier",
+                      expected="null or an identifier such as 'invalid_value'", seen=value)
+        return
+    wanted = ctx.expect.get("error_code")
+    if wanted and value != wanted:
+        yield finding("errors.code", "/error/code", f"error.code {value!r} where OpenAI answers {wanted!r}",
+                      expected=wanted, seen=value)
+
+
 @check("errors.message", "error")
 def message(ctx: CheckContext) -> Iterator[Finding]:
     """The error says what went wrong in a non-empty `error.message`."""

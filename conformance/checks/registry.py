@@ -48,12 +48,15 @@ CheckFunc = Callable[[CheckContext], Iterable[Finding]]
 class Check:
     id: str
     kinds: tuple[str, ...]
-    func: CheckFunc
+    func: CheckFunc | None  # None for findings produced elsewhere (schema validation, the SDK surfaces)
     severity: Severity
     needs_request: bool
     doc: str
+    source: str = ""  # the spec section, recorded OpenAI behaviour or public report that grounds the check
 
     def run(self, ctx: CheckContext) -> list[Finding]:
+        if self.func is None:
+            return []
         try:
             return list(self.func(ctx))
         except (KeyboardInterrupt, SystemExit):
@@ -73,11 +76,33 @@ class CheckCrashed(Exception):
 REGISTRY: dict[str, Check] = {}
 
 
+DEFAULT_SOURCES = {
+    "schema": "OpenAI OpenAPI spec openai-openapi@f85dbe2, components/schemas",
+    "chat": "OpenAI API reference, Chat Completions: the chat completion object",
+    "stream": "OpenAI API reference, Chat Completions: the chat completion chunk object; Streaming",
+    "tools": "OpenAI guide, Function calling; API reference `tools`, `tool_choice`",
+    "embeddings": "OpenAI API reference, Embeddings: the embedding object",
+    "errors": "OpenAI guide, Error codes; genuine OpenAI error bodies (shared/reference/openai-recordings)",
+    "http": "RFC 9110 (Content-Type), RFC 8259 (JSON text), OpenAI API reference",
+    "json": "RFC 8259 section 4",
+    "sdk": "the OpenAI Python and Node.js SDKs' own parsing of the exchange",
+}
+
+
+def _source(check_id: str, source: str) -> str:
+    return source or DEFAULT_SOURCES.get(check_id.split(".", 1)[0], "")
+
+
+def _first_line(text: str | None) -> str:
+    return " ".join((text or "").strip().split("\n\n")[0].split())
+
+
 def check(
     check_id: str,
     *kinds: str,
     severity: Severity = Severity.DEVIATION,
     needs_request: bool = False,
+    source: str = "",
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under a stable id for the response kinds it applies to."""
     unknown = set(kinds) - set(KINDS)
@@ -87,11 +112,19 @@ def check(
     def register(func: CheckFunc) -> CheckFunc:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
-        doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        REGISTRY[check_id] = Check(check_id, tuple(kinds), func, severity, needs_request, doc)
+        REGISTRY[check_id] = Check(check_id, tuple(kinds), func, severity, needs_request, _first_line(func.__doc__),
+                                   _source(check_id, source))
         return func
 
     return register
+
+
+def declare(check_id: str, doc: str, *, severity: Severity = Severity.DEVIATION, source: str = "") -> None:
+    """Register a check whose findings are produced outside the registry's run (schemas, SDK surfaces), so that
+    every id a report can hold is one namespace, listed and selectable like the others."""
+    if check_id in REGISTRY:
+        raise ValueError(f"duplicate check id {check_id}")
+    REGISTRY[check_id] = Check(check_id, (), None, severity, False, doc, _source(check_id, source))
 
 
 def finding(
@@ -104,11 +137,35 @@ def finding(
     event: int | None = None,
     severity: Severity | None = None,
 ) -> Finding:
-    """A finding whose severity defaults to the one its check was registered with."""
+    """A finding whose severity defaults to the one its check was registered with; an unknown id is a bug."""
     registered = REGISTRY.get(check_id)
-    default = registered.severity if registered else Severity.DEVIATION
-    return Finding(check_id, pointer, message, severity or default, expected, seen, event)
+    if registered is None:
+        raise KeyError(f"finding for unregistered check id {check_id!r}")
+    return Finding(check_id, pointer, message, severity or registered.severity, expected, seen, event)
 
 
 def checks_for(kind: str, *, with_request: bool) -> list[Check]:
-    return [c for c in REGISTRY.values() if kind in c.kinds and (with_request or not c.needs_request)]
+    return [c for c in REGISTRY.values() if kind in c.kinds and (with_request or not c.needs_request)
+            and c.func is not None and selected(c.id)]
+
+
+# Which checks run (``--checks`` / ``--exclude-checks``): fnmatch globs over ids; empty include means all.
+SELECTION: dict[str, tuple[str, ...]] = {"include": (), "exclude": ()}
+
+
+def select(include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+    from fnmatch import fnmatchcase
+
+    for pattern in (*include, *exclude):
+        if not any(fnmatchcase(check_id, pattern) for check_id in REGISTRY):
+            raise KeyError(pattern)
+    SELECTION["include"], SELECTION["exclude"] = tuple(include), tuple(exclude)
+
+
+def selected(check_id: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    include, exclude = SELECTION["include"], SELECTION["exclude"]
+    if include and not any(fnmatchcase(check_id, p) for p in include):
+        return False
+    return not any(fnmatchcase(check_id, p) for p in exclude)

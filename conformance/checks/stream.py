@@ -86,6 +86,12 @@ def created_consistent(ctx: CheckContext) -> Iterator[Finding]:
     yield from _same_everywhere(ctx, "created")
 
 
+@check("stream.system_fingerprint.consistent", "stream")
+def fingerprint_consistent(ctx: CheckContext) -> Iterator[Finding]:
+    """Every chunk carries the same `system_fingerprint`: one backend configuration answers one request."""
+    yield from _same_everywhere(ctx, "system_fingerprint")
+
+
 @check("stream.model.consistent", "stream")
 def model_consistent(ctx: CheckContext) -> Iterator[Finding]:
     """Every chunk names the same `model`."""
@@ -154,6 +160,35 @@ def usage_final_chunk(ctx: CheckContext) -> Iterator[Finding]:
                       severity=Severity.DEVIATION)
 
 
+@check("stream.usage.placement", "stream", needs_request=True)
+def usage_placement(ctx: CheckContext) -> Iterator[Finding]:
+    """Usage travels only on the final chunk, whose `choices` is empty, and only when
+    `stream_options.include_usage` asked for it; every other chunk has `usage: null` or none."""
+    options = (ctx.request or {}).get("stream_options")
+    asked = isinstance(options, dict) and bool(options.get("include_usage"))
+    last = len(ctx.chunks) - 1
+    carriers = [n for n, c in enumerate(ctx.chunks) if isinstance(c, dict) and isinstance(c.get("usage"), dict)
+                and (c.get("choices") or n != last or not asked)]
+    if carriers:
+        where = "every chunk" if len(carriers) == len(ctx.chunks) else f"{len(carriers)} chunk(s)"
+        why = "besides the final usage chunk" if asked else "although include_usage was not asked for"
+        yield finding("stream.usage.placement", "/usage", f"usage on {where} {why}",
+                      expected="null" if not asked else "usage on the final chunk only", seen="usage object",
+                      event=carriers[0])
+
+
+@check("stream.choices.empty", "stream")
+def choices_empty(ctx: CheckContext) -> Iterator[Finding]:
+    """A chunk with `choices: []` is the final usage chunk; one anywhere else carries nothing a client can use."""
+    last = len(ctx.chunks) - 1
+    for number, chunk in enumerate(ctx.chunks):
+        if isinstance(chunk, dict) and chunk.get("choices") == [] and (
+                number != last or not isinstance(chunk.get("usage"), dict)):
+            yield finding("stream.choices.empty", "/choices", "a chunk with no choices that is not the final "
+                          "usage chunk", expected="choices with a delta, or the final usage chunk", seen=[],
+                          event=number)
+
+
 @check("stream.usage.total", "stream")
 def usage_total(ctx: CheckContext) -> Iterator[Finding]:
     """Usage in a stream adds up: `total_tokens = prompt_tokens + completion_tokens`."""
@@ -183,6 +218,12 @@ def tool_calls_first(ctx: CheckContext) -> Iterator[Finding]:
                     yield finding("stream.tool_calls.first", f"{call.first_pointer}/{field}",
                                   f"the first delta of a tool call has no {field.replace('/', '.')}",
                                   expected="present", seen=value, event=call.first_event)
+            repeated = [n for n in call.events if n != call.first_event and n in call.identity_events]
+            if repeated and len(set(call.ids_seen)) <= 1:
+                yield finding("stream.tool_calls.first", f"{call.pointer_at.get(repeated[0], call.first_pointer)}",
+                              f"id, type or function.name repeated on {len(repeated)} later delta(s) of call "
+                              f"{call.index}: accumulating clients concatenate them", expected="first delta only",
+                              seen=f"repeated on {len(repeated)} delta(s)", event=repeated[0])
             if len(set(call.ids_seen)) > 1:
                 yield finding("stream.tool_calls.first", f"{call.first_pointer}/id",
                               f"deltas with index {call.index} carry {len(set(call.ids_seen))} different ids: "

@@ -21,6 +21,9 @@ class StreamedCall:
     first_event: int = 0
     first_pointer: str = ""
     ids_seen: list[str] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+    identity_events: set[int] = field(default_factory=set)  # deltas that (re)state id, type or function.name
+    pointer_at: dict[int, str] = field(default_factory=dict)  # where the call's delta sits in each chunk
 
 
     @property
@@ -98,6 +101,11 @@ def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str)
             current = state.calls[key] = StreamedCall(
                 key=key, index=index if _is_int(index) else None, first_event=number, first_pointer=where
             )
+        current.events.append(number)
+        current.pointer_at[number] = where
+        function = call.get("function")
+        if call.get("id") or call.get("type") or (isinstance(function, dict) and function.get("name")):
+            current.identity_events.add(number)
         if isinstance(call.get("id"), str) and call["id"]:
             current.ids_seen.append(call["id"])
             current.id = current.id or call["id"]

@@ -27,6 +27,12 @@ class Call:
     id: Any
     name: Any
     arguments: Any
+    type: Any = "function"
+
+    @property
+    def is_function(self) -> bool:
+        """A function call (the default); a custom-tool call (`type: "custom"`) has `custom.input`, no arguments."""
+        return self.type != "custom"
 
 
 @dataclass
@@ -50,6 +56,11 @@ def calls_by_choice(ctx: CheckContext) -> list[ChoiceCalls]:
         calls = []
         for position, call in enumerate(raw_calls):
             call = call if isinstance(call, dict) else {}
+            if call.get("type") == "custom":
+                custom = call.get("custom") if isinstance(call.get("custom"), dict) else {}
+                calls.append(Call(f"/choices/{number}/message/tool_calls/{position}", None, call.get("id"),
+                                  custom.get("name"), custom.get("input"), "custom"))
+                continue
             function = call.get("function") if isinstance(call.get("function"), dict) else {}
             calls.append(
                 Call(
@@ -85,20 +96,35 @@ def _finish_pointer(chunks: list[Any], event: int | None, index: int) -> str:
 
 
 def declared_tools(request: dict[str, Any] | None) -> dict[str, Any]:
+    """Declared tool names and their parameter schemas (None for a custom tool, whose input is free text)."""
     tools = (request or {}).get("tools")
-    declared = {}
+    declared: dict[str, Any] = {}
     for tool in tools if isinstance(tools, list) else []:
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            declared[function["name"]] = function.get("parameters") or {"type": "object"}
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        spec = tool.get(kind) if isinstance(tool, dict) and isinstance(kind, str) else None
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            declared[spec["name"]] = (spec.get("parameters") or {"type": "object"}) if kind == "function" else None
     return declared
 
 
-@check("tools.finish_reason", "chat.completion", "stream")
+def forced(request: dict[str, Any] | None) -> bool:
+    """Whether the request forces a call: tool_choice "required" or a named function."""
+    choice = (request or {}).get("tool_choice")
+    return choice == "required" or (isinstance(choice, dict) and choice.get("type") in ("function", "custom"))
+
+
+FORCED_STOP_SOURCE = ("OpenAI staff on the OpenAI developer forum, in the thread announcing tool_choice "
+                      "\"required\": a forced call (\"required\" or a named function) ends with finish_reason "
+                      "\"stop\"; OpenAI API reference, the chat completion object, finish_reason")
+
+
+@check("tools.finish_reason", "chat.completion", "stream", source=FORCED_STOP_SOURCE)
 def finish_reason_tool_calls(ctx: CheckContext) -> Iterator[Finding]:
-    """A choice that returns tool calls ends with `finish_reason: "tool_calls"` (unless it was cut off)."""
+    """A choice that returns tool calls ends with `finish_reason: "tool_calls"` (unless it was cut off); when the
+    request forced the call (`tool_choice` "required" or a named function) OpenAI itself answers "stop"."""
+    allowed = ("tool_calls", "length", "content_filter", None) + (("stop",) if forced(ctx.request) else ())
     for choice in calls_by_choice(ctx):
-        if choice.calls and choice.finish_reason not in ("tool_calls", "length", "content_filter", None):
+        if choice.calls and choice.finish_reason not in allowed:
             yield finding(
                 "tools.finish_reason", choice.finish_pointer,
                 f"the choice returned {len(choice.calls)} tool call(s) but finish_reason is {choice.finish_reason!r}",
@@ -129,7 +155,7 @@ def arguments_json(ctx: CheckContext) -> Iterator[Finding]:
     """`function.arguments` is a string holding one JSON object."""
     for choice in calls_by_choice(ctx):
         for call in choice.calls:
-            problem = _arguments_problem(call.arguments)
+            problem = _arguments_problem(call.arguments) if call.is_function else None
             if problem:
                 yield finding(
                     "tools.call.arguments.json", f"{call.pointer}/function/arguments", problem,
@@ -165,7 +191,7 @@ def arguments_schema(ctx: CheckContext) -> Iterator[Finding]:
     declared = declared_tools(ctx.request)
     for choice in calls_by_choice(ctx):
         for call in choice.calls:
-            if call.name not in declared or _arguments_problem(call.arguments):
+            if not call.is_function or declared.get(call.name) is None or _arguments_problem(call.arguments):
                 continue
             validator = _parameters_validator(json.dumps(declared[call.name], sort_keys=True))
             if validator is None:
@@ -182,13 +208,17 @@ def arguments_schema(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("tools.call.name", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
 def call_name(ctx: CheckContext) -> Iterator[Finding]:
-    """Every call names a function the request declared."""
+    """Every call names a function the request declared; a request without `tools` gets no call at all."""
     declared = declared_tools(ctx.request)
-    if not declared:
-        return
     for choice in calls_by_choice(ctx):
         for call in choice.calls:
-            if call.name not in declared:
+            if not declared:
+                yield finding(
+                    "tools.call.name", f"{call.pointer}/function/name",
+                    f"a tool call to {call.name!r} although the request declared no tools", expected="no tool call",
+                    seen=call.name, event=call.event,
+                )
+            elif call.name not in declared:
                 yield finding(
                     "tools.call.name", f"{call.pointer}/function/name", f"call to undeclared function {call.name!r}",
                     expected=sorted(declared), seen=call.name, event=call.event,
@@ -289,3 +319,25 @@ def result_answer(ctx: CheckContext) -> Iterator[Finding]:
 
 def _short(value: Any, limit: int = 160) -> Any:
     return value[: limit - 3] + "..." if isinstance(value, str) and len(value) > limit else value
+
+
+@check("tools.legacy_function_call", "chat.completion", "stream")
+def legacy_function_call(ctx: CheckContext) -> Iterator[Finding]:
+    """No deprecated `function_call` beside `tool_calls`: OpenAI answers `tools` with `tool_calls` only, and
+    clients that still read `function_call` (the Node.js SDK's stream helper among them) take the wrong branch."""
+    if ctx.kind == "stream":
+        for number, chunk in enumerate(ctx.chunks):
+            for position, choice in enumerate(choices_of(chunk)):
+                delta = choice.get("delta") if isinstance(choice, dict) else None
+                if isinstance(delta, dict) and delta.get("function_call") and delta.get("tool_calls"):
+                    yield finding("tools.legacy_function_call", f"/choices/{position}/delta/function_call",
+                                  "a legacy function_call delta beside tool_calls", expected="absent or null",
+                                  seen=_short(delta["function_call"]), event=number)
+                    return
+        return
+    for number, choice in enumerate(choices_of(ctx.body)):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and message.get("function_call") and message.get("tool_calls"):
+            yield finding("tools.legacy_function_call", f"/choices/{number}/message/function_call",
+                          "a legacy function_call beside tool_calls", expected="absent or null",
+                          seen=_short(message["function_call"]))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.checks.tools import forced
 from conformance.selftest.samples import NOT_JSON, Sample
 
 Apply = Callable[[Sample], bool]
@@ -164,7 +165,9 @@ def choices_index_repeated(sample: Sample) -> bool:
 @injector("tools.finish_reason.stop", "chat.completion", expect=("tools.finish_reason",),
           source="https://github.com/microsoft/autogen/issues/4878")
 def tools_finish_stop(sample: Sample) -> bool:
-    """Tool calls come back with `finish_reason: "stop"`."""
+    """Tool calls come back with `finish_reason: "stop"` (under tool_choice auto: a forced call may say "stop")."""
+    if forced(sample.request):
+        return False
     changed = False
     for choice in choices(sample):
         if (choice.get("message") or {}).get("tool_calls") and choice.get("finish_reason") != "stop":
@@ -290,7 +293,10 @@ def stream_finish_missing(sample: Sample) -> bool:
 @injector("stream.finish_reason.stop", "stream", expect=("tools.finish_reason",),
           source="https://github.com/BerriAI/litellm/issues/10485")
 def stream_finish_stop(sample: Sample) -> bool:
-    """A streamed tool call ends with `finish_reason: "stop"`."""
+    """A streamed tool call ends with `finish_reason: "stop"` (under tool_choice auto)."""
+    if forced(sample.request):
+        sample.request = {**sample.request, "tool_choice": "auto"}  # the same stream, as an answer to "auto"
+
     def edit(chunks: list[Any]) -> bool:
         if not any(True for _ in tool_deltas(chunks)):
             return False
@@ -488,4 +494,145 @@ def content_type_wrong(sample: Sample) -> bool:
     if sample.content_type.startswith("text/plain"):
         return False
     sample.content_type = "text/plain"
+    return True
+
+
+# --- Second round: deviations reported of other compatible servers ------------------------------------------------
+
+@injector("stream.tool_calls.identity_repeated", "stream", expect=("stream.tool_calls.first",),
+          source="https://github.com/abetlen/llama-cpp-python/blob/main/llama_cpp/llama_chat_format.py")
+def stream_identity_repeated(sample: Sample) -> bool:
+    """Every tool-call delta repeats the call's `id`, `type` and `function.name`."""
+    def edit(chunks: list[Any]) -> bool:
+        first: dict[int, dict[str, Any]] = {}
+        changed = False
+        for call in tool_deltas(chunks):
+            index = call.get("index")
+            if index not in first:
+                first[index] = call
+                continue
+            origin = first[index]
+            if origin.get("id") and call.get("id") != origin["id"]:
+                call["id"], call["type"] = origin["id"], origin.get("type", "function")
+                call.setdefault("function", {})["name"] = (origin.get("function") or {}).get("name")
+                changed = True
+        return changed
+    return edit_chunks(sample, edit)
+
+
+@injector("tools.legacy_function_call", "chat.completion", expect=("tools.legacy_function_call",),
+          source=OPENAI_CONTRACT)
+def legacy_function_call(sample: Sample) -> bool:
+    """A deprecated `function_call` (here with an empty name) comes beside `tool_calls`."""
+    changed = False
+    for message in messages(sample):
+        if message.get("tool_calls"):
+            message["function_call"] = {"name": "", "arguments": "{}"}
+            changed = True
+    return changed
+
+
+@injector("stream.legacy_function_call", "stream", expect=("tools.legacy_function_call",),
+          source="https://github.com/abetlen/llama-cpp-python/blob/main/llama_cpp/llama_chat_format.py")
+def stream_legacy_function_call(sample: Sample) -> bool:
+    """Streamed deltas carry a legacy `function_call` beside `tool_calls`."""
+    def edit(chunks: list[Any]) -> bool:
+        changed = False
+        for _, choice in chunk_choices(chunks):
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and delta.get("tool_calls"):
+                call = delta["tool_calls"][0] if isinstance(delta["tool_calls"][0], dict) else {}
+                delta["function_call"] = {"name": (call.get("function") or {}).get("name") or "",
+                                          "arguments": (call.get("function") or {}).get("arguments") or ""}
+                changed = True
+        return changed
+    return edit_chunks(sample, edit)
+
+
+@injector("tools.call.undeclared", "chat.completion", expect=("tools.call.name",), source=OPENAI_CONTRACT)
+def call_undeclared(sample: Sample) -> bool:
+    """A tool call names a function the request never declared."""
+    calls = tool_calls(sample)
+    for call in calls:
+        if isinstance(call.get("function"), dict):
+            call["function"]["name"] = "undeclared_function"
+    return bool(calls)
+
+
+@injector("chat.created.milliseconds", "chat.completion", expect=("chat.created.seconds",),
+          source=OPENAI_CONTRACT)
+def created_milliseconds(sample: Sample) -> bool:
+    """`created` is a Unix time in milliseconds."""
+    body = sample.body
+    if not isinstance(body, dict) or not isinstance(body.get("created"), int):
+        return False
+    body["created"] *= 1000
+    return True
+
+
+@injector("stream.id.empty", "stream", expect=("chat.id.present",), source=OPENAI_CONTRACT)
+def stream_id_empty(sample: Sample) -> bool:
+    """Every chunk has `id: ""`."""
+    def edit(chunks: list[Any]) -> bool:
+        touched = [c for c in chunks if isinstance(c, dict) and "id" in c]
+        for chunk in touched:
+            chunk["id"] = ""
+        return bool(touched)
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.fingerprint.changes", "stream", expect=("stream.system_fingerprint.consistent",),
+          source=OPENAI_CONTRACT)
+def stream_fingerprint_changes(sample: Sample) -> bool:
+    """`system_fingerprint` changes from chunk to chunk."""
+    def edit(chunks: list[Any]) -> bool:
+        touched = [c for c in chunks if isinstance(c, dict)]
+        for number, chunk in enumerate(touched):
+            chunk["system_fingerprint"] = f"fp_{number}"
+        return len(touched) > 1
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.usage.every_chunk", "stream", expect=("stream.usage.placement",),
+          source=OPENAI_CONTRACT)
+def stream_usage_every_chunk(sample: Sample) -> bool:
+    """Every content chunk carries a usage object."""
+    def edit(chunks: list[Any]) -> bool:
+        touched = [c for c in chunks if isinstance(c, dict) and c.get("choices")]
+        for chunk in touched:
+            chunk["usage"] = {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}
+        return bool(touched)
+    return edit_chunks(sample, edit)
+
+
+@injector("stream.choices.empty_midway", "stream", expect=("stream.choices.empty",), source=OPENAI_CONTRACT)
+def stream_empty_choices_midway(sample: Sample) -> bool:
+    """A chunk with `choices: []` and no usage comes in the middle of the stream."""
+    def edit(chunks: list[Any]) -> bool:
+        if len(chunks) < 2 or not isinstance(chunks[0], dict):
+            return False
+        chunks.insert(1, {**chunks[0], "choices": [], "usage": None})
+        return True
+    return edit_chunks(sample, edit)
+
+
+@injector("embeddings.usage.total_mismatch", "embeddings", expect=("embeddings.usage.total",),
+          source=OPENAI_CONTRACT)
+def embeddings_usage_total(sample: Sample) -> bool:
+    """Embeddings usage says `total_tokens` != `prompt_tokens`."""
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(usage, dict) or not isinstance(usage.get("prompt_tokens"), int):
+        return False
+    usage["total_tokens"] = usage["prompt_tokens"] + 7
+    return True
+
+
+@injector("error.code.status_string", "error", expect=("errors.code",),
+          source=OPENAI_CONTRACT)
+def error_code_status_string(sample: Sample) -> bool:
+    """`error.code` is the HTTP status as a string ("400")."""
+    error = sample.body.get("error") if isinstance(sample.body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    error["code"] = str(sample.status)
     return True

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance.catalogue.model import Case
-from conformance.checks.stream_model import assemble
 from conformance.findings import Finding, Severity
+from conformance.oracle import compare, sdk_reading, wire_reading
 from conformance.proxy import CLIENT_KEY, RecordingProxy
-from conformance.sse import parse_stream
 from conformance.surfaces.base import RunEnv, SurfaceOutcome
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -57,21 +56,24 @@ class ProxiedSurface:
             message = env.scrubber.text(f"{self.label} raised {raised.get('name')}: {raised.get('message')}")
             outcome.findings.append(Finding("sdk.raised", "", message, Severity.FAILURE,
                                             expected="a parsed response", seen=raised.get("name")))
-        elif report and exchange is not None and case.stream:
-            outcome.findings.extend(_stream_content_findings(report, exchange.response_body))
+        elif report and exchange is not None and exchange.status is not None and 200 <= exchange.status < 300:
+            choices = (report.get("returned") or {}).get("choices")
+            if isinstance(choices, list) and case.endpoint == "chat/completions":
+                outcome.findings.extend(compare(self.label, wire_reading(exchange.response_body, case.stream),
+                                                sdk_reading(choices), env.scrubber))
+        outcome.sdk = trimmed(outcome.sdk)
         return outcome
 
 
-def _stream_content_findings(report: dict[str, Any], body: str) -> list[Finding]:
-    wire = assemble(parse_stream(body).chunks)
-    found = []
-    for choice in (report.get("returned") or {}).get("choices") or []:
-        raw = wire.get(choice.get("index"))
-        if raw is not None and not choice.get("tool_calls") and (choice.get("content") or "") != raw.content:
-            found.append(Finding("sdk.stream.content", f"/choices/{choice.get('index')}/message/content",
-                                 "the SDK's accumulated text differs from the concatenated deltas", Severity.FAILURE,
-                                 expected=raw.content[:120], seen=(choice.get("content") or "")[:120]))
-    return found
+def trimmed(value: Any, limit: int = 200) -> Any:
+    """A client's report as kept in the result: texts shortened (a 10 MB answer is the cassette's business)."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + f"... [{len(value) - limit} more characters]"
+    if isinstance(value, dict):
+        return {k: trimmed(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trimmed(v, limit) for v in value]
+    return value
 
 
 class NodeSdkSurface(ProxiedSurface):

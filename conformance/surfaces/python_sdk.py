@@ -12,8 +12,8 @@ import openai
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from conformance.catalogue.model import Case
-from conformance.checks.stream_model import assemble
 from conformance.findings import Finding, Severity
+from conformance.oracle import compare, python_choices, sdk_reading, wire_reading
 from conformance.sse import parse_stream
 from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
 
@@ -43,10 +43,11 @@ class PythonSdkSurface:
                 result = client.embeddings.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
             elif case.stream:
-                _run_stream(client, body, outcome)
+                _run_stream(client, body, outcome, env.scrubber)
             else:
                 result = client.chat.completions.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}
+                _oracle(outcome, result, stream=False, scrub=env.scrubber)
         except openai.APIStatusError as exc:
             outcome.sdk = {"raised": type(exc).__name__, "status": exc.status_code,
                            "body_type": type(exc.body).__name__}
@@ -58,7 +59,7 @@ class PythonSdkSurface:
         return outcome
 
 
-def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome) -> None:
+def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome, scrub: Any) -> None:
     chunks = list(client.chat.completions.create(**body))
     outcome.sdk = {"returned": "Stream", "chunks": len(chunks)}
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState(input_tools=body.get("tools") or openai.omit)
@@ -76,16 +77,15 @@ def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOut
             f"{str(exc)[:200]}", Severity.FAILURE, expected="the stream folds into a completion",
             seen=type(exc).__name__))
         return
+    _oracle(outcome, final, stream=True, scrub=scrub)
+
+
+def _oracle(outcome: SurfaceOutcome, completion: Any, *, stream: bool, scrub: Any) -> None:
     exchange = outcome.exchange
-    raw = assemble(parse_stream(exchange.response_body).chunks) if exchange else {}
-    for choice in final.choices:
-        wire = raw.get(choice.index)
-        sdk_text = choice.message.content or ""
-        if wire is not None and not choice.message.tool_calls and sdk_text != wire.content:
-            outcome.findings.append(Finding(
-                "sdk.stream.content", f"/choices/{choice.index}/message/content",
-                "the SDK's accumulated text differs from the concatenated deltas", Severity.FAILURE,
-                expected=wire.content[:120], seen=sdk_text[:120]))
+    if exchange is None or exchange.status is None or not 200 <= exchange.status < 300:
+        return
+    wire = wire_reading(exchange.response_body, stream)
+    outcome.findings.extend(compare("the OpenAI Python SDK", wire, sdk_reading(python_choices(completion)), scrub))
 
 
 def _sdk_rejects_legal_sse(exc: BaseException, exchange: Any) -> bool:

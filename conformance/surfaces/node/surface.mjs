@@ -4,6 +4,17 @@
 import OpenAI from "openai";
 import readline from "node:readline";
 
+// What an application reads from a completion: per choice, its text, finish reason and tool calls.
+function choicesOf(completion) {
+  return (completion?.choices ?? []).map((c) => ({
+    index: c.index,
+    content: c.message?.content ?? null,
+    finish_reason: c.finish_reason ?? null,
+    tool_calls: (c.message?.tool_calls ?? []).map((t) => ({
+      id: t.id ?? null, name: t.function?.name ?? null, arguments: t.function?.arguments ?? null })),
+  }));
+}
+
 async function runJob(job) {
 const client = new OpenAI({ baseURL: job.base_url, apiKey: job.api_key, maxRetries: 0, timeout: job.timeout_ms });
 const out = { sdk: "openai-node" };
@@ -17,15 +28,10 @@ try {
     let chunks = 0;
     for await (const _ of stream) chunks += 1;
     const final = await stream.finalChatCompletion();
-    out.returned = {
-      type: "ChatCompletionStream",
-      chunks,
-      choices: final.choices.map((c) => ({ index: c.index, content: c.message?.content ?? null,
-                                           tool_calls: c.message?.tool_calls?.length ?? 0 })),
-    };
+    out.returned = { type: "ChatCompletionStream", chunks, choices: choicesOf(final) };
   } else {
     const response = await client.chat.completions.create(job.body);
-    out.returned = { type: "ChatCompletion", choices: response.choices?.length ?? 0 };
+    out.returned = { type: "ChatCompletion", choices: choicesOf(response) };
   }
 } catch (error) {
   out.raised = {
