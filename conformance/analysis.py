@@ -14,7 +14,7 @@ from conformance.catalogue.model import Case
 from conformance.checks import CheckContext, CheckCrashed, run_checks
 from conformance.checks import errors as error_checks
 from conformance.checks import http as http_checks
-from conformance.checks.registry import finding
+from conformance.checks.registry import finding, selected
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
 from conformance.sse import error_message, loads_checked, parse_stream
@@ -163,7 +163,7 @@ def verdict_for_findings(findings: list[Finding]) -> Verdict:
 
 
 def _verdict_from(findings: list[Finding], outcome: SurfaceOutcome, reason: str) -> tuple[Verdict, str, list[Finding]]:
-    findings = findings + outcome.findings
+    findings = findings + [f for f in outcome.findings if selected(f.check)]
     verdict = verdict_for_findings(findings)
     if verdict is Verdict.FAIL:
         reason = reason or next(f.message for f in findings if f.severity is Severity.FAILURE)

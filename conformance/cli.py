@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                        help="seconds one exchange may take in all [default: 60]")
 
+    checks = commands.add_parser("checks", help="list every check: id, severity, what it checks, its source")
+    checks.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                        help="text for people, json for tools, markdown for docs [default: text]")
+    checks.add_argument("--checks", metavar="IDS", help="only these ids or globs, comma-separated")
+
     commands.add_parser("setup-node", help="install the pinned OpenAI Node.js SDK for the node-sdk surface (npm ci)")
 
     selftest = commands.add_parser("selftest", help="inject known deviations into recorded exchanges; all caught?")
@@ -88,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="what the files hold; auto tells by shape [default: auto]")
     validate.add_argument("--format", choices=["text", "json"], default="text",
                           help="text for people, json for tools [default: text]")
+    validate.add_argument("--checks", metavar="IDS", help="only these checks, comma-separated ids or globs")
+    validate.add_argument("--exclude-checks", metavar="IDS", help="leave out these checks (ids or globs)")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="captured response bodies or streams")
     return parser
 
@@ -118,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.commands.selftest import command_selftest
 
             return command_selftest(args)
+        if args.command == "checks":
+            from conformance.commands.checks import command_checks
+
+            return command_checks(args)
         if args.command == "setup-node":
             from conformance.commands.setup_node import command_setup_node
 

@@ -19,7 +19,7 @@ from typing import Any
 from conformance.errors import UsageError
 from conformance.verdicts import Verdict
 
-GAP_KEYS = {"id", "check", "pointer", "verdict", "cases", "surfaces", "reason", "source"}
+GAP_KEYS = {"id", "check", "pointer", "verdict", "cases", "surfaces", "params", "reason", "source"}
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,24 @@ class Gap:
     verdict: Verdict | None = None
     cases: tuple[str, ...] = ("*",)
     surfaces: tuple[str, ...] = ("*",)
+    # Request parameters (dotted paths) whose presence makes the gap apply to any case that sends them, saved and
+    # fuzzed cases included: a gap is a property of the server, not of one catalogue case.
+    params: tuple[str, ...] = ()
 
-    def covers(self, case: str, surface: str) -> bool:
-        return any(fnmatchcase(case, c) for c in self.cases) and any(fnmatchcase(surface, s) for s in self.surfaces)
+    def covers(self, case: str, surface: str, request: dict[str, Any] | None = None) -> bool:
+        if not any(fnmatchcase(surface, s) for s in self.surfaces):
+            return False
+        if any(fnmatchcase(case, c) for c in self.cases) and (self.cases != ("*",) or not self.params):
+            return True
+        return bool(self.params) and request is not None and all(_has(request, p) for p in self.params)
 
-    def matches_finding(self, case: str, surface: str, check: str, pointer: str) -> bool:
+    def matches_finding(self, case: str, surface: str, check: str, pointer: str,
+                        request: dict[str, Any] | None = None) -> bool:
         return (self.check is not None and self.check == check
-                and any(fnmatchcase(pointer or "/", p) for p in self.pointers) and self.covers(case, surface))
+                and any(fnmatchcase(pointer or "/", p) for p in self.pointers) and self.covers(case, surface, request))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "check": self.check, "pointer": list(self.pointers),
+        return {"id": self.id, "check": self.check, "pointer": list(self.pointers), "params": list(self.params),
                 "verdict": self.verdict.value if self.verdict else None, "cases": list(self.cases),
                 "surfaces": list(self.surfaces), "reason": self.reason, "source": self.source}
 
@@ -81,9 +89,12 @@ def load_manifest(path: str | Path | None) -> GapManifest:
             verdict = Verdict(entry["verdict"]) if entry.get("verdict") else None
         except ValueError:
             raise UsageError(f"{where}: unknown verdict {entry['verdict']!r}") from None
+        if entry.get("check") and entry["check"] not in _registered():
+            raise UsageError(f"{where}: unknown check id {entry['check']!r} (see 'conformance checks')")
         gaps.append(Gap(id=entry["id"], reason=entry["reason"], source=entry["source"], check=entry.get("check"),
                         pointers=_strings(entry.get("pointer", "*")), verdict=verdict,
-                        cases=_strings(entry.get("cases", "*")), surfaces=_strings(entry.get("surfaces", "*"))))
+                        cases=_strings(entry.get("cases", "*")), surfaces=_strings(entry.get("surfaces", "*")),
+                        params=_strings(entry.get("params", ()))))
     ids = [g.id for g in gaps]
     if len(set(ids)) != len(ids):
         raise UsageError(f"{path}: gap ids must be unique")
@@ -101,11 +112,26 @@ def _display(path: Path) -> str:
     return str(path)
 
 
+def _registered() -> set[str]:
+    from conformance.checks import REGISTRY
+
+    return set(REGISTRY)
+
+
+def _has(request: dict[str, Any], path: str) -> bool:
+    node: Any = request
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node or node[part] in (None, False):
+            return False
+        node = node[part]
+    return True
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
-def apply(result: Any, manifest: GapManifest) -> set[str]:
+def apply(result: Any, manifest: GapManifest, request: dict[str, Any] | None = None) -> set[str]:
     """Mark the result's known findings and set its gated verdict; returns the ids of the gaps that matched."""
     from conformance.analysis import verdict_for_findings
 
@@ -113,7 +139,7 @@ def apply(result: Any, manifest: GapManifest) -> set[str]:
     marked = []
     for finding in result.findings:
         gap = next((g for g in manifest.gaps if g.matches_finding(result.case, result.surface, finding.check,
-                                                                   finding.pointer)), None)
+                                                                   finding.pointer, request)), None)
         if gap:
             matched.add(gap.id)
             finding = replace(finding, known_gap=gap.id)
@@ -121,7 +147,7 @@ def apply(result: Any, manifest: GapManifest) -> set[str]:
     result.findings = marked
     result.gated_verdict = result.verdict
     verdict_gap = next((g for g in manifest.gaps if g.verdict is result.verdict
-                        and g.covers(result.case, result.surface)), None)
+                        and g.covers(result.case, result.surface, request)), None)
     if verdict_gap:
         matched.add(verdict_gap.id)
         result.known_gap = verdict_gap.id

@@ -101,6 +101,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               DEFAULT_RETRY_BUDGET_S, metavar="SECONDS"),
     RunOption("cases_dir", "also run the saved cases (JSON) in this folder, e.g. shrunk fuzz failures"),
     RunOption("gaps", "known-gaps manifest .toml, or 'none' [default: the target's built-in one]"),
+    RunOption("checks", "only these checks, comma-separated ids or globs (e.g. 'stream.*,tools.call.*'); see "
+                        "'conformance checks' [default: all]", metavar="IDS"),
+    RunOption("exclude_checks", "leave out these checks, comma-separated ids or globs", metavar="IDS"),
 )
 
 

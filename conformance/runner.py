@@ -79,7 +79,7 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
     if result.verdict is Verdict.NOT_RECORDED:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
-    apply_gaps(result, settings.gaps)
+    apply_gaps(result, settings.gaps, request)
     # Findings and reasons are built from decoded values (a joined stream, an SDK's message): scrubbed here, before
     # they reach a report, a JUnit file, a pytest message or the terminal.
     result.reason = settings.scrubber.text(result.reason)

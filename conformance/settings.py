@@ -64,6 +64,7 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
                            embedding_model=values.get("embedding_model"))
     fresh = fresh or record_mode == "rewrite"
     gaps = values.get("gaps")
+    select_checks(values.get("checks"), values.get("exclude_checks"))
     return Settings(
         profile=profile,
         record_mode="all" if fresh else (record_mode or "none"),
@@ -79,6 +80,21 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.name))),
         fresh=fresh,
     )
+
+
+def select_checks(include: str | None, exclude: str | None) -> None:
+    """Apply ``--checks`` / ``--exclude-checks``; a pattern that names no registered check is a usage error."""
+    from conformance.checks import REGISTRY
+    from conformance.checks.registry import select
+
+    def split(value: str | None) -> tuple[str, ...]:
+        return tuple(p.strip() for p in (value or "").split(",") if p.strip())
+
+    try:
+        select(split(include), split(exclude))
+    except KeyError as exc:
+        raise UsageError(f"no check matches {exc.args[0]!r}: 'conformance checks' lists the {len(REGISTRY)} ids") \
+            from None
 
 
 def missing_key_message(profile: Profile, mode: str, cassette_dir: Path | None = None) -> str:

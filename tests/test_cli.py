@@ -102,3 +102,41 @@ def test_malformed_profile_toml_is_named(tmp_path: Path, capsys: pytest.CaptureF
 def test_validate_binary_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(write(tmp_path, "x.bin", b"\x89PNG\x00\x01"))]) == 2
     assert "binary" in capsys.readouterr().err
+
+
+def test_checks_lists_every_registered_id_with_severity_and_source(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.checks import REGISTRY
+
+    assert main(["checks", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == sorted(REGISTRY)
+    assert all(r["severity"] in ("deviation", "failure") and r["checks"] and r["source"] for r in rows)
+    assert {"schema.chat.completion", "sdk.assembled", "sdk.raised"} <= {r["id"] for r in rows}
+
+
+def test_exclude_checks_leaves_their_findings_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    chunks = json.loads(json.dumps(GOOD_CHUNKS))
+    chunks[1]["id"] = "c2"
+    path = write(tmp_path, "bad.sse", sse(chunks, done=False))
+    try:
+        assert main(["validate", "--format", "json", "--exclude-checks", "stream.id.*", str(path)]) == 1
+        assert {f["check"] for f in json.loads(capsys.readouterr().out)} == {"stream.done"}
+        assert main(["validate", "--checks", "stream.nothing_like_this", str(path)]) == 2
+    finally:
+        from conformance.checks.registry import select
+
+        select()
+
+
+def test_every_manifest_and_injector_names_registered_checks() -> None:
+    from importlib import resources
+
+    from conformance.checks import REGISTRY
+    from conformance.gaps import load_manifest
+    from conformance.selftest.injectors import INJECTORS
+
+    for path in resources.files("conformance.targets").iterdir():
+        if path.name.endswith(".gaps.toml"):
+            unknown = {g.check for g in load_manifest(Path(str(path))).gaps if g.check} - set(REGISTRY)
+            assert not unknown, (path.name, unknown)
+    assert not {c for i in INJECTORS.values() for c in i.expect} - set(REGISTRY)

@@ -147,3 +147,22 @@ def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, needle: str) -
     path.write_text(text)
     with pytest.raises(UsageError, match=needle):
         load_manifest(path)
+
+
+def test_a_known_gap_follows_the_parameter_into_saved_and_fuzzed_cases() -> None:
+    """llama.cpp ignores `dimensions` whatever case sends it: a fuzzed request with it is not a new failure."""
+    from conformance.analysis import CaseResult
+    from conformance.findings import Finding, Severity
+    from conformance.gaps import apply, load_manifest, manifest_path
+    from conformance.verdicts import Verdict
+
+    manifest = load_manifest(manifest_path("llamacpp"))
+    ignored = Finding("embeddings.dimensions", "/data/0/embedding", "64 values", Severity.FAILURE)
+
+    def judged(request: dict) -> CaseResult:
+        result = CaseResult("fuzz.0a1b2c3d4e", "rest", "Embeddings", "fuzzed", "", Verdict.FAIL, findings=[ignored])
+        apply(result, manifest, request)
+        return result
+
+    assert judged({"model": "m", "input": "x", "dimensions": 7}).gated_verdict is Verdict.PASS
+    assert judged({"model": "m", "input": "x"}).gated_verdict is Verdict.FAIL  # the same finding, unexplained

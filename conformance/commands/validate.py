@@ -11,8 +11,10 @@ from conformance.console import make_console
 
 def command_validate(args: argparse.Namespace) -> int:
     from conformance import output
+    from conformance.settings import select_checks
     from conformance.validate import read_capture, validate_text
 
+    select_checks(args.checks, args.exclude_checks)
     console = make_console()
     all_findings = []
     for path in args.files:

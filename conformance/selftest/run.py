@@ -86,7 +86,8 @@ def run_selftest(samples: list[Sample], manifests: dict[str, GapManifest] | None
         target, surface = sample.name.split("/")[0], sample.name.split("/")[-2] if "/" in sample.name else ""
         manifest = manifests.get(target) or _builtin_manifest(target)
         for finding in findings:
-            if not any(g.matches_finding(sample.case, surface, finding.check, finding.pointer) for g in manifest.gaps):
+            if not any(g.matches_finding(sample.case, surface, finding.check, finding.pointer, sample.request)
+                       for g in manifest.gaps):
                 false_findings.append((sample.name, finding.check, finding.pointer))
         before = keys(findings)
         cells.extend(inject_one(injector, sample, verdict, before) for injector in INJECTORS.values())

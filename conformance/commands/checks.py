@@ -1,0 +1,55 @@
+"""``conformance checks``: the documented set of checks, generated from the registry (one namespace of ids)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from fnmatch import fnmatchcase
+from typing import Any
+
+from conformance.cli import EXIT_OK
+from conformance.console import make_console
+from conformance.errors import UsageError
+
+
+def check_rows(patterns: str | None = None) -> list[dict[str, Any]]:
+    from conformance.checks import REGISTRY
+
+    wanted = [p.strip() for p in (patterns or "").split(",") if p.strip()]
+    rows = []
+    for check_id, check in sorted(REGISTRY.items()):
+        if wanted and not any(fnmatchcase(check_id, p) for p in wanted):
+            continue
+        rows.append({"id": check_id, "severity": check.severity.value, "applies_to": list(check.kinds) or
+                     ["(produced by the schemas or the SDK surfaces)"], "needs_request": check.needs_request,
+                     "checks": check.doc, "source": check.source, "sample": sample_finding(check_id)})
+    if wanted and not rows:
+        raise UsageError(f"no check matches {patterns!r}")
+    return rows
+
+
+def sample_finding(check_id: str) -> str:
+    from conformance.selftest.injectors import INJECTORS
+
+    injected = [i.id for i in INJECTORS.values() if check_id in i.expect]
+    return f"caught by the self-test's {', '.join(injected[:3])}" if injected else ""
+
+
+def command_checks(args: argparse.Namespace) -> int:
+    rows = check_rows(args.checks)
+    console = make_console()
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "markdown":
+        lines = ["| id | severity | what it checks | source |", "|---|---|---|---|"]
+        lines += [f"| `{r['id']}` | {r['severity']} | {r['checks'].replace('|', '/')} | {r['source']} |"
+                  for r in rows]
+        print("\n".join(lines))
+    else:
+        for r in rows:
+            console.print(f"{r['id']}  [{r['severity']}]  {r['checks']}", markup=False)
+            console.print(f"    source: {r['source']}", markup=False)
+            if r["sample"]:
+                console.print(f"    {r['sample']}", markup=False)
+        console.print(f"{len(rows)} check(s)", markup=False)
+    return EXIT_OK
