@@ -1,0 +1,75 @@
+"""Peak memory and time of one case against hostile servers, and the cost of assembling large streams.
+
+Run on demand: `python benchmarks/bench_hostile.py`. Targets: peak resident memory of a run below 300 MB against an
+endless fast stream and against a gzip bomb (2 MB that inflates to 2 GB), each ending as ERROR with its one-line
+reason; assembling a stream grows linearly with its size. Servers are SYNTHETIC, on loopback, bounded in time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.standin import hostile as h  # noqa: E402
+
+KEY = "bench-key-not-secret"
+PROFILE = str(REPO / "tests/standin/standin.toml")
+
+
+def peak_run(behaviour: h.Behaviour, case: str) -> tuple[float, float, str]:
+    """(peak RSS in MB, seconds, the result's reason) of `conformance run -k case --surfaces rest` under time -v."""
+    with tempfile.TemporaryDirectory() as tmp, h.hostile(KEY) as server:
+        server.on(h.for_case(case), behaviour)
+        started = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "conformance.cli", "run", "--target",
+                               PROFILE, "--base-url", server.base_url, "--record-mode", "once", "--surfaces", "rest",
+                               "--cassette-dir", f"{tmp}/c", "--report-dir", f"{tmp}/r", "-k", case],
+                              capture_output=True, text=True, cwd=REPO,
+                              env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": KEY, "HOME": tmp})
+        elapsed = time.perf_counter() - started
+        peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
+        report = json.loads(Path(f"{tmp}/r/report.json").read_text())
+    return peak, elapsed, report["results"][0]["reason"]
+
+
+def assembly_seconds(megabytes: int) -> float:
+    from conformance.checks import CheckContext, run_checks
+    from conformance.sse import parse_stream
+
+    piece = "x" * 100
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",
+             "system_fingerprint": None, "choices": [{"index": 0, "delta": {"content": piece}, "logprobs": None,
+                                                      "finish_reason": None}]}
+    line = f"data: {json.dumps(chunk)}\n\n"
+    text = line * (megabytes * 1_000_000 // len(line)) + "data: [DONE]\n\n"
+    started = time.perf_counter()
+    parsed = parse_stream(text)
+    run_checks(CheckContext("stream", chunks=parsed.chunks, done=parsed.done))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    for name, behaviour, case in (("endless fast stream", h.endless_stream, "stream.basic"),
+                                  ("gzip bomb 2 GB", h.gzip_bomb(2000), "chat.system_user")):
+        peak, elapsed, reason = peak_run(behaviour, case)
+        verdict = "met" if peak < 300 else "NOT met"
+        print(f"{name}: peak {peak:.0f} MB in {elapsed:.1f} s ({verdict}: < 300 MB); reason: {reason}")
+    sizes = (5, 10, 20)
+    times = [assembly_seconds(size) for size in sizes]
+    per_mb = [t / s for t, s in zip(times, sizes, strict=True)]
+    print("stream assembly (parse + every stream check): " + ", ".join(
+        f"{s} MB {t:.2f} s" for s, t in zip(sizes, times, strict=True)) +
+          f"; seconds per MB {min(per_mb):.3f}..{max(per_mb):.3f} ("
+          f"{'linear' if max(per_mb) < 1.5 * min(per_mb) else 'NOT linear'})")
+
+
+if __name__ == "__main__":
+    main()
