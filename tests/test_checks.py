@@ -310,3 +310,32 @@ def test_legal_but_unusual_answers_give_no_finding(name: str) -> None:
     ctx = conformant(case_id)
     mutate(ctx)
     assert run_checks(ctx) == [], name
+
+
+def test_broken_streamed_arguments_point_at_the_delta_that_broke_them() -> None:
+    ctx = conformant("tools.stream")
+    deltas = [n for n, c in enumerate(ctx.chunks) if c["choices"] and c["choices"][0]["delta"].get("tool_calls")]
+    last = deltas[-1]
+    tool_chunk(ctx, last)["function"]["arguments"] = "}}not json"
+    found = [(f.check, f.pointer, f.event) for f in run_checks(ctx) if f.check == "tools.call.arguments.json"]
+    assert found == [("tools.call.arguments.json", "/choices/0/delta/tool_calls/0/function/arguments", last)]
+
+
+def test_stream_pointers_use_array_positions_not_index_values() -> None:
+    ctx = conformant("stream.basic")
+    for chunk in ctx.chunks:
+        for choice in chunk["choices"]:
+            choice["index"] = 3  # one choice, at position 0, numbered 3
+    ctx.chunks[2]["choices"][0]["delta"]["role"] = "assistant"
+    pointers = {(f.check, f.pointer) for f in run_checks(ctx)}
+    assert ("stream.role.first", "/choices/0/delta/role") in pointers
+
+
+def test_a_finding_repeated_on_many_chunks_is_one_finding_naming_them() -> None:
+    ctx = conformant("stream.basic")
+    for chunk in ctx.chunks[1:]:
+        chunk["id"] = "chatcmpl-other"
+    found = [f for f in run_checks(ctx) if f.check == "stream.id.consistent"]
+    total = len(ctx.chunks)
+    assert len(found) == 1 and found[0].event == 1
+    assert f"(in {total - 1} of {total} chunks: 1-{total - 1})" in found[0].message

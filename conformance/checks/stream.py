@@ -103,12 +103,12 @@ def role_first(ctx: CheckContext) -> Iterator[Finding]:
     """The first delta of each choice says `role: "assistant"`, and later deltas do not repeat it."""
     for index, choice in sorted(assemble(ctx.chunks).items()):
         if choice.first_event not in choice.role_events:
-            yield finding("stream.role.first", f"/choices/{index}/delta/role",
+            yield finding("stream.role.first", f"{choice.at(choice.first_event)}/delta/role",
                           f"the first delta of choice {index} has no role", expected="assistant", seen="absent",
                           event=choice.first_event)
         repeated = [n for n in choice.role_events if n != choice.first_event]
         if repeated:
-            yield finding("stream.role.first", f"/choices/{index}/delta/role",
+            yield finding("stream.role.first", f"{choice.at(repeated[0])}/delta/role",
                           f"role is repeated in {len(repeated)} later delta(s) of choice {index}",
                           expected="role only in the first delta", seen="role repeated", event=repeated[0])
 
@@ -118,10 +118,11 @@ def finish_reason_once(ctx: CheckContext) -> Iterator[Finding]:
     """Each choice gets exactly one non-null `finish_reason`."""
     for index, choice in sorted(assemble(ctx.chunks).items()):
         if not choice.finish:
-            yield finding("stream.finish_reason.once", f"/choices/{index}/finish_reason",
+            last = choice.events[-1] if choice.events else None
+            yield finding("stream.finish_reason.once", f"{choice.at(last)}/finish_reason",
                           f"choice {index} never got a finish_reason", expected="one finish_reason", seen=0)
         elif len(choice.finish) > 1:
-            yield finding("stream.finish_reason.once", f"/choices/{index}/finish_reason",
+            yield finding("stream.finish_reason.once", f"{choice.at(choice.finish[1][0])}/finish_reason",
                           f"choice {index} got {len(choice.finish)} finish_reasons", expected=1,
                           seen=len(choice.finish), event=choice.finish[1][0], severity=Severity.DEVIATION)
 
@@ -135,7 +136,7 @@ def finish_reason_last(ctx: CheckContext) -> Iterator[Finding]:
         finished_at = choice.finish[0][0]
         later = [n for n in choice.events if n > finished_at]
         if later:
-            yield finding("stream.finish_reason.last", f"/choices/{index}",
+            yield finding("stream.finish_reason.last", choice.at(later[0]),
                           f"choice {index} got more chunks after its finish_reason", expected="no later chunk",
                           seen=f"chunk {later[0]}", event=later[0])
 

@@ -18,6 +18,7 @@ class StreamedCall:
     type: str | None = None
     name: str | None = None
     argument_parts: list[str] = field(default_factory=list)
+    argument_pieces: list[tuple[int, str, int]] = field(default_factory=list)  # (chunk, pointer, start offset)
     first_event: int = 0
     first_pointer: str = ""
     ids_seen: list[str] = field(default_factory=list)
@@ -43,6 +44,11 @@ class StreamedChoice:
     finish: list[tuple[int, Any]] = field(default_factory=list)
     calls: dict[int, StreamedCall] = field(default_factory=dict)
     missing_index: list[tuple[int, str]] = field(default_factory=list)
+    positions: dict[int, int] = field(default_factory=dict)  # chunk number -> the choice's position in `choices`
+
+    def at(self, event: int | None) -> str:
+        """JSON pointer of this choice inside chunk ``event`` (by array position, not by its `index` value)."""
+        return f"/choices/{self.positions.get(event, 0) if event is not None else 0}"
 
     @property
     def content(self) -> str:
@@ -68,6 +74,7 @@ def assemble(chunks: list[Any]) -> dict[int, StreamedChoice]:
             if state is None:
                 state = choices[index] = StreamedChoice(index=index, first_event=number)
             state.events.append(number)
+            state.positions.setdefault(number, position)
             if choice.get("finish_reason") is not None:
                 state.finish.append((number, choice.get("finish_reason")))
             delta = choice.get("delta")
@@ -116,4 +123,6 @@ def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str)
             if isinstance(function.get("name"), str) and function["name"]:
                 current.name = current.name or function["name"]
             if isinstance(function.get("arguments"), str):
+                offset = sum(len(part) for part in current.argument_parts)
+                current.argument_pieces.append((number, where, offset))
                 current.argument_parts.append(function["arguments"])

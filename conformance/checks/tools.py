@@ -28,6 +28,17 @@ class Call:
     name: Any
     arguments: Any
     type: Any = "function"
+    pieces: tuple[tuple[int, str, int], ...] = ()  # streamed: (chunk, pointer, offset) of each arguments delta
+
+    def where_offset(self, offset: int | None) -> tuple[str, int | None]:
+        """The delta (pointer, chunk) that carried character ``offset`` of the arguments: where they went wrong."""
+        if not self.pieces or offset is None:
+            return self.pointer, self.event
+        chosen = self.pieces[0]
+        for piece in self.pieces:
+            if piece[2] <= offset:
+                chosen = piece
+        return chosen[1], chosen[0]
 
     @property
     def is_function(self) -> bool:
@@ -76,7 +87,8 @@ def _stream_calls(chunks: list[Any]) -> list[ChoiceCalls]:
     result = []
     for index, choice in sorted(assemble(chunks).items()):
         calls = [
-            Call(call.first_pointer, call.first_event, call.id, call.name, call.arguments)
+            Call(call.first_pointer, call.first_event, call.id, call.name, call.arguments,
+                 pieces=tuple(call.argument_pieces))
             for _, call in sorted(choice.calls.items(), key=lambda item: item[1].first_event)
         ]
         last = choice.finish[-1] if choice.finish else None
@@ -157,10 +169,24 @@ def arguments_json(ctx: CheckContext) -> Iterator[Finding]:
         for call in choice.calls:
             problem = _arguments_problem(call.arguments) if call.is_function else None
             if problem:
+                pointer, event = call.where_offset(_error_offset(call.arguments))
                 yield finding(
-                    "tools.call.arguments.json", f"{call.pointer}/function/arguments", problem,
-                    expected="a JSON object in a string", seen=_short(call.arguments), event=call.event,
+                    "tools.call.arguments.json", f"{pointer}/function/arguments", problem,
+                    expected="a JSON object in a string", seen=_short(call.arguments), event=event,
                 )
+
+
+def _error_offset(arguments: Any) -> int | None:
+    """Where a JSON text goes wrong (its last character when it is merely cut short), or None."""
+    if not isinstance(arguments, str):
+        return None
+    try:
+        json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        return min(exc.pos, max(len(arguments) - 1, 0))
+    except ValueError:
+        return None
+    return None
 
 
 def _arguments_problem(arguments: Any) -> str | None:
