@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.catalogue.model import Case
-from conformance.checks import CheckContext, CheckCrashed, run_checks
-from conformance.checks import errors as error_checks
+from conformance.checks import CheckContext, CheckCrashed, error_bodies, run_checks
 from conformance.checks import http as http_checks
 from conformance.checks.registry import finding, selected
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
 from conformance.sse import error_message, loads_checked, parse_stream
 from conformance.surfaces.base import SurfaceOutcome
-from conformance.verdicts import Verdict
+from conformance.verdicts import Verdict, verdict_for_findings
 
 
 @dataclass
@@ -153,13 +152,7 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
 
 
 def _status_findings(ctx: CheckContext) -> list[Finding]:
-    return list(error_checks.status(ctx))
-
-
-def verdict_for_findings(findings: list[Finding]) -> Verdict:
-    if any(f.severity is Severity.FAILURE for f in findings):
-        return Verdict.FAIL
-    return Verdict.DEVIATION if findings else Verdict.PASS
+    return list(error_bodies.status(ctx))
 
 
 def _verdict_from(findings: list[Finding], outcome: SurfaceOutcome, reason: str) -> tuple[Verdict, str, list[Finding]]:

@@ -24,7 +24,14 @@ from vcr.serializers import compat
 
 from conformance import __version__, atomic
 from conformance.errors import UsageError
-from conformance.scrub import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMETERS, Scrubber, looks_like_key
+from conformance.scrub import (
+    REDACTED,
+    SECRET_HEADERS,
+    SECRET_QUERY_PARAMETERS,
+    Scrubber,
+    looks_like_key,
+    scrub_split_stream,
+)
 
 CASSETTE_SUFFIX = ".yaml"
 # Case ids and surface names become file names: letters, digits, '.', '_' and '-', never a path of their own.
@@ -70,11 +77,11 @@ def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
         body = response.get("body", {}).get("string")
         if isinstance(body, bytes):
             text = body.decode("utf-8", "replace")
-            cleaned = scrub_local_paths(scrubber.text(text))
+            cleaned = scrub_local_paths(scrub_split_stream(scrubber.text(text), scrubber))
             if cleaned != text:
                 response["body"]["string"] = cleaned.encode("utf-8")
         elif isinstance(body, str):
-            response["body"]["string"] = scrub_local_paths(scrubber.text(body))
+            response["body"]["string"] = scrub_local_paths(scrub_split_stream(scrubber.text(body), scrubber))
         status = response.get("status")
         if isinstance(status, dict) and isinstance(status.get("message"), str):
             status["message"] = scrubber.text(status["message"])

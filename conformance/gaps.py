@@ -1,6 +1,6 @@
 """Known gaps: what a target is known to do differently, so that CI fails on change, not on known facts.
 
-A manifest (``conformance/targets/<target>.gaps.toml``, or the profile's ``gaps`` file) lists entries, each with
+A manifest (``conformance/targets/<target>.gaps.toml``, or any file given with ``--gaps``) lists entries, each with
 a reason and a source. An entry matches findings (by check id and JSON pointer glob) or whole verdicts (e.g. a
 documented parameter the target rejects), on cases and surfaces given as globs. Matched findings stay in the
 report, marked; they just do not fail the run. An entry that matched nothing in a run that exercised its cases
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
-from conformance.verdicts import Verdict
+from conformance.verdicts import Verdict, verdict_for_findings
 
 GAP_KEYS = {"id", "check", "pointer", "verdict", "cases", "surfaces", "params", "reason", "source"}
 
@@ -133,8 +133,6 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 def apply(result: Any, manifest: GapManifest, request: dict[str, Any] | None = None) -> set[str]:
     """Mark the result's known findings and set its gated verdict; returns the ids of the gaps that matched."""
-    from conformance.analysis import verdict_for_findings
-
     matched: set[str] = set()
     marked = []
     for finding in result.findings:

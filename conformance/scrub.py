@@ -108,6 +108,12 @@ class Scrubber:
         match = self._pattern.search(value)
         return None if match is None else f"the key in use, at character {match.start()}"
 
+    def spans(self, value: str) -> list[tuple[int, int]]:
+        """Where the key (in any encoding) sits in ``value``: (start, end) pairs."""
+        if self._pattern is None or not self._may_hold(value):
+            return []
+        return [m.span() for m in self._pattern.finditer(value)]
+
     def headers(self, headers: dict[str, str]) -> dict[str, str]:
         return {self.text(k): (REDACTED if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers.items()}
 
@@ -144,3 +150,67 @@ def looks_like_key(text: str, scrubber: Scrubber | None = None) -> str | None:
             return found
     match = KEY_PATTERN.search(text)
     return None if match is None else match.group(0)[:8] + "..."
+
+
+def scrub_split_stream(text: str, scrubber: Scrubber) -> str:
+    """An event stream whose deltas, once joined, spell the key: the pieces that carry it are redacted.
+
+    Each delta is harmless alone, so the byte-level scrubbing cannot see it; a reader who reassembles the stream
+    (as every client does) would. Only streams where the joined text holds the key are rewritten (event by event,
+    each chunk re-encoded); any other stream is returned untouched.
+    """
+    import json
+
+    from conformance.sse import DONE_SENTINEL, parse_events
+
+    if not scrubber or "data:" not in text:
+        return text
+    events, _ = parse_events(text)
+    chunks: list[Any] = []
+    for event in events:
+        try:
+            chunks.append(json.loads(event.data) if event.data.strip() != DONE_SENTINEL else None)
+        except ValueError:
+            chunks.append(None)
+    fields: dict[tuple[Any, ...], list[tuple[int, list[Any], str]]] = {}
+    for number, chunk in enumerate(chunks):
+        for position, choice in enumerate(chunk.get("choices") or [] if isinstance(chunk, dict) else []):
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                continue
+            index = choice.get("index", position)
+            for key in ("content", "refusal", "reasoning_content"):
+                if isinstance(delta.get(key), str):
+                    fields.setdefault((index, key), []).append((number, ["choices", position, "delta", key],
+                                                                delta[key]))
+            for call_position, call in enumerate(delta.get("tool_calls") or []):
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                    fields.setdefault((index, "tool", call.get("index")), []).append(
+                        (number, ["choices", position, "delta", "tool_calls", call_position, "function",
+                                  "arguments"], function["arguments"]))
+    touched: set[int] = set()
+    for pieces in fields.values():
+        joined = "".join(piece for _, _, piece in pieces)
+        for start, end in scrubber.spans(joined):
+            offset = 0
+            first = True
+            for number, path, piece in pieces:
+                low, high = max(start, offset), min(end, offset + len(piece))
+                if low < high:
+                    node: Any = chunks[number]
+                    for part in path[:-1]:
+                        node = node[part]
+                    current = node[path[-1]]
+                    cut_from, cut_to = low - offset, high - offset
+                    node[path[-1]] = current[:cut_from] + (REDACTED if first else "") + current[cut_to:]
+                    first = False
+                    touched.add(number)
+                offset += len(piece)
+    if not touched:
+        return text
+    out = []
+    for number, event in enumerate(events):
+        data = json.dumps(chunks[number]) if number in touched else event.data
+        out.append("".join(f"data: {line}\n" for line in data.split("\n")) + "\n")
+    return "".join(out)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.findings import Finding
 
 
 class Verdict(enum.StrEnum):
@@ -45,3 +50,16 @@ DISPLAY_ORDER = [
     Verdict.NOT_RECORDED,
     Verdict.NOT_RUN,
 ]
+
+
+def verdict_for_findings(findings: Iterable[Finding]) -> Verdict:
+    """The verdict a set of findings earns: any failure is FAIL, any finding DEVIATION, none PASS.
+
+    The one place this rule lives: judging an exchange and setting aside known gaps both come here.
+    """
+    from conformance.findings import Severity
+
+    findings = list(findings)
+    if any(f.severity is Severity.FAILURE for f in findings):
+        return Verdict.FAIL
+    return Verdict.DEVIATION if findings else Verdict.PASS

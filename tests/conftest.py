@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,3 +61,17 @@ def default_signals() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _committed_state() -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for folder in ("reports", "cassettes") for p in (REPO / folder).rglob("*")
+            if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def committed_files_untouched() -> Any:
+    """No test may write into the repository's committed reports or cassettes (they are the main job's output)."""
+    before = _committed_state()
+    yield
+    changed = sorted(k for k, v in _committed_state().items() if before.get(k) != v)
+    assert not changed, f"this test wrote committed files: {changed[:3]}"

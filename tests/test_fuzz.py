@@ -64,4 +64,6 @@ def test_drawn_requests_use_documented_parameters_only(item: tuple[str, dict[str
                                     "stream", "seed", "tools", "tool_choice"},
                "embeddings": {"model", "input", "dimensions", "encoding_format"}}[endpoint]
     assert set(body) <= allowed
-    assert case_for(endpoint, body).id == case_for(endpoint, dict(body)).id  # ids are stable
+    # Ids are stable (key order does not matter) and tell requests apart (any changed value changes the id).
+    assert case_for(endpoint, dict(reversed(list(body.items())))).id == case_for(endpoint, body).id
+    assert case_for(endpoint, {**body, "model": body["model"] + "-other"}).id != case_for(endpoint, body).id

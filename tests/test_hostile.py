@@ -213,3 +213,17 @@ def test_canary_key_reaches_no_output_in_any_encoding(hostile_run: dict[str, Any
     leaks = [name for name, text in outputs.items() if any(canary_key in view for view in decoded_views(text))]
     assert not leaks, leaks
     assert "REDACTED" in outputs["report/report.json"]  # the key was sent back, and replaced
+
+
+def test_a_key_split_across_deltas_is_redacted_in_the_cassette_once_reassembled(hostile_run: dict[str, Any],
+                                                                                canary_key: str) -> None:
+    import yaml
+
+    from conformance.checks.stream_model import assemble
+    from conformance.sse import parse_stream
+
+    for cassette in (hostile_run["tmp"] / "cassettes").rglob("tools.stream.yaml"):
+        body = yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["body"]["string"]
+        joined = "".join(call.arguments for choice in assemble(parse_stream(body).chunks).values()
+                         for call in choice.calls.values())
+        assert canary_key not in joined and "REDACTED" in joined, (cassette, joined)

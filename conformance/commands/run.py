@@ -155,7 +155,9 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
     values = {o.name: getattr(args, o.name) for o in RUN_OPTIONS}
     values["cassette_dir"], values["report_dir"] = settings.cassette_dir, settings.report_dir
     mode = "all" if args.record_mode == "rewrite" else args.record_mode
-    pytest_args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-p", "no:terminal",
+    # Only the plugins a run needs: hypothesis' and tox's pytest plugins cost startup time and do nothing here.
+    plugins_off = ["-p", "no:hypothesispytest", "-p", "no:tox", *([] if args.workers else ["-p", "no:xdist"])]
+    pytest_args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-p", "no:terminal", *plugins_off,
                    "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--record-mode={mode}",
                    *(["--conformance-fresh"] if settings.fresh else []), *pytest_args_for(values)]
     if args.keyword:
