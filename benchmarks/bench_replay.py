@@ -7,7 +7,6 @@ so that the next optimisation starts from a measurement.
 
 from __future__ import annotations
 
-import collections
 import subprocess
 import sys
 import tempfile

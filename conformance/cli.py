@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="what the files hold; auto tells by shape [default: auto]")
     validate.add_argument("--format", choices=["text", "json"], default="text",
                           help="text for people, json for tools [default: text]")
+    validate.add_argument("--request", type=Path, metavar="FILE",
+                          help="the JSON request body that produced the captures: enables the checks that judge an "
+                               "answer against its request (n, tool_choice, declared tools, stop, include_usage...)")
     validate.add_argument("--checks", metavar="IDS", help="only these checks, comma-separated ids or globs")
     validate.add_argument("--exclude-checks", metavar="IDS", help="leave out these checks (ids or globs)")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="captured response bodies or streams")

@@ -69,7 +69,8 @@ def validate_file(path: Path, kind: str = "auto") -> tuple[str, list[Finding]]:
     return result.kind, result.findings
 
 
-def validate_text(text: str, kind: str = "auto", name: str = "input") -> Validation:
+def validate_text(text: str, kind: str = "auto", name: str = "input",
+                  request: dict[str, Any] | None = None) -> Validation:
     notes = []
     cut = CUT_MARKER.search(text)
     if cut:
@@ -78,16 +79,17 @@ def validate_text(text: str, kind: str = "auto", name: str = "input") -> Validat
                      "may come from the cut; validate the cassette's full body instead")
     looks_sse = text.lstrip().startswith(("data:", ":", "event:", "id:", "retry:"))
     if looks_sse and kind in ("auto", "stream"):
-        return Validation("stream", validate_stream_text(text), notes)
+        return Validation("stream", validate_stream_text(text, request), notes)
     try:
         document, duplicates = loads_checked(text)
     except ValueError:
         lines = _json_lines(text)
         if lines is not None:
             notes.append(f"read as JSON Lines: {len(lines)} chunk(s), one per line")
-            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True)), notes)
+            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True, request=request)),
+                              notes)
         if kind == "stream":
-            return Validation("stream", validate_stream_text(text), notes)
+            return Validation("stream", validate_stream_text(text, request), notes)
         if cut:
             raise UsageError(f"{name} was cut by a report and is no longer JSON: validate the cassette's full body "
                              "instead") from None
@@ -98,12 +100,13 @@ def validate_text(text: str, kind: str = "auto", name: str = "input") -> Validat
     ctx_duplicates = [(None, d) for d in duplicates]
     if kind == "stream":
         chunks = document if isinstance(document, list) else [document]
-        return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True,
+        return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True, request=request,
                                                             duplicate_keys=ctx_duplicates)), notes)
     if kind == "chat.completion.chunk":
         return Validation(kind, run_checks(CheckContext("stream", chunks=[document], done=True,
                                                         duplicate_keys=ctx_duplicates)), notes)
-    return Validation(kind, run_checks(CheckContext(kind, body=document, duplicate_keys=ctx_duplicates)), notes)
+    return Validation(kind, run_checks(CheckContext(kind, body=document, duplicate_keys=ctx_duplicates,
+                                                    request=request)), notes)
 
 
 def _json_lines(text: str) -> list[Any] | None:
@@ -120,9 +123,9 @@ def _json_lines(text: str) -> list[Any] | None:
     return values
 
 
-def validate_stream_text(text: str) -> list[Finding]:
+def validate_stream_text(text: str, request: dict[str, Any] | None = None) -> list[Finding]:
     parsed = parse_stream(text)
-    ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated,
+    ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated, request=request,
                        stream_problems=parsed.problems, stray_lines=parsed.stray_lines,
                        events_after_done=parsed.events_after_done, duplicate_keys=parsed.duplicate_keys,
                        stream_error=parsed.error)

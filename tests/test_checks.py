@@ -29,7 +29,7 @@ def conformant(case_id: str) -> CheckContext:
     case = case_by_id(case_id)
     request = case.request_body(PROFILE)
     ctx = CheckContext(kind=case.kind, request=request, expect=case.expectations(PROFILE))
-    reply = standin.bad_key_reply() if case.invalid_key else standin.answer(case.endpoint, request)
+    reply = standin.bad_key_reply() if case.invalid_key or case.no_key else standin.answer(case.endpoint, request)
     ctx.status = reply.status
     if reply.events is not None:
         parsed = parse_stream("".join(f"data: {e}\n\n" for e in reply.events))

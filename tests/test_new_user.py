@@ -88,7 +88,8 @@ def test_empty_diff_says_so_instead_of_an_empty_table(capsys: pytest.CaptureFixt
     committed = str(REPO / "reports" / "llamacpp" / "report.json")
     assert main(["diff", committed, committed]) == 0
     out = capsys.readouterr().out
-    assert "no change in 88 result(s)" in out and "┏" not in out
+    results = len(json.loads(Path(committed).read_text())["results"])
+    assert f"no change in {results} result(s)" in out and "┏" not in out
 
 
 def test_help_has_no_rst_markup_and_every_argument_explained() -> None:
@@ -205,3 +206,31 @@ def test_key_held_in_a_cassette_is_found_whatever_its_length(tmp_path: Path, mon
                  str(tmp_path / "r"), "--record-mode", "all", "--base-url", "http://127.0.0.1:9/v1/"]) == 2
     err = capsys.readouterr().err
     assert "looks like an API key" in err and short_key not in err
+
+
+COMPLETION_WITH_CALL = {
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "m",
+    "choices": [{"index": 0, "logprobs": None, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": None, "refusal": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]}}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}
+WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+
+@pytest.mark.parametrize("request_body,expected", [
+    (None, {"tools.finish_reason"}),  # without the request, "stop" with a call is the usual deviation
+    ({"model": "m", "messages": [], "tools": [WEATHER_TOOL], "tool_choice": "required"}, set()),
+    ({"model": "m", "messages": [], "tools": [WEATHER_TOOL], "tool_choice": "auto"}, {"tools.finish_reason"}),
+    ({"model": "m", "messages": []}, {"tools.finish_reason", "tools.call.name"}),
+])
+def test_validate_judges_against_the_request_when_given(tmp_path: Path, request_body: dict | None,
+                                                        expected: set[str],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps(COMPLETION_WITH_CALL))
+    args = ["validate", "--format", "json", str(answer)]
+    if request_body is not None:
+        (tmp_path / "request.json").write_text(json.dumps(request_body))
+        args[1:1] = ["--request", str(tmp_path / "request.json")]
+    main(args)
+    assert {f["check"] for f in json.loads(capsys.readouterr().out)} == expected

@@ -135,6 +135,9 @@ CASES: list[Case] = [
     # --- Errors ----------------------------------------------------------------------------------------------
     Case("errors.bad_key", "Errors", "An invalid API key is rejected with 401", OPENAI_ERRORS, "chat/completions",
          chat(messages=[{"role": "user", "content": "Hello"}]), expect_error=(401, 403), invalid_key=True),
+    Case("errors.no_key", "Errors", "A request without any API key is rejected with 401", OPENAI_ERRORS,
+         "chat/completions", chat(messages=[{"role": "user", "content": "Hello"}]), expect_error=(401, 403),
+         no_key=True),
     # OpenAI answers an unknown model with 404 and code "model_not_found" (its recorded answers in
     # shared/reference/openai-recordings).
     Case("errors.unknown_model", "Errors", "An unknown model is rejected with 404 model_not_found", OPENAI_ERRORS,

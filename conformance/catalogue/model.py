@@ -26,6 +26,7 @@ class Case:
     expect: dict[str, Any] = field(default_factory=dict)
     expect_error: tuple[int, ...] = ()
     invalid_key: bool = False
+    no_key: bool = False  # sent with no credentials at all (no Authorization header, no key parameter)
 
     @property
     def stream(self) -> bool:

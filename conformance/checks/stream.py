@@ -161,20 +161,21 @@ def usage_final_chunk(ctx: CheckContext) -> Iterator[Finding]:
                       severity=Severity.DEVIATION)
 
 
-@check("stream.usage.placement", "stream", needs_request=True)
+@check("stream.usage.placement", "stream")
 def usage_placement(ctx: CheckContext) -> Iterator[Finding]:
     """Usage travels only on the final chunk, whose `choices` is empty, and only when
     `stream_options.include_usage` asked for it; every other chunk has `usage: null` or none."""
     options = (ctx.request or {}).get("stream_options")
     asked = isinstance(options, dict) and bool(options.get("include_usage"))
+    refused = ctx.request is not None and not asked  # known not to be asked for: no usage anywhere
     last = len(ctx.chunks) - 1
     carriers = [n for n, c in enumerate(ctx.chunks) if isinstance(c, dict) and isinstance(c.get("usage"), dict)
-                and (c.get("choices") or n != last or not asked)]
+                and (c.get("choices") or n != last or refused)]
     if carriers:
         where = "every chunk" if len(carriers) == len(ctx.chunks) else f"{len(carriers)} chunk(s)"
-        why = "besides the final usage chunk" if asked else "although include_usage was not asked for"
+        why = "although include_usage was not asked for" if refused else "besides a final chunk with no choices"
         yield finding("stream.usage.placement", "/usage", f"usage on {where} {why}",
-                      expected="null" if not asked else "usage on the final chunk only", seen="usage object",
+                      expected="usage only on the final chunk, with choices: []", seen="usage object",
                       event=carriers[0])
 
 

@@ -16,9 +16,10 @@ def command_validate(args: argparse.Namespace) -> int:
 
     select_checks(args.checks, args.exclude_checks)
     console = make_console()
+    request = read_request(args.request) if args.request else None
     all_findings = []
     for path in args.files:
-        result = validate_text(read_capture(path), args.kind, str(path))
+        result = validate_text(read_capture(path), args.kind, str(path), request)
         all_findings.extend({"file": str(path), "kind": result.kind, "check": f.check, "pointer": f.where(),
                              "message": f.message} for f in result.findings)
         if args.format == "text":
@@ -29,3 +30,19 @@ def command_validate(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(all_findings, indent=2))
     return EXIT_FINDINGS if all_findings else EXIT_OK
+
+
+def read_request(path: object) -> dict:
+    from pathlib import Path
+
+    from conformance.errors import UsageError
+    from conformance.sse import loads_checked
+    from conformance.validate import read_capture
+
+    try:
+        value, _ = loads_checked(read_capture(Path(str(path))))
+    except ValueError:
+        raise UsageError(f"--request {path} is not JSON: give the request body as sent") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--request {path} is not a JSON object")
+    return value

@@ -38,8 +38,14 @@ class RunEnv:
         """A capture that only lets requests go to the target's own origin."""
         return Capture(self.scrubber, origin(self.profile.base_url))
 
-    def client(self, capture: Capture, kind: str = "httpx", *, follow_redirects: bool = False) -> Any:
-        return new_client(kind, self.limits, capture.hooks, follow_redirects=follow_redirects)
+    def client(self, capture: Capture, kind: str = "httpx", *, follow_redirects: bool = False,
+               strip_auth: bool = False) -> Any:
+        """``strip_auth``: the keyless case on an SDK that always sends a key; the header is removed on the wire."""
+        hooks = capture.hooks
+        if strip_auth:
+            hooks = {**hooks, "request": [_strip_auth, *hooks["request"]]}
+        return new_client(kind, self.limits, hooks, follow_redirects=follow_redirects)
+
 
     def key_for(self, case: Case) -> str:
         return INVALID_API_KEY if case.invalid_key else self.api_key
@@ -48,10 +54,15 @@ class RunEnv:
         return self.profile.base_url.rstrip("/") + "/" + case.endpoint
 
     def auth_headers(self, case: Case) -> dict[str, str]:
-        return self.profile.auth_headers(self.key_for(case))
+        return {} if case.no_key else self.profile.auth_headers(self.key_for(case))
 
     def auth_query(self, case: Case) -> dict[str, str]:
-        return self.profile.auth_query(self.key_for(case))
+        return {} if case.no_key else self.profile.auth_query(self.key_for(case))
+
+
+def _strip_auth(request: Any) -> None:
+    for name in ("authorization", "x-goog-api-key", "api-key"):
+        request.headers.pop(name, None)
 
 
 @dataclass

@@ -31,9 +31,11 @@ class PythonSdkSurface:
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
         capture = env.capture()
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
-        http = env.client(capture, "httpx2", follow_redirects=True)  # the SDK's own default
+        http = env.client(capture, "httpx2", follow_redirects=True,  # the SDK's own default
+                          strip_auth=case.no_key)
         bearer = env.profile.auth == "bearer"
-        client = openai.OpenAI(base_url=env.profile.base_url, api_key=env.key_for(case) if bearer else NO_BEARER,
+        client = openai.OpenAI(base_url=env.profile.base_url,
+                               api_key=env.key_for(case) if bearer and not case.no_key else NO_BEARER,
                                http_client=http, max_retries=0, timeout=env.timeout_s,
                                default_headers=env.auth_headers(case) if not bearer else None,
                                default_query=env.auth_query(case) or None)
