@@ -39,6 +39,8 @@ class CaseResult:
     # The verdict once known gaps are set aside: what decides whether the run fails.
     gated_verdict: Verdict | None = None
     known_gap: str | None = None
+    tier: str = "core"
+    oracle: str = "documentation"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class CaseResult:
             "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
             "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
             "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
+            "tier": self.tier, "oracle": self.oracle,
         }
 
 
@@ -100,7 +103,7 @@ def _error_message(exchange: Exchange) -> str:
         body, _ = loads_checked(exchange.response_body)
     except ValueError:
         return _preview(exchange.response_body)
-    message = error_message(body)
+    message = " ".join(error_message(body).split())  # one line, whatever the server's formatting
     return message[:200] if message else _preview(exchange.response_body)
 
 

@@ -78,6 +78,12 @@ def _not_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
+def _tier(text: str) -> str:
+    if text not in ("core", "full"):
+        raise argparse.ArgumentTypeError(f"choose core or full, not {text!r}")
+    return text
+
+
 RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("target", lambda: f"built-in target ({_targets()}) or a profile .toml file [default: gemini]",
               env="CONFORMANCE_TARGET"),
@@ -101,6 +107,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               DEFAULT_RETRY_BUDGET_S, metavar="SECONDS"),
     RunOption("cases_dir", "also run the saved cases (JSON) in this folder, e.g. shrunk fuzz failures"),
     RunOption("gaps", "known-gaps manifest .toml, or 'none' [default: the target's built-in one]"),
+    RunOption("catalogue", "core (the documented features and most used parameters) or full (also every invalid "
+                           "value OpenAI is recorded rejecting) [default: core when recording, full when replaying]",
+              _tier, metavar="TIER"),
     RunOption("checks", "only these checks, comma-separated ids or globs (e.g. 'stream.*,tools.call.*'); see "
                         "'conformance checks' [default: all]", metavar="IDS"),
     RunOption("exclude_checks", "leave out these checks, comma-separated ids or globs", metavar="IDS"),

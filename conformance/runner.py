@@ -58,7 +58,8 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     surface = SURFACES[surface_name]
     path = cassette_path(settings.cassette_dir, surface_name, case.id)
     result = CaseResult(case=case.id, surface=surface_name, feature=case.feature, title=case.title,
-                        section=case.section, verdict=Verdict.PASS, cassette=_relative(path))
+                        section=case.section, verdict=Verdict.PASS, cassette=_relative(path), tier=case.tier,
+                        oracle=case.oracle)
     unavailable = surface.unavailable()
     if unavailable:
         result.verdict, result.reason = Verdict.NOT_RUN, unavailable

@@ -231,6 +231,7 @@ DEVIATIONS = [
     Deviation("errors.status", "errors.unknown_model", fn(lambda c: setattr(c, "status", 500)), ""),
     Deviation("errors.message", "errors.unknown_model", body("/error/message", " "), "/error/message"),
     Deviation("errors.code", "errors.unknown_model", body("/error/code", "404"), "/error/code"),
+    Deviation("errors.param", "params.invalid.top_p.above_max", body("/error/param", None), "/error/param"),
     Deviation("errors.code", "errors.unknown_model", body("/error/code", "invalid_model"), "/error/code"),
 ]
 

@@ -31,7 +31,7 @@ def conformance(*args: str, key: str | None = None, cwd: Path | None = None) -> 
 
 
 def run_args(base_url: str, tmp: Path, mode: str, name: str = "rep") -> list[str]:
-    return ["run", "--target", PROFILE, "--base-url", base_url, "--record-mode", mode,
+    return ["run", "--target", PROFILE, "--base-url", base_url, "--record-mode", mode, "--catalogue", "full",
             "--cassette-dir", str(tmp / "cassettes"), "--report-dir", str(tmp / name)]
 
 

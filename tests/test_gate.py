@@ -166,3 +166,23 @@ def test_a_known_gap_follows_the_parameter_into_saved_and_fuzzed_cases() -> None
 
     assert judged({"model": "m", "input": "x", "dimensions": 7}).gated_verdict is Verdict.PASS
     assert judged({"model": "m", "input": "x"}).gated_verdict is Verdict.FAIL  # the same finding, unexplained
+
+
+def test_openai_answers_table_is_what_the_recordings_say() -> None:
+    """The shipped oracle table re-derived from the genuine recordings in ../shared: the same facts."""
+    from conformance.openai_answers import derive, table
+    from tests.conftest import need_reference
+
+    recordings = need_reference("openai-recordings", "chatcompletions.results.json.gz")
+    assert derive(recordings) == table()
+    assert table()["licence"].startswith("Apache-2.0") and len(table()["facts"]) >= 30
+
+
+def test_core_tier_leaves_out_the_invalid_value_cases() -> None:
+    from conformance.catalogue import CASES, select_tier
+
+    core = select_tier(CASES, None, recording=True)
+    assert core and all(c.tier == "core" for c in core)
+    assert select_tier(CASES, None, recording=False) == CASES
+    assert any(c.id.startswith("params.invalid.") for c in CASES)
+    assert all(c.oracle.startswith("OpenAI's recorded answer") for c in CASES if c.id.startswith("params."))

@@ -7,4 +7,13 @@ from, and what it expects. Adding a case is adding an entry to ``cases.py``; eve
 from conformance.catalogue.cases import CASES, FEATURES, case_by_id
 from conformance.catalogue.model import Case
 
-__all__ = ["CASES", "FEATURES", "Case", "case_by_id"]
+__all__ = ["CASES", "FEATURES", "TIERS", "Case", "case_by_id", "select_tier"]
+
+TIERS = ("core", "full")
+
+
+def select_tier(cases: list[Case], tier: str | None, recording: bool) -> list[Case]:
+    """The cases of a run: ``core`` or ``full``; by default, core when recording live (a key's rate limit is
+    spent on what matters most) and full when replaying (cassettes cost nothing)."""
+    tier = tier or ("core" if recording else "full")
+    return cases if tier == "full" else [c for c in cases if c.tier == "core"]

@@ -148,6 +148,50 @@ CASES: list[Case] = [
          expect_error=(400,)),
 ]
 
+# --- Invalid requests, judged by OpenAI's recorded answer --------------------------------------------------------
+# Each sends a valid request but for one parameter, with a value OpenAI was recorded rejecting; the expected answer
+# (status, error.code, error.param) is that recording's, from conformance/data/openai-answers.json.
+INVALID_VALUES: list[tuple[str, Any]] = [
+    ("temperature", "foo"), ("temperature", -1), ("temperature", 1000000000), ("top_p", -1), ("top_p", 2),
+    ("n", 0), ("n", "foo"), ("presence_penalty", 3), ("presence_penalty", -3), ("frequency_penalty", 1000000000),
+    ("max_tokens", 0), ("max_completion_tokens", 0), ("logprobs", "foo"), ("top_logprobs", -1), ("stop", 123),
+    ("seed", "foo"), ("user", 123), ("service_tier", "foo"), ("stream", "foo"), ("response_format", "foo"),
+    ("parallel_tool_calls", "foo"), ("messages", "<absent>"),
+]
+_KIND = {"invalid_type": "type", "decimal_above_max_value": "above_max", "integer_above_max_value": "above_max",
+         "decimal_below_min_value": "below_min", "integer_below_min_value": "below_min",
+         "invalid_value": "value", "missing_required_parameter": "missing"}
+
+
+def invalid_case(param: str, value: Any) -> Case:
+    from conformance.openai_answers import answer
+
+    fact = answer(param, value)
+    body = chat(messages=[{"role": "user", "content": "Hello"}])
+    if value == "<absent>":
+        body.pop(param)
+        title = f"A request without {param} is rejected"
+    else:
+        body[param] = value
+        title = f"{param}={value!r} is rejected"
+    return Case(f"params.invalid.{param}.{_KIND[fact['code']]}", "Invalid requests",
+                f"{title} ({fact['status']} {fact['code']}, param {fact['error_param']})", f"{OPENAI_CHAT}#{param}",
+                "chat/completions", body, expect={"error_code": fact["code"], "error_param": fact["error_param"]},
+                expect_error=(fact["status"],), tier="full", oracle="OpenAI's recorded answer (openai-answers.json)")
+
+
+def _unique(cases: list[Case]) -> list[Case]:
+    seen: set[str] = set()
+    out = []
+    for case in cases:
+        if case.id not in seen:
+            seen.add(case.id)
+            out.append(case)
+    return out
+
+
+CASES += _unique([invalid_case(param, value) for param, value in INVALID_VALUES])
+
 FEATURES: list[str] = list(dict.fromkeys(case.feature for case in CASES))
 _BY_ID = {case.id: case for case in CASES}
 assert len(_BY_ID) == len(CASES), "case ids must be unique"

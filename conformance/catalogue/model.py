@@ -27,10 +27,15 @@ class Case:
     expect_error: tuple[int, ...] = ()
     invalid_key: bool = False
     no_key: bool = False  # sent with no credentials at all (no Authorization header, no key parameter)
+    # "core": the documented features and the most used parameters (the default for live runs against keys with
+    # low rate limits); "full": everything, including each invalid value OpenAI is recorded rejecting.
+    tier: str = "core"
+    # Where the expected answer comes from: the documentation (section) or OpenAI's recorded answer.
+    oracle: str = "documentation"
 
     @property
     def stream(self) -> bool:
-        return bool(self.body.get("stream"))
+        return self.body.get("stream") is True
 
     @property
     def kind(self) -> str:

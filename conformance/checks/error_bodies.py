@@ -16,8 +16,8 @@ def status(ctx: CheckContext) -> Iterator[Finding]:
         return
     allowed = list(wanted) if isinstance(wanted, (list, tuple)) else [wanted]
     if ctx.status < 400:
-        yield finding("errors.status", "", f"the request should have been rejected but got HTTP {ctx.status}",
-                      expected=allowed, seen=ctx.status, severity=Severity.FAILURE)
+        yield finding("errors.status", "", f"accepted an invalid request: HTTP {ctx.status} where OpenAI answers "
+                      f"{' or '.join(map(str, allowed))}", expected=allowed, seen=ctx.status, severity=Severity.FAILURE)
     elif ctx.status not in allowed:
         yield finding("errors.status", "", f"HTTP {ctx.status} where OpenAI answers {' or '.join(map(str, allowed))}",
                       expected=allowed, seen=ctx.status)
@@ -44,6 +44,18 @@ def code(ctx: CheckContext) -> Iterator[Finding]:
     if wanted and value != wanted:
         yield finding("errors.code", "/error/code", f"error.code {value!r} where OpenAI answers {wanted!r}",
                       expected=wanted, seen=value)
+
+
+@check("errors.param", "error", source=OPENAI_ERROR_BODIES)
+def param(ctx: CheckContext) -> Iterator[Finding]:
+    """`error.param` names the parameter that was wrong, as OpenAI's own answer to the same request does."""
+    wanted = ctx.expect.get("error_param")
+    error = ctx.body.get("error") if isinstance(ctx.body, dict) else None
+    if not wanted or not isinstance(error, dict):
+        return
+    if error.get("param") != wanted:
+        yield finding("errors.param", "/error/param", f"error.param is {error.get('param')!r} where OpenAI names "
+                      f"{wanted!r}", expected=wanted, seen=error.get("param"))
 
 
 @check("errors.message", "error")

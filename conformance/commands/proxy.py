@@ -51,14 +51,18 @@ def command_proxy(args: argparse.Namespace) -> int:
                 seen = _print_new(out, capture, seen)
         except KeyboardInterrupt:  # the way to stop the proxy: what was recorded is saved as usual
             interrupt.reset()
-            seen = _print_new(out, capture, seen)
+    seen = _print_new(out, capture, seen, final=True)
     out.print(f"proxy stopped after {seen} exchange(s)", markup=False)
     return EXIT_OK
 
 
-def _print_new(out: object, capture: object, seen: int) -> int:
+def _print_new(out: object, capture: object, seen: int, *, final: bool = False) -> int:
+    """Print the exchanges that have ended since the last call (in order); return how many are printed in all."""
     exchanges = list(capture.exchanges)  # type: ignore[attr-defined]
     for exchange in exchanges[seen:]:
-        status = exchange.status if exchange.status is not None else exchange.error
+        if exchange.status is None and exchange.error is None and not final:
+            break  # still in flight: printed once it has its answer
+        status = exchange.status if exchange.status is not None else (exchange.error or "no answer")
         out.print(f"{exchange.method} {exchange.url} -> {status}", markup=False)  # type: ignore[attr-defined]
-    return len(exchanges)
+        seen += 1
+    return seen

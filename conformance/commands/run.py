@@ -39,7 +39,7 @@ def command_run(args: argparse.Namespace) -> int:
         check_cases_dir(args.cases_dir)
         saved = load_cases(args.cases_dir)  # every saved case checked (ids, endpoints) before anything else
     baseline = _baseline(args.baseline, err)
-    handle = _prepared_handle(settings, saved) if args.fuzz is None else None
+    handle = _prepared_handle(settings, saved, args.catalogue) if args.fuzz is None else None
     if live:
         check_reachable(profile.base_url, settings.timeout_s)
     if handle is None:
@@ -127,10 +127,10 @@ def _all_refused(report: dict[str, Any]) -> str | None:
     return None
 
 
-def _prepared_handle(settings: Any, saved: list[Any]) -> Any:
+def _prepared_handle(settings: Any, saved: list[Any], tier: str | None) -> Any:
     """Settings resolved and every cassette the run may read checked, before pytest starts."""
     from conformance.cassettes import Recording
-    from conformance.catalogue import CASES
+    from conformance.catalogue import CASES, select_tier
     from conformance.preflight import check_run
     from conformance.pytest_plugin import RunHandle
 
@@ -138,7 +138,7 @@ def _prepared_handle(settings: Any, saved: list[Any]) -> Any:
                           provenance={"target": settings.profile.name, "base_url": settings.profile.base_url,
                                       "chat_model": settings.profile.chat_model,
                                       "embedding_model": settings.profile.embedding_model})
-    cases = CASES + saved
+    cases = select_tier(CASES, tier, settings.recording) + saved
     pairs = [(case.id, surface) for case in cases for surface in settings.surfaces]
     check_run(settings, recording, pairs)
     handle = RunHandle(settings, recording)

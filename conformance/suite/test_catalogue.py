@@ -49,7 +49,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         extra = load_cases(metafunc.config.getoption("--conformance-cases-dir"))
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    cases = CASES + extra
+    from conformance.catalogue import select_tier
+
+    recording = (metafunc.config.getoption("--record-mode") or "none") != "none"
+    cases = select_tier(CASES, metafunc.config.getoption("conformance_catalogue"), recording) + extra
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])
     metafunc.parametrize("surface", list(SURFACES))
 

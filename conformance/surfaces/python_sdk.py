@@ -40,6 +40,8 @@ class PythonSdkSurface:
                                default_headers=env.auth_headers(case) if not bearer else None,
                                default_query=env.auth_query(case) or None)
         body = case.request_body(env.profile)
+        for required in ("model", "messages") if case.endpoint == "chat/completions" else ("model", "input"):
+            body.setdefault(required, openai.omit)  # a request that leaves it out on purpose: the SDK drops omit
         try:
             if case.endpoint == "embeddings":
                 result = client.embeddings.create(**body)

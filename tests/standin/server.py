@@ -69,13 +69,30 @@ def _tool_calls(request: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _openai_rejection(request: dict[str, Any]) -> Reply | None:
+    """What OpenAI was recorded answering to this invalid value (conformance/data/openai-answers.json), if any."""
+    from conformance.openai_answers import table
+
+    for fact in table()["facts"]:
+        param, value = fact["param"], fact["value"]
+        present = param in request
+        if (value == "<absent>" and not present and "." not in param and "[" not in param) or (
+                present and request[param] == value and type(request[param]) is type(value)):
+            return _error(fact["status"], f"Invalid value for '{param}'", fact["type"], fact["code"],
+                          fact["error_param"])
+    temperature = request.get("temperature", 1)
+    if not isinstance(temperature, (int, float)):
+        return _error(400, "Invalid type for 'temperature'", "invalid_request_error", "invalid_type", "temperature")
+    return None
+
+
 def chat_reply(request: dict[str, Any]) -> Reply:
     if request.get("model") != CHAT_MODEL:
         return _error(404, f"The model `{request.get('model')}` does not exist", "invalid_request_error",
                       "model_not_found")
-    temperature = request.get("temperature", 1)
-    if not isinstance(temperature, (int, float)):
-        return _error(400, "Invalid type for 'temperature'", "invalid_request_error", "invalid_type", "temperature")
+    rejected = _openai_rejection(request)
+    if rejected is not None:
+        return rejected
     calls = _tool_calls(request)
     text = ANSWER
     finish = "tool_calls" if calls else "stop"

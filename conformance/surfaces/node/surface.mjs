@@ -22,7 +22,7 @@ try {
   if (job.endpoint === "embeddings") {
     const response = await client.embeddings.create(job.body);
     out.returned = { type: "CreateEmbeddingResponse", vectors: response.data?.length ?? 0 };
-  } else if (job.body.stream) {
+  } else if (job.body.stream === true) {
     // The SDK's stream helper: it folds the chunks into a completion, as applications do.
     const stream = client.chat.completions.stream(job.body);
     let chunks = 0;

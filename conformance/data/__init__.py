@@ -1,0 +1,1 @@
+"""Data shipped with the package (derived facts; each file says where it comes from)."""
