@@ -185,4 +185,4 @@ def test_core_tier_leaves_out_the_invalid_value_cases() -> None:
     assert core and all(c.tier == "core" for c in core)
     assert select_tier(CASES, None, recording=False) == CASES
     assert any(c.id.startswith("params.invalid.") for c in CASES)
-    assert all(c.oracle.startswith("OpenAI's recorded answer") for c in CASES if c.id.startswith("params."))
+    assert all(c.oracle.startswith("OpenAI's recorded answer") for c in CASES if c.id.startswith("params.invalid."))

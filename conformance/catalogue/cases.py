@@ -192,6 +192,45 @@ def _unique(cases: list[Case]) -> list[Case]:
 
 CASES += _unique([invalid_case(param, value) for param, value in INVALID_VALUES])
 
+# --- Accepted parameters: each documented value is accepted, and its effect checked where it can be ----------------
+COUNTING = [{"role": "user", "content": "Count from 1 to 10, separated by spaces."}]
+
+
+def accepted(case_id: str, title: str, body: dict[str, Any], tier: str = "full", **expect: Any) -> Case:
+    param = case_id.split(".")[2]
+    return Case(case_id, "Request parameters", title, f"{OPENAI_CHAT}#{param}", "chat/completions", body,
+                expect=expect, tier=tier)
+
+
+CASES += [
+    accepted("params.accepted.max_completion_tokens", "max_completion_tokens limits the answer",
+             chat(messages=GREETING, max_completion_tokens=5), tier="core"),
+    accepted("params.accepted.stop.string", "stop as a single string ends the answer",
+             chat(messages=COUNTING, stop="5")),
+    accepted("params.accepted.stop.list", "stop as a list of four sequences ends the answer",
+             chat(messages=COUNTING, stop=["5", "five", "FIVE", "Five"])),
+    accepted("params.accepted.seed", "seed is accepted", chat(messages=GREETING, seed=7)),
+    accepted("params.accepted.temperature.bounds", "temperature 0 (its lower bound) is accepted",
+             chat(messages=GREETING, temperature=0)),
+    accepted("params.accepted.temperature.max", "temperature 2 (its upper bound) is accepted",
+             chat(messages=GREETING, temperature=2, max_tokens=16)),
+    accepted("params.accepted.top_p.bounds", "top_p 1 (its upper bound) is accepted", chat(messages=GREETING, top_p=1)),
+    accepted("params.accepted.presence_penalty", "presence_penalty -2 and frequency_penalty 2 (their bounds)",
+             chat(messages=GREETING, presence_penalty=-2, frequency_penalty=2)),
+    accepted("params.accepted.logprobs", "logprobs with top_logprobs 2 come back per token",
+             chat(messages=GREETING, logprobs=True, top_logprobs=2, max_tokens=8), tier="core"),
+    accepted("params.accepted.parallel_tool_calls", "parallel_tool_calls false: at most one call per turn",
+             chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo?"}],
+                  tools=[GET_WEATHER, GET_TIME], parallel_tool_calls=False)),
+    accepted("params.accepted.developer_role", "A developer message (the system role's successor) is accepted",
+             chat(messages=[{"role": "developer", "content": "Answer briefly."},
+                            {"role": "user", "content": "Explain to me how AI works"}]), tier="core"),
+    accepted("params.accepted.user", "user (an end-user id) is accepted", chat(messages=GREETING, user="user-1234")),
+    Case("params.accepted.embeddings.tokens", "Request parameters", "Embeddings input as a list of token arrays",
+         f"{OPENAI_EMBEDDINGS}#input", "embeddings",
+         embed(input=[[9906, 1917], [791, 8415, 374, 6437]], encoding_format="float"), tier="full"),
+]
+
 FEATURES: list[str] = list(dict.fromkeys(case.feature for case in CASES))
 _BY_ID = {case.id: case for case in CASES}
 assert len(_BY_ID) == len(CASES), "case ids must be unique"

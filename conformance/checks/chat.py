@@ -103,7 +103,8 @@ def usage_total(ctx: CheckContext) -> Iterator[Finding]:
 @check("chat.max_tokens.honoured", "chat.completion", severity=Severity.FAILURE, needs_request=True)
 def max_tokens_honoured(ctx: CheckContext) -> Iterator[Finding]:
     """No more than `max_tokens` completion tokens are generated."""
-    limit = (ctx.request or {}).get("max_tokens") or (ctx.request or {}).get("max_completion_tokens")
+    name = "max_tokens" if (ctx.request or {}).get("max_tokens") else "max_completion_tokens"
+    limit = (ctx.request or {}).get(name)
     if not isinstance(limit, int) or not isinstance(ctx.body, dict):
         return
     usage = ctx.body.get("usage")
@@ -114,7 +115,7 @@ def max_tokens_honoured(ctx: CheckContext) -> Iterator[Finding]:
     if isinstance(used, int) and used > limit:
         yield finding(
             "chat.max_tokens.honoured", "/usage/completion_tokens",
-            f"max_tokens={limit} but {used} completion tokens were generated", expected=f"<= {limit}", seen=used,
+            f"{name}={limit} but {used} completion tokens were generated", expected=f"<= {limit}", seen=used,
         )
 
 
@@ -207,3 +208,40 @@ def logprobs_range(ctx: CheckContext) -> Iterator[Finding]:
                 if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
                     yield finding("chat.logprobs.range", pointer, f"logprob {value} is above 0", expected="<= 0",
                                   seen=value, event=number)
+
+
+@check("chat.logprobs.requested", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def logprobs_requested(ctx: CheckContext) -> Iterator[Finding]:
+    """With `logprobs: true` every choice carries `logprobs.content`, one entry per token, each with
+    `top_logprobs` alternatives as many as asked (OpenAI API reference, `logprobs` / `top_logprobs`)."""
+    request = ctx.request or {}
+    if request.get("logprobs") is not True:
+        return
+    wanted = request.get("top_logprobs")
+    bodies = list(enumerate(ctx.chunks)) if ctx.kind == "stream" else [(None, ctx.body)]
+    for number, body in bodies:
+        for position, choice in enumerate(choices_of(body)):
+            if not isinstance(choice, dict) or (ctx.kind == "stream" and choice.get("finish_reason")
+                                                and not (choice.get("delta") or {}).get("content")):
+                continue
+            logprobs = choice.get("logprobs")
+            content = logprobs.get("content") if isinstance(logprobs, dict) else None
+            if not isinstance(content, list) or (ctx.kind != "stream" and not content):
+                yield finding("chat.logprobs.requested", f"/choices/{position}/logprobs", "logprobs were asked "
+                              "for but the choice has none", expected="logprobs.content list",
+                              seen=_kind(logprobs), event=number)
+                continue
+            for token_position, token in enumerate(content):
+                alternatives = token.get("top_logprobs") if isinstance(token, dict) else None
+                if isinstance(wanted, int) and (not isinstance(alternatives, list) or len(alternatives) != wanted):
+                    yield finding("chat.logprobs.requested",
+                                  f"/choices/{position}/logprobs/content/{token_position}/top_logprobs",
+                                  f"top_logprobs={wanted} asked, {len(alternatives or [])} given", expected=wanted,
+                                  seen=len(alternatives or []), event=number)
+                    break
+
+
+def _kind(value: Any) -> str:
+    from conformance.findings import json_type
+
+    return json_type(value)

@@ -367,3 +367,15 @@ def legacy_function_call(ctx: CheckContext) -> Iterator[Finding]:
             yield finding("tools.legacy_function_call", f"/choices/{number}/message/function_call",
                           "a legacy function_call beside tool_calls", expected="absent or null",
                           seen=_short(message["function_call"]))
+
+
+@check("tools.parallel.disabled", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+def parallel_disabled(ctx: CheckContext) -> Iterator[Finding]:
+    """`parallel_tool_calls: false`: at most one tool call per turn (OpenAI guide, Function calling)."""
+    if (ctx.request or {}).get("parallel_tool_calls") is not False:
+        return
+    for choice in calls_by_choice(ctx):
+        if len(choice.calls) > 1:
+            yield finding("tools.parallel.disabled", f"/choices/{choice.index}/message/tool_calls",
+                          f"parallel_tool_calls was false but {len(choice.calls)} calls came in one turn",
+                          expected="<= 1", seen=len(choice.calls))

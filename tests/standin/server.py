@@ -110,9 +110,22 @@ def chat_reply(request: dict[str, Any]) -> Reply:
     return Reply(200, {
         "id": "chatcmpl-standin", "object": "chat.completion", "created": created, "model": CHAT_MODEL,
         "system_fingerprint": None,
-        "choices": [{"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)],
+        "choices": [{"index": i, "message": message, "logprobs": _logprobs(request, text), "finish_reason": finish}
+                    for i in range(n)],
         "usage": _usage(completion=min(2, request.get("max_tokens") or 2) * n),
     })
+
+
+def _logprobs(request: dict[str, Any], text: str) -> dict[str, Any] | None:
+    if request.get("logprobs") is not True:
+        return None
+    top = request.get("top_logprobs") or 0
+
+    def token(word: str, logprob: float) -> dict[str, Any]:
+        return {"token": word, "logprob": logprob, "bytes": list(word.encode())}
+
+    return {"content": [{**token(word, -0.1), "top_logprobs": [token(word, -0.1 - k) for k in range(top)]}
+                        for word in text.split(" ")], "refusal": None}
 
 
 def _stream_events(request: dict[str, Any], text: str, calls: list[dict[str, Any]], finish: str,
