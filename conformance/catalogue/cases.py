@@ -192,6 +192,48 @@ def _unique(cases: list[Case]) -> list[Case]:
 
 CASES += _unique([invalid_case(param, value) for param, value in INVALID_VALUES])
 
+# --- Today's Gemini features beside the seed's (its OpenAI-compatibility page documents them) --------------------
+def tiny_png_data_url(size: int = 8, rgb: tuple[int, int, int] = (220, 30, 30)) -> str:
+    """A small PNG made here (one solid colour), as a data URL: no image is read from anywhere."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\0" + bytes(rgb) * size for _ in range(size))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+CITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+    "required": ["city", "country"],
+    "additionalProperties": False,
+}
+CITY_QUESTION = [{"role": "user", "content": "Name one large city and its country, as JSON."}]
+
+CASES += [
+    Case("structured.json_object", "Structured output", "response_format json_object: the answer is a JSON object",
+         f"{GEMINI_DOC}#structured-output", "chat/completions",
+         chat(messages=CITY_QUESTION, response_format={"type": "json_object"})),
+    Case("structured.json_schema", "Structured output",
+         "response_format json_schema (strict): the answer validates against the schema",
+         f"{GEMINI_DOC}#structured-output", "chat/completions",
+         chat(messages=CITY_QUESTION, response_format={"type": "json_schema", "json_schema": {
+             "name": "city", "strict": True, "schema": CITY_SCHEMA}})),
+    Case("vision.image_data_url", "Image input", "An image in a user turn (a PNG data URL) is understood",
+         f"{GEMINI_DOC}#image-understanding", "chat/completions",
+         chat(messages=[{"role": "user", "content": [
+             {"type": "text", "text": "What colour is this image? Answer in one word."},
+             {"type": "image_url", "image_url": {"url": tiny_png_data_url()}}]}]), tier="full"),
+    Case("reasoning.effort", "Reasoning", "reasoning_effort low is accepted and an answer comes back",
+         f"{GEMINI_DOC}#thinking", "chat/completions", chat(messages=GREETING, reasoning_effort="low"), tier="full"),
+]
+
 # --- Accepted parameters: each documented value is accepted, and its effect checked where it can be ----------------
 COUNTING = [{"role": "user", "content": "Count from 1 to 10, separated by spaces."}]
 

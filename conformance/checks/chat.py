@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -245,3 +246,51 @@ def _kind(value: Any) -> str:
     from conformance.findings import json_type
 
     return json_type(value)
+
+
+@check("chat.response_format", "chat.completion", severity=Severity.FAILURE, needs_request=True,
+       source="OpenAI guide, Structured outputs; API reference `response_format`")
+def response_format(ctx: CheckContext) -> Iterator[Finding]:
+    """With `response_format` json_object the text is one JSON object; with json_schema it also validates against
+    the schema sent (a refusal or a cut answer is exempt)."""
+    import json
+
+    wanted = (ctx.request or {}).get("response_format")
+    if not isinstance(wanted, dict) or wanted.get("type") not in ("json_object", "json_schema"):
+        return
+    schema = (wanted.get("json_schema") or {}).get("schema") if wanted["type"] == "json_schema" else None
+    for number, choice in enumerate(choices_of(ctx.body)):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict) or message.get("refusal") or choice.get("finish_reason") == "length":
+            continue
+        content = message.get("content")
+        pointer = f"/choices/{number}/message/content"
+        try:
+            value = json.loads(content) if isinstance(content, str) else None
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            yield finding("chat.response_format", pointer, f"{wanted['type']} was asked for but the text is not a "
+                          "JSON object", expected="a JSON object", seen=content[:120] if isinstance(content, str)
+                          else content)
+            continue
+        validator = _schema_validator(json.dumps(schema, sort_keys=True)) if isinstance(schema, dict) else None
+        for error in validator.iter_errors(value) if validator else []:
+            yield finding("chat.response_format", pointer, f"the JSON does not match the schema: {error.message[:160]}",
+                          expected=f"{error.validator}: {error.validator_value}", seen=str(error.instance)[:120])
+            break
+
+
+@functools.lru_cache(maxsize=32)
+def _schema_validator(schema_json: str) -> Any:
+    import json
+
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        schema = json.loads(schema_json)
+        Draft202012Validator.check_schema(schema)
+    except (ValueError, SchemaError):
+        return None
+    return Draft202012Validator(schema)

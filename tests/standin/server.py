@@ -95,6 +95,8 @@ def chat_reply(request: dict[str, Any]) -> Reply:
         return rejected
     calls = _tool_calls(request)
     text = ANSWER
+    if (request.get("response_format") or {}).get("type") in ("json_object", "json_schema"):
+        text = json.dumps({"city": "Paris", "country": "France"})
     finish = "tool_calls" if calls else "stop"
     if request.get("max_tokens") is not None and request["max_tokens"] < 2:
         text, finish = "Sky", "length"
