@@ -27,7 +27,8 @@ def standin_samples() -> list[Sample]:
     samples = []
     for case in CASES:
         request = case.request_body(PROFILE)
-        reply = standin.bad_key_reply() if case.invalid_key or case.no_key else standin.answer(case.endpoint, request)
+        reply = (standin.bad_key_reply() if case.invalid_key or case.no_key
+                 else standin.answer(case.path(PROFILE), request))
         sample = Sample(name=f"standin/rest/{case.id}", case=case.id, kind="error" if case.expect_error else case.kind,
                         request=request, status=reply.status,
                         content_type="text/event-stream" if reply.events else "application/json",

@@ -230,6 +230,10 @@ CASES += [
          chat(messages=[{"role": "user", "content": [
              {"type": "text", "text": "What colour is this image? Answer in one word."},
              {"type": "image_url", "image_url": {"url": tiny_png_data_url()}}]}]), tier="full"),
+    Case("models.list", "Models", "GET /models lists the models, the chat model among them",
+         f"{GEMINI_DOC}#list-models", "models", {}),
+    Case("models.retrieve", "Models", "GET /models/{model} describes one model", f"{GEMINI_DOC}#retrieve-a-model",
+         f"models/{CHAT_MODEL}", {}, tier="full"),
     Case("reasoning.effort", "Reasoning", "reasoning_effort low is accepted and an answer comes back",
          f"{GEMINI_DOC}#thinking", "chat/completions", chat(messages=GREETING, reasoning_effort="low"), tier="full"),
 ]

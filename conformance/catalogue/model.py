@@ -21,7 +21,7 @@ class Case:
     feature: str
     title: str
     section: str  # where the documentation describes it
-    endpoint: str  # "chat/completions" or "embeddings"
+    endpoint: str  # "chat/completions", "embeddings", "models" or "models/<chat_model>"
     body: dict[str, Any]
     expect: dict[str, Any] = field(default_factory=dict)
     expect_error: tuple[int, ...] = ()
@@ -34,6 +34,14 @@ class Case:
     oracle: str = "documentation"
 
     @property
+    def method(self) -> str:
+        return "GET" if self.endpoint.startswith("models") else "POST"
+
+    def path(self, profile: Profile) -> str:
+        """The endpoint with the model placeholder filled in (GET /models/{model})."""
+        return self.endpoint.replace(CHAT_MODEL, profile.chat_model)
+
+    @property
     def stream(self) -> bool:
         return self.body.get("stream") is True
 
@@ -42,6 +50,8 @@ class Case:
         """Which response kind the case's answer is judged as."""
         if self.expect_error:
             return "error"
+        if self.endpoint.startswith("models"):
+            return "models" if self.endpoint == "models" else "model"
         if self.endpoint == "embeddings":
             return "embeddings"
         return "stream" if self.stream else "chat.completion"
@@ -61,4 +71,6 @@ class Case:
             expect["status"] = list(self.expect_error)
         if self.endpoint == "embeddings" and profile.embedding_size and "dimensions" not in self.body:
             expect.setdefault("embedding_size", profile.embedding_size)
+        if self.endpoint.startswith("models"):
+            expect.setdefault("model_id", profile.chat_model)
         return expect

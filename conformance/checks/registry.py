@@ -13,7 +13,7 @@ from typing import Any
 from conformance.findings import Finding, Severity
 
 # The kinds of response a check can look at.
-KINDS = ("chat.completion", "stream", "embeddings", "error")
+KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model")
 
 
 @dataclass
@@ -86,6 +86,7 @@ DEFAULT_SOURCES = {
     "http": "RFC 9110 (Content-Type), RFC 8259 (JSON text), OpenAI API reference",
     "json": "RFC 8259 section 4",
     "sdk": "the OpenAI Python and Node.js SDKs' own parsing of the exchange",
+    "models": "OpenAI API reference, Models: list models, retrieve model, the model object",
 }
 
 

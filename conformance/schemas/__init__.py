@@ -25,6 +25,8 @@ KIND_DEFS: dict[str, str] = {
     "embeddings": "EmbeddingsResponse",
     "embeddings.base64": "EmbeddingsResponseBase64",
     "error": "ErrorResponse",
+    "models": "ListModelsResponse",
+    "model": "Model",
 }
 
 

@@ -51,7 +51,7 @@ class RunEnv:
         return INVALID_API_KEY if case.invalid_key else self.api_key
 
     def url_for(self, case: Case) -> str:
-        return self.profile.base_url.rstrip("/") + "/" + case.endpoint
+        return self.profile.base_url.rstrip("/") + "/" + case.path(self.profile)
 
     def auth_headers(self, case: Case) -> dict[str, str]:
         return {} if case.no_key else self.profile.auth_headers(self.key_for(case))

@@ -88,7 +88,7 @@ class NodeSdkSurface(ProxiedSurface):
         return None
 
     def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
-        job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.endpoint,
+        job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.path(env.profile),
                "body": case.request_body(env.profile), "timeout_ms": int(env.timeout_s * 1000)}
         reply, failure = NODE_WORKER.ask(job, env.timeout_s + 30)
         if reply is not None and "worker_error" in reply:
@@ -154,12 +154,14 @@ class CurlSurface(ProxiedSurface):
     def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
         # The documentation's command: curl URL -H "Content-Type: application/json" -H "Authorization: Bearer KEY"
         # -d 'BODY'. The body goes through stdin so no shell quoting is involved.
-        command = ["curl", "-sS", "-N", "--max-time", str(int(env.timeout_s)), "-o", "/dev/null",
-                   "-w", "%{http_code}", base_url.rstrip("/") + "/" + case.endpoint,
-                   "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {CLIENT_KEY}",
-                   "--data-binary", "@-"]
+        command = ["curl", "-sS", "-N", "--max-time", str(max(1, int(env.timeout_s))), "-o", "/dev/null",
+                   "-w", "%{http_code}", base_url.rstrip("/") + "/" + case.path(env.profile),
+                   "-H", f"Authorization: Bearer {CLIENT_KEY}"]
+        if case.method == "POST":
+            command += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
         try:
-            done = subprocess.run(command, input=json.dumps(case.request_body(env.profile)), text=True,
+            done = subprocess.run(command, input=json.dumps(case.request_body(env.profile)) if case.method == "POST"
+                                  else "", text=True,
                                   capture_output=True, timeout=env.timeout_s + 30)
         except subprocess.TimeoutExpired:
             return None, "curl did not finish in time"

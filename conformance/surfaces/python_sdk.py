@@ -43,7 +43,13 @@ class PythonSdkSurface:
         for required in ("model", "messages") if case.endpoint == "chat/completions" else ("model", "input"):
             body.setdefault(required, openai.omit)  # a request that leaves it out on purpose: the SDK drops omit
         try:
-            if case.endpoint == "embeddings":
+            if case.endpoint == "models":
+                listed = client.models.list()
+                outcome.sdk = {"returned": type(listed).__name__, "models": len(listed.data or [])}
+            elif case.endpoint.startswith("models/"):
+                model = client.models.retrieve(case.path(env.profile).split("/", 1)[1])
+                outcome.sdk = {"returned": type(model).__name__, "id": model.id}
+            elif case.endpoint == "embeddings":
                 result = client.embeddings.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
             elif case.stream:

@@ -19,8 +19,11 @@ class RestSurface:
         headers = {**env.auth_headers(case), "Content-Type": "application/json"}
         try:
             with env.client(capture) as client:
-                client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers,
-                            params=env.auth_query(case))
+                if case.method == "GET":
+                    client.get(env.url_for(case), headers=headers, params=env.auth_query(case))
+                else:
+                    client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers,
+                                params=env.auth_query(case))
         except Exception as exc:
             capture.note_error(exc)
             outcome.error_kind, outcome.error = classify_exception(exc)

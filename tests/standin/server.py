@@ -176,8 +176,19 @@ def embeddings_reply(request: dict[str, Any]) -> Reply:
                        "usage": {"prompt_tokens": 4 * len(inputs), "total_tokens": 4 * len(inputs)}})
 
 
+def _model(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 1_700_000_000, "owned_by": "standin"}
+
+
 def answer(path: str, request: dict[str, Any]) -> Reply:
     """What the stand-in answers to an authorised request on ``path`` (no network involved)."""
+    if path.endswith("/models") or path == "models":
+        return Reply(200, {"object": "list", "data": [_model(CHAT_MODEL), _model(EMBEDDING_MODEL)]})
+    if "/models/" in f"/{path}":
+        model_id = path.rsplit("/models/", 1)[-1] if "/models/" in path else path.split("/", 1)[1]
+        if model_id in (CHAT_MODEL, EMBEDDING_MODEL):
+            return Reply(200, _model(model_id))
+        return _error(404, f"The model '{model_id}' does not exist", "invalid_request_error", "model_not_found")
     if path.endswith("/chat/completions") or path == "chat/completions":
         return chat_reply(request)
     if path.endswith("/embeddings") or path == "embeddings":
@@ -234,6 +245,11 @@ class StandinServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append((self.path, headers, {}))
+                self._send(server.respond(self.path, headers, {}))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

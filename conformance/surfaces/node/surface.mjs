@@ -19,7 +19,13 @@ async function runJob(job) {
 const client = new OpenAI({ baseURL: job.base_url, apiKey: job.api_key, maxRetries: 0, timeout: job.timeout_ms });
 const out = { sdk: "openai-node" };
 try {
-  if (job.endpoint === "embeddings") {
+  if (job.endpoint === "models") {
+    const page = await client.models.list();
+    out.returned = { type: "ModelsPage", models: page.data?.length ?? 0 };
+  } else if (job.endpoint.startsWith("models/")) {
+    const model = await client.models.retrieve(job.endpoint.slice("models/".length));
+    out.returned = { type: "Model", id: model.id ?? null };
+  } else if (job.endpoint === "embeddings") {
     const response = await client.embeddings.create(job.body);
     out.returned = { type: "CreateEmbeddingResponse", vectors: response.data?.length ?? 0 };
   } else if (job.body.stream === true) {
