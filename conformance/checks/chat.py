@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
 from conformance.checks.registry import CheckContext, check, finding
+from conformance.checks.user_schemas import validator_for
 from conformance.findings import Finding, Severity
 
 
@@ -274,23 +274,8 @@ def response_format(ctx: CheckContext) -> Iterator[Finding]:
                           "JSON object", expected="a JSON object", seen=content[:120] if isinstance(content, str)
                           else content)
             continue
-        validator = _schema_validator(json.dumps(schema, sort_keys=True)) if isinstance(schema, dict) else None
+        validator = validator_for(schema)
         for error in validator.iter_errors(value) if validator else []:
             yield finding("chat.response_format", pointer, f"the JSON does not match the schema: {error.message[:160]}",
                           expected=f"{error.validator}: {error.validator_value}", seen=str(error.instance)[:120])
             break
-
-
-@functools.lru_cache(maxsize=32)
-def _schema_validator(schema_json: str) -> Any:
-    import json
-
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
-    try:
-        schema = json.loads(schema_json)
-        Draft202012Validator.check_schema(schema)
-    except (ValueError, SchemaError):
-        return None
-    return Draft202012Validator(schema)

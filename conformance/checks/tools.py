@@ -8,15 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from conformance.checks.chat import choices_of
 from conformance.checks.registry import CheckContext, check, finding
 from conformance.checks.stream_model import assemble
+from conformance.checks.user_schemas import validator_for
 from conformance.findings import Finding, Severity
 
 
@@ -201,16 +198,6 @@ def _arguments_problem(arguments: Any) -> str | None:
     return None
 
 
-@lru_cache(maxsize=64)
-def _parameters_validator(parameters_json: str) -> Draft202012Validator | None:
-    try:
-        schema = json.loads(parameters_json)
-        Draft202012Validator.check_schema(schema)
-    except (ValueError, SchemaError):
-        return None
-    return Draft202012Validator(schema)
-
-
 @check("tools.call.arguments.schema", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
 def arguments_schema(ctx: CheckContext) -> Iterator[Finding]:
     """Arguments validate against the `parameters` schema the request declared for that function."""
@@ -219,7 +206,7 @@ def arguments_schema(ctx: CheckContext) -> Iterator[Finding]:
         for call in choice.calls:
             if not call.is_function or declared.get(call.name) is None or _arguments_problem(call.arguments):
                 continue
-            validator = _parameters_validator(json.dumps(declared[call.name], sort_keys=True))
+            validator = validator_for(declared[call.name])
             if validator is None:
                 continue
             for error in validator.iter_errors(json.loads(call.arguments)):
