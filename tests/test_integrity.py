@@ -65,7 +65,8 @@ def test_interrupted_run_keeps_previous_report_and_cassettes(tmp_path: Path, can
 
 
 def test_parallel_run_gives_the_same_verdicts_and_report(tmp_path: Path) -> None:
-    base = ["run", "--target", "llamacpp", "--cassette-dir", str(REPO / "cassettes" / "llamacpp")]
+    base = ["run", "--target", "llamacpp", "--cassette-dir", str(REPO / "cassettes" / "llamacpp"),
+            "--catalogue", "core"]
     serial = conformance(*base, "--report-dir", str(tmp_path / "serial"))
     parallel = conformance(*base, "--report-dir", str(tmp_path / "parallel"), "-n", "2")
     assert serial.returncode == parallel.returncode == 0, parallel.stderr[-2000:]
@@ -83,7 +84,7 @@ def test_two_targets_at_once_do_not_interfere(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     runs = [subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--target", target,
                               "--cassette-dir", str(REPO / "cassettes" / "llamacpp"), "--report-dir",
-                              str(tmp_path / name), "--gaps", "none"], cwd=REPO, env=env,
+                              str(tmp_path / name), "--gaps", "none", "--catalogue", "core"], cwd=REPO, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for target, name in (("llamacpp", "a"), (str(other), "b"))]
     assert [p.wait(timeout=300) for p in runs] == [1, 1]
