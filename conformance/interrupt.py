@@ -35,9 +35,6 @@ def install() -> None:
             return
 
 
-# The name the pytest plugin has always used.
-stop_on_sigterm = install
-
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     _state["interrupted"] = True

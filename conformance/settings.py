@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,9 @@ class Settings:
             raise UsageError(missing_key_message(self.profile, self.record_mode))
         return key or REPLAY_KEY
 
-    @property
+    @cached_property
     def scrubber(self) -> Scrubber:
+        """Built once per run: its patterns for every encoded form of the key are compiled on creation."""
         return Scrubber([self.profile.api_key()])
 
     def record_command(self, case_id: str | None = None) -> str:
