@@ -59,7 +59,7 @@ def main() -> None:
         noop = Path(tmp) / "test_noop.py"
         noop.write_text(f"import pytest\n\n@pytest.mark.parametrize('n', range({count}))\ndef test_noop(n):\n"
                         "    pass\n")
-        bare = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(noop)])
+        bare = timed([sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider", str(noop)])
         replay = timed([sys.executable, "-m", "conformance.cli", "run", "--target", "llamacpp", "--report-dir",
                         f"{tmp}/r"])
         breakdown = subprocess.run([sys.executable, "-c", PROFILE, f"{tmp}/p"], capture_output=True, text=True,

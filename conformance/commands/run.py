@@ -157,7 +157,9 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
     mode = "all" if args.record_mode == "rewrite" else args.record_mode
     # Only the plugins a run needs: hypothesis' and tox's pytest plugins cost startup time and do nothing here.
     plugins_off = ["-p", "no:hypothesispytest", "-p", "no:tox", *([] if args.workers else ["-p", "no:xdist"])]
-    pytest_args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-p", "no:terminal", *plugins_off,
+    # The working folder's own pytest configuration (a project's addopts) is not the catalogue's business.
+    pytest_args = ["--pyargs", "conformance.suite", "-o", "addopts=", "-p", "no:cacheprovider", "-p", "no:terminal",
+                   *plugins_off,
                    "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--record-mode={mode}",
                    *(["--conformance-fresh"] if settings.fresh else []), *pytest_args_for(values)]
     if args.keyword:
