@@ -41,6 +41,10 @@ class CaseResult:
     known_gap: str | None = None
     tier: str = "core"
     oracle: str = "documentation"
+    samples: int = 1  # how many times the case was sent (--repeat K)
+    # Pass counts per expectation over the samples (see conformance.samples): behaviour rates, and any check that
+    # showed on some sample.
+    expectations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,7 +54,7 @@ class CaseResult:
             "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
             "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
             "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
-            "tier": self.tier, "oracle": self.oracle,
+            "tier": self.tier, "oracle": self.oracle, "samples": self.samples, "expectations": self.expectations,
         }
 
 

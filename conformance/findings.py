@@ -29,6 +29,13 @@ class Finding:
     seen: Any = None
     event: int | None = None
     known_gap: str | None = None  # id of the known-gaps manifest entry that expects this finding
+    # "contract": holds for every answer whatever the model does; "behaviour": depends on what the model chose.
+    nature: str = "contract"
+    # In a repeated case (--repeat K), the samples (1-based) that showed it; None when every sample did.
+    samples: tuple[int, ...] | None = None
+
+    def on_samples(self, total: int) -> set[int]:
+        return set(self.samples) if self.samples is not None else set(range(1, total + 1))
 
     def where(self) -> str:
         prefix = f"chunk[{self.event}]" if self.event is not None else ""
@@ -37,12 +44,18 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
+        if self.samples is None:
+            del data["samples"]
+        else:
+            data["samples"] = list(self.samples)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**{**known, "severity": Severity(data.get("severity", "deviation"))})
+        samples = data.get("samples")
+        return cls(**{**known, "severity": Severity(data.get("severity", "deviation")),
+                      "samples": tuple(samples) if samples is not None else None})
 
 
 def escape_token(token: str | int) -> str:

@@ -150,8 +150,9 @@ def apply(result: Any, manifest: GapManifest, request: dict[str, Any] | None = N
         matched.add(verdict_gap.id)
         result.known_gap = verdict_gap.id
         result.gated_verdict = Verdict.DEVIATION
-    elif result.findings and result.verdict in (Verdict.PASS, Verdict.DEVIATION, Verdict.FAIL):
-        result.gated_verdict = verdict_for_findings([f for f in result.findings if not f.known_gap])
+    elif result.findings and result.verdict in (Verdict.PASS, Verdict.DEVIATION, Verdict.FLAKY, Verdict.FAIL):
+        result.gated_verdict = verdict_for_findings([f for f in result.findings if not f.known_gap],
+                                                    getattr(result, "samples", 1))
     return matched
 
 

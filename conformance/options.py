@@ -110,6 +110,11 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("catalogue", "core (the documented features and most used parameters) or full (also every invalid "
                            "value OpenAI is recorded rejecting) [default: core when recording, full when replaying]",
               _tier, metavar="TIER"),
+    RunOption("repeat", "send each case K times when recording, all K exchanges kept in its cassette; results "
+                        "carry per-expectation pass rates (a replay takes each cassette's recorded count)",
+              _positive(int), metavar="K"),
+    RunOption("rpm", "pace a live run to N requests per minute across all workers (0: unpaced) [default: the "
+                     "target profile's rpm, if it states one]", _not_negative(float), metavar="N"),
     RunOption("checks", "only these checks, comma-separated ids or globs (e.g. 'stream.*,tools.call.*'); see "
                         "'conformance checks' [default: all]", metavar="IDS"),
     RunOption("exclude_checks", "leave out these checks, comma-separated ids or globs", metavar="IDS"),

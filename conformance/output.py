@@ -11,8 +11,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-VERDICT_STYLES = {"PASS": "green", "DEVIATION": "yellow", "UNSUPPORTED": "magenta", "FAIL": "red",
-                  "ERROR": "bold red"}
+from conformance.report.rates import cell_rate
+
+VERDICT_STYLES = {"PASS": "green", "DEVIATION": "yellow", "UNSUPPORTED": "magenta", "FLAKY": "dark_orange",
+                  "FAIL": "red", "ERROR": "bold red"}
 CHANGE_STYLES = {"regression": "bold red", "improvement": "green", "unchanged": "dim", "added": "cyan",
                  "removed": "yellow"}
 
@@ -36,7 +38,9 @@ def matrix(console: Console, report: dict[str, Any]) -> None:
             result = row.get(surface)
             verdict = result["verdict"] if result else ""
             known = bool(result) and result.get("gated_verdict", verdict) != verdict
-            cells.append(f"[{VERDICT_STYLES.get(verdict, 'dim')}]{verdict}[/]" + ("[dim]*[/]" if known else ""))
+            rate = cell_rate(result) if result else ""
+            cells.append(f"[{VERDICT_STYLES.get(verdict, 'dim')}]{verdict}[/]" + ("[dim]*[/]" if known else "")
+                         + (f" {rate}" if rate else ""))
         table.add_row(case, *cells)
     console.print(table)
     console.print(counts_line(report["summary"]), markup=False)

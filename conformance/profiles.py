@@ -34,6 +34,12 @@ class Profile:
     # How the key travels: "bearer" (Authorization header), "header:NAME" (e.g. header:x-goog-api-key) or
     # "query:NAME" (e.g. query:key, as Google's own examples do).
     auth: str = "bearer"
+    # The pace a live run keeps unless --rpm says otherwise: the requests per minute the target's entry-level key
+    # allows (rpm_source says where that figure comes from).
+    rpm: float | None = None
+    rpm_source: str = ""
+    # The target whose known-gaps manifest applies, when this one shares it (a variant of the same server).
+    gaps_of: str = ""
     source: str = ""
 
     def api_key(self) -> str | None:
@@ -126,6 +132,9 @@ def _build(data: dict[str, Any], source: str) -> Profile:
                              f"--{key.replace('_', '-')})")
     if not _NAME.match(data["name"]):
         raise UsageError(f"{source}: target name {data['name']!r} may use letters, digits, '.', '_' and '-' only")
+    rpm = data.get("rpm")
+    if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, int | float) or rpm <= 0):
+        raise UsageError(f"{source}: rpm must be a positive number of requests per minute")
     size = data.get("embedding_size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise UsageError(f"{source}: embedding_size must be a positive integer")

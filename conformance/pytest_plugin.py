@@ -94,8 +94,7 @@ def recording_for(config: pytest.Config) -> Recording:
         settings = settings_for(config)
         config.stash[_recording_key] = Recording(
             root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
-            provenance={"target": settings.profile.name, "base_url": settings.profile.base_url,
-                        "chat_model": settings.profile.chat_model, "embedding_model": settings.profile.embedding_model})
+            provenance=settings.provenance())
     return config.stash[_recording_key]
 
 

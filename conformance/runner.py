@@ -12,8 +12,10 @@ from typing import Any
 from conformance.analysis import CaseResult, judge
 from conformance.cassettes import cassette_path, read_provenance
 from conformance.catalogue.model import Case
+from conformance.checks.registry import behaviour_expectations
 from conformance.findings import Finding
 from conformance.gaps import apply as apply_gaps
+from conformance.samples import Sample, combine
 from conformance.settings import Settings
 from conformance.surfaces import SURFACES, RunEnv, Surface, SurfaceOutcome
 from conformance.verdicts import Verdict
@@ -69,15 +71,29 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.reason = f"no cassette {result.cassette}; record it with: {settings.record_command(case.id)}"
         return result
     env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s, settings.max_body_bytes)
-    request = case.request_body(settings.profile)
+    repeat = settings.repeat if settings.recording else settings.repeat_for(path)
+    expect = case.expectations(settings.profile)
+    behaviour = [] if case.expect_error else behaviour_expectations(case.request_body(settings.profile), expect)
     started = time.perf_counter()
-    outcome, statuses = run_with_retries(surface, case, env, settings)
+    samples, outcomes, requests = [], [], []
+    for _ in range(repeat):
+        settings.pace()
+        outcome, statuses = run_with_retries(surface, case, env, settings)
+        request = sent_request(outcome, case.request_body(settings.profile))
+        verdict, reason, findings = judge(case, outcome, request, expect)
+        if statuses:
+            reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
+        samples.append(Sample(verdict, reason, findings))
+        outcomes.append(outcome)
+        requests.append(request)
+        if verdict is Verdict.NOT_RECORDED:
+            break  # a replay that ran out of recorded samples: the ones before it stand, the rest cannot be had
     # A replay's timings say nothing about the server and would make every replayed report differ: kept out.
     result.duration_s = time.perf_counter() - started if settings.recording else None
-    request = sent_request(outcome, request)
-    result.verdict, result.reason, result.findings = judge(case, outcome, request, case.expectations(settings.profile))
-    if statuses:
-        result.reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
+    combined = combine(samples, behaviour)
+    outcome, request = outcomes[combined.decisive], requests[combined.decisive]
+    result.verdict, result.reason, result.findings = combined.verdict, combined.reason, combined.findings
+    result.samples, result.expectations = len(samples), combined.expectations
     if result.verdict is Verdict.NOT_RECORDED:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
     apply_gaps(result, settings.gaps, request)

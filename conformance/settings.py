@@ -33,6 +33,28 @@ class Settings:
     retry_budget_s: float = DEFAULT_RETRY_BUDGET_S  # total time a case may spend waiting between attempts
     max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)  # a response body past this is an ERROR
     fresh: bool = False  # re-recording: existing cassettes are ignored, each replaced once its new one is whole
+    repeat: int = 1  # samples per case when recording; a replay takes each cassette's own count
+    rpm: float | None = None  # requests per minute when recording, shared by every worker; None: unpaced
+
+    def repeat_for(self, cassette: Path) -> int:
+        """How many samples a replay takes from a cassette: as many as were recorded (its provenance says)."""
+        from conformance.cassettes import read_provenance
+
+        recorded = read_provenance(cassette).get("repeat", 1)
+        return recorded if isinstance(recorded, int) and recorded >= 1 else 1
+
+    def pace(self) -> None:
+        """Wait for this request's slot when a live run is paced (--rpm); a replay never waits."""
+        if self.recording and self.rpm:
+            from conformance.pacing import wait_for_slot
+
+            wait_for_slot(self.profile.name, self.rpm)
+
+    def provenance(self) -> dict[str, Any]:
+        """What every cassette this run records says about where it came from."""
+        return {"target": self.profile.name, "base_url": self.profile.base_url,
+                "chat_model": self.profile.chat_model, "embedding_model": self.profile.embedding_model,
+                "repeat": self.repeat}
 
     @property
     def recording(self) -> bool:
@@ -79,9 +101,18 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         retry_budget_s=max(0.0, float(values.get("retry_budget") if values.get("retry_budget") is not None
                                       else DEFAULT_RETRY_BUDGET_S)),
         max_body_bytes=int(float(values.get("max_body_mb") or DEFAULT_MAX_BODY_MB) * 1_000_000),
-        gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.name))),
+        gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.gaps_of or profile.name))),
         fresh=fresh,
+        repeat=int(values.get("repeat") or 1),
+        rpm=_pace(values.get("rpm"), profile),
     )
+
+
+def _pace(value: Any, profile: Profile) -> float | None:
+    """--rpm N, else the pace the target's profile states (a free-tier key's limit), else none; 0 turns it off."""
+    if value is not None:
+        return float(value) or None
+    return profile.rpm
 
 
 def select_checks(include: str | None, exclude: str | None) -> None:

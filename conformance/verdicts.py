@@ -14,6 +14,7 @@ class Verdict(enum.StrEnum):
     PASS = "PASS"
     DEVIATION = "DEVIATION"
     UNSUPPORTED = "UNSUPPORTED"
+    FLAKY = "FLAKY"  # a behaviour the model shows on some samples of a repeated case, not all: see --repeat
     FAIL = "FAIL"
     ERROR = "ERROR"
     NOT_RECORDED = "NOT RECORDED"
@@ -35,8 +36,9 @@ _RANK = {
     Verdict.PASS: 0,
     Verdict.DEVIATION: 1,
     Verdict.UNSUPPORTED: 2,
-    Verdict.FAIL: 3,
-    Verdict.ERROR: 4,
+    Verdict.FLAKY: 3,
+    Verdict.FAIL: 4,
+    Verdict.ERROR: 5,
     Verdict.NOT_RECORDED: 0,
     Verdict.NOT_RUN: 0,
 }
@@ -45,6 +47,7 @@ DISPLAY_ORDER = [
     Verdict.PASS,
     Verdict.DEVIATION,
     Verdict.UNSUPPORTED,
+    Verdict.FLAKY,
     Verdict.FAIL,
     Verdict.ERROR,
     Verdict.NOT_RECORDED,
@@ -52,14 +55,25 @@ DISPLAY_ORDER = [
 ]
 
 
-def verdict_for_findings(findings: Iterable[Finding]) -> Verdict:
+def verdict_for_findings(findings: Iterable[Finding], samples: int = 1) -> Verdict:
     """The verdict a set of findings earns: any failure is FAIL, any finding DEVIATION, none PASS.
 
-    The one place this rule lives: judging an exchange and setting aside known gaps both come here.
+    Over ``samples`` repeats of one case, a failure of a *behaviour* expectation (what the model chose) seen on
+    some samples but not all is FLAKY: the feature works part of the time. A *contract* failure is FAIL however
+    few samples show it. The one place this rule lives: judging an exchange, combining samples and setting aside
+    known gaps all come here.
     """
     from conformance.findings import Severity
 
     findings = list(findings)
-    if any(f.severity is Severity.FAILURE for f in findings):
+    failures = [f for f in findings if f.severity is Severity.FAILURE]
+    if any(f.nature != "behaviour" for f in failures):
         return Verdict.FAIL
+    failing_samples: dict[str, set[int]] = {}
+    for f in failures:
+        failing_samples.setdefault(f.check, set()).update(f.on_samples(samples))
+    if any(len(seen) >= samples for seen in failing_samples.values()):
+        return Verdict.FAIL
+    if failing_samples:
+        return Verdict.FLAKY
     return Verdict.DEVIATION if findings else Verdict.PASS

@@ -101,7 +101,8 @@ CASES: list[Case] = [
     # --- Function calling ------------------------------------------------------------------------------------
     Case("tools.auto", "Function calling", "tool_choice=auto with the documentation's get_weather",
          f"{GEMINI_DOC}#function-calling", "chat/completions",
-         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto")),
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto"),
+         expect={"tool_call_expected": True}),
     Case("tools.none", "Function calling", "tool_choice=none answers without a tool call", OPENAI_TOOLS,
          "chat/completions", chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="none")),
     Case("tools.required", "Function calling", "tool_choice=required forces a tool call", OPENAI_TOOLS,

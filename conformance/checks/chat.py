@@ -41,6 +41,29 @@ def choices_count(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+@check("chat.choices.distinct", "chat.completion", needs_request=True, nature="behaviour",
+       applies=lambda request, _: isinstance(request.get("n"), int) and request["n"] >= 2
+       and bool(request.get("temperature", 1)),
+       source="OpenAI API reference, Chat Completions: `n` (choices are sampled independently; `temperature` "
+       "defaults to 1)")
+def choices_distinct(ctx: CheckContext) -> Iterator[Finding]:
+    """With `n` >= 2 and a sampling temperature, the choices are not all the same text: identical copies suggest
+    one answer duplicated rather than n samples. A behaviour: two samples may agree by chance."""
+    request = ctx.request or {}
+    temperature = request.get("temperature", 1)
+    if not isinstance(request.get("n"), int) or request["n"] < 2 or not temperature:
+        return
+    texts = []
+    for choice in choices_of(ctx.body):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str) and content:
+            texts.append(content)
+    if len(texts) >= 2 and len(set(texts)) == 1:
+        yield finding("chat.choices.distinct", "/choices", f"all {len(texts)} choices hold the same text",
+                      expected="independently sampled choices", seen=texts[0][:120])
+
+
 def index_findings(check_id: str, indexes: list[Any], base: str, what: str) -> Iterator[Finding]:
     """Indexes must be 0..k-1, each once, in order; shared by choices and embeddings."""
     for position, index in enumerate(indexes):
@@ -64,10 +87,14 @@ def choices_index(ctx: CheckContext) -> Iterator[Finding]:
 ANSWER_FIELDS = ("tool_calls", "refusal", "audio", "function_call")
 
 
-@check("chat.message.content", "chat.completion", severity=Severity.FAILURE)
+@check("chat.message.content", "chat.completion", severity=Severity.FAILURE, nature="behaviour",
+       applies=lambda request, _: "messages" in request and not request.get("stream") and not request.get("tools")
+       and not request.get("stop"))
 def message_content(ctx: CheckContext) -> Iterator[Finding]:
     """A choice that calls no tool answers with text (`content` may be null beside a refusal, an audio answer, tool
-    calls or a legacy function call: ChatCompletionResponseMessage.content is nullable)."""
+    calls or a legacy function call: ChatCompletionResponseMessage.content is nullable). A behaviour: whether a
+    sampled model writes anything is its choice (Gemini's thinking models are reported answering with empty
+    content), so over repeated samples this is a rate."""
     for number, choice in enumerate(choices_of(ctx.body)):
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict) or any(message.get(key) for key in ANSWER_FIELDS):
@@ -127,9 +154,11 @@ def stop_sequences(request: dict[str, Any] | None) -> list[str]:
     return [s for s in stop if isinstance(s, str) and s] if isinstance(stop, list) else []
 
 
-@check("chat.stop.honoured", "chat.completion", severity=Severity.FAILURE, needs_request=True)
+@check("chat.stop.honoured", "chat.completion", severity=Severity.FAILURE, needs_request=True, nature="behaviour",
+       applies=lambda request, _: bool(request.get("stop")) and not request.get("stream"))
 def stop_honoured(ctx: CheckContext) -> Iterator[Finding]:
-    """The text ends before any `stop` sequence, which is not included."""
+    """The text ends before any `stop` sequence, which is not included. A behaviour: only an answer in which
+    the model would have written the sequence can show that the server ignores `stop`."""
     for sequence in stop_sequences(ctx.request):
         for number, choice in enumerate(choices_of(ctx.body)):
             message = choice.get("message") if isinstance(choice, dict) else None

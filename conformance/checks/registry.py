@@ -53,6 +53,13 @@ class Check:
     needs_request: bool
     doc: str
     source: str = ""  # the spec section, recorded OpenAI behaviour or public report that grounds the check
+    # "contract": must hold for every answer whatever the model does (schema, framing, SDK usability, error shape,
+    # arithmetic); "behaviour": depends on what a sampled model chose (to call a tool, to make two calls, ...), so
+    # over repeated samples it has a rate, judged as one (see conformance.samples and the gate).
+    nature: str = "contract"
+    # For a behaviour: whether a request (and the case's expectations) exercises it, so that its rate is reported
+    # for every case that asks for it, including the samples where it held.
+    applies: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
 
     def run(self, ctx: CheckContext) -> list[Finding]:
         if self.func is None:
@@ -74,6 +81,7 @@ class CheckCrashed(Exception):
 
 
 REGISTRY: dict[str, Check] = {}
+NATURES = ("contract", "behaviour")
 
 
 DEFAULT_SOURCES = {
@@ -104,17 +112,23 @@ def check(
     severity: Severity = Severity.DEVIATION,
     needs_request: bool = False,
     source: str = "",
+    nature: str = "contract",
+    applies: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under a stable id for the response kinds it applies to."""
     unknown = set(kinds) - set(KINDS)
     if unknown or not kinds:
         raise ValueError(f"check {check_id}: unknown kinds {sorted(unknown)}")
+    if nature not in NATURES:
+        raise ValueError(f"check {check_id}: nature must be one of {NATURES}")
+    if (nature == "behaviour") != (applies is not None):
+        raise ValueError(f"check {check_id}: a behaviour check says when it applies (applies=), a contract does not")
 
     def register(func: CheckFunc) -> CheckFunc:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
         REGISTRY[check_id] = Check(check_id, tuple(kinds), func, severity, needs_request, _first_line(func.__doc__),
-                                   _source(check_id, source))
+                                   _source(check_id, source), nature, applies)
         return func
 
     return register
@@ -142,7 +156,13 @@ def finding(
     registered = REGISTRY.get(check_id)
     if registered is None:
         raise KeyError(f"finding for unregistered check id {check_id!r}")
-    return Finding(check_id, pointer, message, severity or registered.severity, expected, seen, event)
+    return Finding(check_id, pointer, message, severity or registered.severity, expected, seen, event,
+                   nature=registered.nature)
+
+
+def behaviour_expectations(request: dict[str, Any], expect: dict[str, Any]) -> list[str]:
+    """The behaviour checks a request exercises: each gets a pass rate over the samples of a repeated case."""
+    return [c.id for c in REGISTRY.values() if c.applies is not None and selected(c.id) and c.applies(request, expect)]
 
 
 def checks_for(kind: str, *, with_request: bool) -> list[Check]:

@@ -290,7 +290,8 @@ def choice_named(ctx: CheckContext) -> Iterator[Finding]:
                 )
 
 
-@check("tools.parallel.count", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+@check("tools.parallel.count", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
+       nature="behaviour", applies=lambda _, expect: isinstance(expect.get("min_tool_calls"), int))
 def parallel_count(ctx: CheckContext) -> Iterator[Finding]:
     """A prompt that needs several calls gets them in one turn (parallel function calling)."""
     wanted = ctx.expect.get("min_tool_calls")
@@ -305,13 +306,27 @@ def parallel_count(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-@check("tools.result.answer", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
+@check("tools.auto.called", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
+       nature="behaviour", applies=lambda _, expect: bool(expect.get("tool_call_expected")),
+       source="Gemini OpenAI-compatibility guide, Function calling (its get_weather example "
+       "answers with a tool call); OpenAI guide, Function calling")
+def auto_called(ctx: CheckContext) -> Iterator[Finding]:
+    """Under `tool_choice: "auto"`, a question only a declared tool can answer gets a tool call: the model may
+    decline, so this is a behaviour with a rate, not a contract."""
+    if not ctx.expect.get("tool_call_expected"):
+        return
+    for choice in calls_by_choice(ctx):
+        if not choice.calls:
+            yield finding("tools.auto.called", f"/choices/{choice.index}/message/tool_calls",
+                          "the model answered without calling the tool the question needs", expected=">= 1 call",
+                          seen=0)
+
+
+@check("tools.result.answer", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
+       nature="behaviour", applies=lambda request, _: _ends_with_tool_result(request))
 def result_answer(ctx: CheckContext) -> Iterator[Finding]:
     """After a `tool` message the model answers the user in text."""
-    messages = (ctx.request or {}).get("messages")
-    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
-        return
-    if messages[-1].get("role") != "tool":
+    if not _ends_with_tool_result(ctx.request or {}):
         return
     if ctx.kind == "stream":
         texts = {i: c.content for i, c in assemble(ctx.chunks).items()}
@@ -328,6 +343,12 @@ def result_answer(ctx: CheckContext) -> Iterator[Finding]:
                 "tools.result.answer", f"/choices/{number}/message/content",
                 "no text answer after the tool result was sent", expected="non-empty string", seen=text,
             )
+
+
+def _ends_with_tool_result(request: dict[str, Any]) -> bool:
+    messages = request.get("messages")
+    return isinstance(messages, list) and bool(messages) and isinstance(messages[-1], dict) \
+        and messages[-1].get("role") == "tool"
 
 
 def _short(value: Any, limit: int = 160) -> Any:

@@ -53,6 +53,8 @@ def command_run(args: argparse.Namespace) -> int:
     err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
               markup=False)
+    if settings.recording and not args.keyword:
+        err.print(request_estimate(handle.planned, settings), markup=False)
     code = _run_pytest(args, settings, handle)
     if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
         total = handle.expected or handle.planned
@@ -82,6 +84,26 @@ def command_run(args: argparse.Namespace) -> int:
     if args.baseline is not None:
         status = max(status, _compare(args.baseline, baseline, report, settings.report_dir, out, err))
     return status
+
+
+def request_estimate(pairs: int, settings: Any) -> str:
+    """Before the first request: how many a live run sends, and how long that takes at its pace."""
+    requests = pairs * settings.repeat
+    count = f"{requests} request(s) ({pairs} case x surface x {settings.repeat} sample(s); retries come on top)"
+    if not settings.rpm:
+        return f"{count}, unpaced (give --rpm N to stay under a key's per-minute limit)"
+    minutes = requests / settings.rpm
+    source = f"; {settings.profile.rpm_source}" if settings.rpm == settings.profile.rpm and \
+        settings.profile.rpm_source else ""
+    return f"{count} at {settings.rpm:g} per minute{source}: about {_duration(minutes * 60)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _baseline(path: Path | None, err: Any) -> dict[str, Any] | None:
@@ -135,9 +157,7 @@ def _prepared_handle(settings: Any, saved: list[Any], tier: str | None) -> Any:
     from conformance.pytest_plugin import RunHandle
 
     recording = Recording(root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
-                          provenance={"target": settings.profile.name, "base_url": settings.profile.base_url,
-                                      "chat_model": settings.profile.chat_model,
-                                      "embedding_model": settings.profile.embedding_model})
+                          provenance=settings.provenance())
     cases = select_tier(CASES, tier, settings.recording) + saved
     pairs = [(case.id, surface) for case in cases for surface in settings.surfaces]
     check_run(settings, recording, pairs)

@@ -30,15 +30,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(folder: Path, port: int, api_key: str) -> Path:
-    model = str(write_model(folder / "tiny.gguf"))
+def write_config(folder: Path, port: int, api_key: str, *, sampled: bool = False) -> Path:
+    model = str(write_model(folder / ("tiny-sampled.gguf" if sampled else "tiny.gguf"), sampled=sampled))
+    # Deterministic: one fixed seed. Sampled: no seed, so llama-cpp-python draws a new one for every request.
+    seed = {} if sampled else {"seed": 7}
     config = {
         "host": "127.0.0.1",
         "port": port,
         "api_key": api_key,
         "models": [
             {"model": model, "model_alias": CHAT_ALIAS, "chat_format": "chatml-function-calling", "n_ctx": N_CTX,
-             "seed": 7, "verbose": False},
+             **seed, "verbose": False},
             {"model": model, "model_alias": EMBED_ALIAS, "embedding": True, "n_ctx": N_CTX, "verbose": False},
         ],
     }
@@ -47,12 +49,12 @@ def write_config(folder: Path, port: int, api_key: str) -> Path:
     return path
 
 
-def start(folder: Path, port: int, timeout_s: float = 60.0) -> str:
+def start(folder: Path, port: int, timeout_s: float = 60.0, *, sampled: bool = False) -> str:
     api_key = os.environ.get("LLAMACPP_API_KEY", "")
     if not api_key:
         raise SystemExit("refserver: set LLAMACPP_API_KEY: the server requires it, and so does record mode")
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, port, api_key)
+    config = write_config(folder, port, api_key, sampled=sampled)
     log = open(folder / "server.log", "w")  # the child keeps it open
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)],
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -94,12 +96,15 @@ def main() -> None:
     parser.add_argument("action", choices=["start", "stop", "model"])
     parser.add_argument("--dir", type=Path, default=Path(".refserver"), help="working folder [default: .refserver]")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 [default: a free one]")
+    parser.add_argument("--sampled", action="store_true",
+                        help="the sampled variant (target llamacpp-sampled): a new seed per request, and a model "
+                             "that answers or stays silent by chance")
     args = parser.parse_args()
     if args.action == "model":
-        print(write_model(args.dir / "tiny.gguf"))
+        print(write_model(args.dir / "tiny.gguf", sampled=args.sampled))
     elif args.action == "start":
         started = time.monotonic()
-        url = start(args.dir, args.port or free_port())
+        url = start(args.dir, args.port or free_port(), sampled=args.sampled)
         print(url)
         print(f"refserver: answering after {time.monotonic() - started:.1f}s", file=sys.stderr)
     else:

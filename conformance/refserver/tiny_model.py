@@ -23,6 +23,12 @@ N_CTX = 4096
 PRIOR = {"<|im_end|>": 30.0, '"': 25.0, "}": 20.0, "<": 15.0}
 CONSTANT = 1.0
 CHAIN_VALUE, CHAIN_WEIGHT = 8.0, 10.0
+# The sampled variant (target llamacpp-sampled): where an answer starts (after the newline that ends the prompt),
+# ending the turn at once competes with the answer's first letter, so a sampled request answers "Sky blue" or
+# nothing at all, by chance: the extra logit brings <|im_end|> level with the first letter (measured: 15 empty
+# answers in 30). Tool decisions are greedy in llama-cpp-python (temperature 0) and JSON grammars forbid ending
+# early, so they stay deterministic.
+SAMPLED_END_LOGIT = 50.0
 SPECIALS = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
 UNK, BOS, EOS_S, IM_START, IM_END = range(len(SPECIALS))
 CHATML = (
@@ -43,7 +49,7 @@ def transitions() -> dict[int, int]:
     return dict(itertools.pairwise(chain))
 
 
-def build_weights(seed: int = 1234) -> dict[str, np.ndarray]:
+def build_weights(seed: int = 1234, *, sampled: bool = False) -> dict[str, np.ndarray]:
     """Embeddings: dimension 0 is a constant (it carries the prior); each token of the answer chain owns one
     dimension of its own (so the chain is exact, with no cross-talk); every other token is random noise in the
     remaining dimensions (so that embeddings of different texts differ)."""
@@ -63,6 +69,8 @@ def build_weights(seed: int = 1234) -> dict[str, np.ndarray]:
     for text, logit in PRIOR.items():
         token = SPECIALS.index(text) if text in SPECIALS else byte_token(ord(text))
         output[token, 0] = logit
+    if sampled:
+        output[IM_END, own_dims[byte_token(ord("\n"))]] = SAMPLED_END_LOGIT / CHAIN_VALUE
     ones = np.ones(N_EMBD, dtype=np.float32)
     square = np.zeros((N_EMBD, N_EMBD), dtype=np.float32)
     return {
@@ -81,13 +89,13 @@ def build_weights(seed: int = 1234) -> dict[str, np.ndarray]:
     }
 
 
-def write_model(path: str | Path) -> Path:
+def write_model(path: str | Path, *, sampled: bool = False) -> Path:
     import gguf
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_name("openai-conformance tiny deterministic model")
+    writer.add_name("openai-conformance tiny " + ("sampled" if sampled else "deterministic") + " model")
     writer.add_context_length(N_CTX)
     writer.add_embedding_length(N_EMBD)
     writer.add_block_count(1)
@@ -109,7 +117,7 @@ def write_model(path: str | Path) -> Path:
     writer.add_unk_token_id(UNK)
     writer.add_add_bos_token(False)
     writer.add_chat_template(CHATML)
-    for name, tensor in build_weights().items():
+    for name, tensor in build_weights(sampled=sampled).items():
         writer.add_tensor(name, tensor)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

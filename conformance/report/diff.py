@@ -4,6 +4,13 @@ A change is a regression when the verdict got worse (by ``Verdict.rank``), when 
 reason (including NOT RECORDED: the gate can no longer vouch for it), or when a finding appeared that the
 baseline did not have. It is an improvement when the verdict got better or findings disappeared with none new.
 Findings are compared by (check id, JSON pointer): chunk numbers move between live recordings.
+
+When both reports sent each case several times (``--repeat K``, K > 1 on both sides), that strict rule applies to
+the *contract* only: a contract finding that appears, or a contract verdict that worsens, is a regression however
+rarely it shows. *Behaviour* expectations (what a sampled model chose) are judged by their rates instead, pooled
+over the surfaces (every surface sends the same request to the same model): a rate is called dropped (a
+regression) or rose (an improvement) only when a one-sided Fisher exact test on the two pass counts gives
+p < 0.01. Each such call is its own change, on surface "*", with the counts and p in its note.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
-from conformance.verdicts import Verdict
+from conformance.findings import Finding
+from conformance.stats import GATE_ALPHA, rate_change
+from conformance.verdicts import Verdict, verdict_for_findings
 
 REGRESSION, IMPROVEMENT, UNCHANGED, ADDED, REMOVED = "regression", "improvement", "unchanged", "added", "removed"
 
@@ -29,6 +38,9 @@ class Change:
     new_findings: list[str] = field(default_factory=list)
     gone_findings: list[str] = field(default_factory=list)
     note: str = ""
+    # How the call was made: "strict" (any new finding, any worse verdict), "contract" (strict on contract
+    # expectations of sampled results) or "fisher" (a behaviour rate, pooled over surfaces).
+    test: str = "strict"
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -46,9 +58,23 @@ def load_report(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _keys(result: dict[str, Any], *, known: bool | None = None) -> set[str]:
+def _keys(result: dict[str, Any], *, known: bool | None = None, contract_only: bool = False) -> set[str]:
     return {f"{f['check']} {f['pointer'] or '/'}" for f in result.get("findings", [])
-            if known is None or bool(f.get("known_gap")) == known}
+            if (known is None or bool(f.get("known_gap")) == known)
+            and not (contract_only and f.get("nature") == "behaviour")}
+
+
+def _sampled(result: dict[str, Any]) -> bool:
+    return int(result.get("samples", 1)) > 1
+
+
+def contract_verdict(result: dict[str, Any]) -> Verdict:
+    """The verdict a sampled result earns on its contract expectations alone (what the gate judges strictly)."""
+    verdict = Verdict(result["verdict"])
+    if verdict not in (Verdict.PASS, Verdict.DEVIATION, Verdict.FLAKY, Verdict.FAIL):
+        return verdict
+    findings = [Finding.from_dict(f) for f in result.get("findings", []) if f.get("nature") != "behaviour"]
+    return verdict_for_findings(findings, int(result.get("samples", 1)))
 
 
 def classify(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Change:
@@ -61,8 +87,14 @@ def classify(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Cha
     if after is None:
         change.kind = REMOVED
         return change
-    old, new = Verdict(before["verdict"]), Verdict(after["verdict"])
-    old_keys, new_keys = _keys(before, known=False), _keys(after, known=False)
+    sampled = _sampled(before) and _sampled(after)
+    if sampled:
+        change.test = "contract"
+        old, new = contract_verdict(before), contract_verdict(after)
+    else:
+        old, new = Verdict(before["verdict"]), Verdict(after["verdict"])
+    old_keys = _keys(before, known=False, contract_only=sampled)
+    new_keys = _keys(after, known=False, contract_only=sampled)
     change.new_findings = sorted(new_keys - old_keys)
     change.gone_findings = sorted(old_keys - new_keys)
     closed = sorted(_keys(before, known=True) - _keys(after))
@@ -82,10 +114,42 @@ def diff_reports(baseline: dict[str, Any], current: dict[str, Any]) -> list[Chan
     old, new = index(baseline), index(current)
     keys = list(dict.fromkeys([*old, *new]))
     changes = [classify(old.get(k), new.get(k)) for k in keys]
+    changes += behaviour_changes(old, new)
     for closed in current.get("gaps_closed", []):
         changes.append(Change(closed.get("case", "*"), closed.get("surface", "*"), IMPROVEMENT, None, None,
                               note=f"known gap closed: {closed['check']} no longer shows up; remove it from the "
                                    f"manifest ({closed.get('reason', '')})"))
+    return changes
+
+
+def behaviour_changes(old: dict[tuple[str, str], dict[str, Any]],
+                      new: dict[tuple[str, str], dict[str, Any]]) -> list[Change]:
+    """Behaviour rates of sampled results, pooled per case over the surfaces both reports sampled."""
+    pooled: dict[tuple[str, str], list[int]] = {}
+    for key in old.keys() & new.keys():
+        before, after = old[key], new[key]
+        if not (_sampled(before) and _sampled(after)):
+            continue
+        for check, then in before.get("expectations", {}).items():
+            now = after.get("expectations", {}).get(check)
+            if then.get("nature") != "behaviour" or now is None:
+                continue
+            counts = pooled.setdefault((key[0], check), [0, 0, 0, 0])
+            counts[0] += then["passed"]
+            counts[1] += then["samples"]
+            counts[2] += now["passed"]
+            counts[3] += now["samples"]
+    changes = []
+    for (case, check), (passed_a, total_a, passed_b, total_b) in sorted(pooled.items()):
+        if not total_a or not total_b:
+            continue
+        direction, p = rate_change(passed_a, total_a, passed_b, total_b)
+        kind = {"dropped": REGRESSION, "rose": IMPROVEMENT}.get(direction, UNCHANGED)
+        sign = "<" if kind != UNCHANGED else ">="
+        changes.append(Change(case, "*", kind, f"{passed_a}/{total_a}", f"{passed_b}/{total_b}",
+                              note=f"{check} held {passed_a}/{total_a} -> {passed_b}/{total_b} (all surfaces); "
+                                   f"one-sided Fisher exact p = {p:.3g} {sign} {GATE_ALPHA}",
+                              test="fisher"))
     return changes
 
 

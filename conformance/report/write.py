@@ -22,6 +22,11 @@ def template_environment(*, html: bool = False) -> Environment:
     env.filters["slug"] = lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
     env.filters["pretty"] = pretty_body
     env.filters["fence"] = fence
+    from conformance.report.rates import cell_rate, expectation_rows, sample_note
+
+    env.filters["rate"] = cell_rate
+    env.filters["expectation_rows"] = expectation_rows
+    env.globals["sample_note"] = sample_note
     env.filters["counts"] = lambda counts: ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
     return env
 
