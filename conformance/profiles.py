@@ -40,6 +40,8 @@ class Profile:
     rpm_source: str = ""
     # The target whose known-gaps manifest applies, when this one shares it (a variant of the same server).
     gaps_of: str = ""
+    # The catalogue tier its committed cassettes hold ("core" or "full"): what a replay runs by default.
+    catalogue: str = ""
     source: str = ""
 
     def api_key(self) -> str | None:
@@ -132,6 +134,8 @@ def _build(data: dict[str, Any], source: str) -> Profile:
                              f"--{key.replace('_', '-')})")
     if not _NAME.match(data["name"]):
         raise UsageError(f"{source}: target name {data['name']!r} may use letters, digits, '.', '_' and '-' only")
+    if data.get("catalogue", "core") not in ("core", "full"):
+        raise UsageError(f"{source}: catalogue must be 'core' or 'full'")
     rpm = data.get("rpm")
     if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, int | float) or rpm <= 0):
         raise UsageError(f"{source}: rpm must be a positive number of requests per minute")

@@ -60,11 +60,12 @@ def combine(samples: list[Sample], behaviour: list[str]) -> Combined:
 
 
 def _merged_findings(samples: list[Sample]) -> list[Finding]:
-    """One finding per (check, pointer, chunk), with the samples (1-based) it showed on; None when on all."""
-    merged: dict[tuple[str, str, int | None], tuple[Finding, list[int]]] = {}
+    """One finding per (check, pointer), with the samples (1-based) it showed on (None when on all) and the chunk
+    number of the first: the same departure sits at another chunk in a stream of another length."""
+    merged: dict[tuple[str, str], tuple[Finding, list[int]]] = {}
     for number, sample in enumerate(samples, start=1):
         for f in sample.findings:
-            key = (f.check, f.pointer, f.event)
+            key = (f.check, f.pointer)
             if key not in merged:
                 merged[key] = (f, [])
             if number not in merged[key][1]:
@@ -90,9 +91,10 @@ def _reason(verdict: Verdict, findings: list[Finding], samples: list[Sample], to
             rates.append(f"{check} held on {total - len(failed)}/{total} samples")
         return "behaviour varies: " + "; ".join(rates)
     if verdict is Verdict.FAIL:
-        failing = next(s for s in samples if s.verdict is Verdict.FAIL)
-        alike = sum(1 for s in samples if s.verdict is Verdict.FAIL)
-        return failing.reason + (f" (on {alike} of {total} samples)" if alike < total else "")
+        # The finding that makes it a FAIL: a contract failure, or a behaviour failing on every sample.
+        decisive = next(f for f in findings if verdict_for_findings([f], total) is Verdict.FAIL)
+        seen = len(decisive.on_samples(total))
+        return decisive.message + (f" (on {seen} of {total} samples)" if seen < total else "")
     checks = sorted({f.check for f in findings})
     return f"{len(findings)} finding(s): {', '.join(checks[:4])}"
 

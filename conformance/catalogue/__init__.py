@@ -12,8 +12,9 @@ __all__ = ["CASES", "FEATURES", "TIERS", "Case", "case_by_id", "select_tier"]
 TIERS = ("core", "full")
 
 
-def select_tier(cases: list[Case], tier: str | None, recording: bool) -> list[Case]:
+def select_tier(cases: list[Case], tier: str | None, recording: bool, recorded: str = "") -> list[Case]:
     """The cases of a run: ``core`` or ``full``; by default, core when recording live (a key's rate limit is
-    spent on what matters most) and full when replaying (cassettes cost nothing)."""
-    tier = tier or ("core" if recording else "full")
+    spent on what matters most) and, when replaying (cassettes cost nothing), the tier the target's cassettes
+    were recorded with (its profile's ``catalogue``), else full."""
+    tier = tier or ("core" if recording else (recorded or "full"))
     return cases if tier == "full" else [c for c in cases if c.tier == "core"]

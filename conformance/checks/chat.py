@@ -41,29 +41,6 @@ def choices_count(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-@check("chat.choices.distinct", "chat.completion", needs_request=True, nature="behaviour",
-       applies=lambda request, _: isinstance(request.get("n"), int) and request["n"] >= 2
-       and bool(request.get("temperature", 1)),
-       source="OpenAI API reference, Chat Completions: `n` (choices are sampled independently; `temperature` "
-       "defaults to 1)")
-def choices_distinct(ctx: CheckContext) -> Iterator[Finding]:
-    """With `n` >= 2 and a sampling temperature, the choices are not all the same text: identical copies suggest
-    one answer duplicated rather than n samples. A behaviour: two samples may agree by chance."""
-    request = ctx.request or {}
-    temperature = request.get("temperature", 1)
-    if not isinstance(request.get("n"), int) or request["n"] < 2 or not temperature:
-        return
-    texts = []
-    for choice in choices_of(ctx.body):
-        message = choice.get("message") if isinstance(choice, dict) else None
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str) and content:
-            texts.append(content)
-    if len(texts) >= 2 and len(set(texts)) == 1:
-        yield finding("chat.choices.distinct", "/choices", f"all {len(texts)} choices hold the same text",
-                      expected="independently sampled choices", seen=texts[0][:120])
-
-
 def index_findings(check_id: str, indexes: list[Any], base: str, what: str) -> Iterator[Finding]:
     """Indexes must be 0..k-1, each once, in order; shared by choices and embeddings."""
     for position, index in enumerate(indexes):
@@ -88,8 +65,8 @@ ANSWER_FIELDS = ("tool_calls", "refusal", "audio", "function_call")
 
 
 @check("chat.message.content", "chat.completion", severity=Severity.FAILURE, nature="behaviour",
-       applies=lambda request, _: "messages" in request and not request.get("stream") and not request.get("tools")
-       and not request.get("stop"))
+       applies=lambda request, _: "messages" in request and not request.get("stream") and not request.get("stop")
+       and (not request.get("tools") or request.get("tool_choice") == "none"))
 def message_content(ctx: CheckContext) -> Iterator[Finding]:
     """A choice that calls no tool answers with text (`content` may be null beside a refusal, an audio answer, tool
     calls or a legacy function call: ChatCompletionResponseMessage.content is nullable). A behaviour: whether a
@@ -256,6 +233,9 @@ def logprobs_requested(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             logprobs = choice.get("logprobs")
             content = logprobs.get("content") if isinstance(logprobs, dict) else None
+            message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+            if ctx.kind != "stream" and message.get("content") == "" and not content:
+                continue  # an empty answer has no token to describe: null and [] say the same
             if not isinstance(content, list) or (ctx.kind != "stream" and not content):
                 yield finding("chat.logprobs.requested", f"/choices/{position}/logprobs", "logprobs were asked "
                               "for but the choice has none", expected="logprobs.content list",

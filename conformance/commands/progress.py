@@ -36,6 +36,11 @@ class Progress:
 
     def _start(self, total: int) -> None:
         self.total = total
+        settings = self.handle.settings
+        if settings.recording and total:  # before the first request: how many, and how long at the run's pace
+            from conformance.commands.run import request_estimate
+
+            self.console.print(request_estimate(total, settings), markup=False)
         if self.console.is_terminal and total:
             self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,

@@ -53,8 +53,6 @@ def command_run(args: argparse.Namespace) -> int:
     err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
               markup=False)
-    if settings.recording and not args.keyword:
-        err.print(request_estimate(handle.planned, settings), markup=False)
     code = _run_pytest(args, settings, handle)
     if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
         total = handle.expected or handle.planned
@@ -158,7 +156,7 @@ def _prepared_handle(settings: Any, saved: list[Any], tier: str | None) -> Any:
 
     recording = Recording(root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
                           provenance=settings.provenance())
-    cases = select_tier(CASES, tier, settings.recording) + saved
+    cases = select_tier(CASES, tier, settings.recording, settings.profile.catalogue) + saved
     pairs = [(case.id, surface) for case in cases for surface in settings.surfaces]
     check_run(settings, recording, pairs)
     handle = RunHandle(settings, recording)

@@ -9,8 +9,9 @@ When both reports sent each case several times (``--repeat K``, K > 1 on both si
 the *contract* only: a contract finding that appears, or a contract verdict that worsens, is a regression however
 rarely it shows. *Behaviour* expectations (what a sampled model chose) are judged by their rates instead, pooled
 over the surfaces (every surface sends the same request to the same model): a rate is called dropped (a
-regression) or rose (an improvement) only when a one-sided Fisher exact test on the two pass counts gives
-p < 0.01. Each such call is its own change, on surface "*", with the counts and p in its note.
+regression) or rose (an improvement) only when a one-sided Fisher exact test on the two pass counts rejects at a
+family-wise 0.01 over all the rates compared (Holm-Bonferroni), so a comparison of many rates does not flap
+either. Each rate is its own change, on surface "*", with the counts and p in its note.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from conformance.errors import UsageError
 from conformance.findings import Finding
-from conformance.stats import GATE_ALPHA, rate_change
+from conformance.stats import GATE_ALPHA, fisher_less, holm
 from conformance.verdicts import Verdict, verdict_for_findings
 
 REGRESSION, IMPROVEMENT, UNCHANGED, ADDED, REMOVED = "regression", "improvement", "unchanged", "added", "removed"
@@ -139,16 +140,20 @@ def behaviour_changes(old: dict[tuple[str, str], dict[str, Any]],
             counts[1] += then["samples"]
             counts[2] += now["passed"]
             counts[3] += now["samples"]
+    keys = [key for key, counts in sorted(pooled.items()) if counts[1] and counts[3]]
+    drops = [fisher_less(*pooled[key]) for key in keys]
+    rises = [fisher_less(*pooled[key][2:], *pooled[key][:2]) for key in keys]
+    dropped, rose = holm(drops), holm(rises)
     changes = []
-    for (case, check), (passed_a, total_a, passed_b, total_b) in sorted(pooled.items()):
-        if not total_a or not total_b:
-            continue
-        direction, p = rate_change(passed_a, total_a, passed_b, total_b)
-        kind = {"dropped": REGRESSION, "rose": IMPROVEMENT}.get(direction, UNCHANGED)
-        sign = "<" if kind != UNCHANGED else ">="
+    for n, (case, check) in enumerate(keys):
+        passed_a, total_a, passed_b, total_b = pooled[(case, check)]
+        kind = REGRESSION if dropped[n] else IMPROVEMENT if rose[n] else UNCHANGED
+        p = rises[n] if rose[n] else drops[n] if dropped[n] else min(drops[n], rises[n])
+        verdict = "significant" if kind != UNCHANGED else "not significant"
         changes.append(Change(case, "*", kind, f"{passed_a}/{total_a}", f"{passed_b}/{total_b}",
                               note=f"{check} held {passed_a}/{total_a} -> {passed_b}/{total_b} (all surfaces); "
-                                   f"one-sided Fisher exact p = {p:.3g} {sign} {GATE_ALPHA}",
+                                   f"one-sided Fisher exact p = {p:.3g}, {verdict} at family-wise {GATE_ALPHA} "
+                                   f"(Holm over {len(keys)} behaviour rates)",
                               test="fisher"))
     return changes
 

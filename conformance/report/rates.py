@@ -10,7 +10,8 @@ def cell_rate(result: dict[str, Any]) -> str:
     samples = result.get("samples", 1)
     if samples <= 1:
         return ""
-    behaviour = [e for e in result.get("expectations", {}).values() if e.get("nature") == "behaviour"]
+    behaviour = [e for e in result.get("expectations", {}).values()
+                 if e.get("nature") == "behaviour" and e.get("samples")]
     if not behaviour:
         return f"x{samples}"
     weakest = min(behaviour, key=lambda e: e["passed"] / max(e["samples"], 1))

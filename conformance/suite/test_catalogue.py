@@ -50,9 +50,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     from conformance.catalogue import select_tier
+    from conformance.pytest_plugin import settings_for
 
     recording = (metafunc.config.getoption("--record-mode") or "none") != "none"
-    cases = select_tier(CASES, metafunc.config.getoption("conformance_catalogue"), recording) + extra
+    cases = select_tier(CASES, metafunc.config.getoption("conformance_catalogue"), recording,
+                        settings_for(metafunc.config).profile.catalogue) + extra
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])
     metafunc.parametrize("surface", list(SURFACES))
 

@@ -106,14 +106,20 @@ def chat_reply(request: dict[str, Any]) -> Reply:
     created = 1_700_000_000
     if request.get("stream"):
         return Reply(200, events=list(_stream_events(request, text, calls, finish, created)))
-    message: dict[str, Any] = {"role": "assistant", "content": None if calls else text, "refusal": None}
-    if calls:
-        message["tool_calls"] = calls
+
+    def message(number: int) -> dict[str, Any]:
+        # Choices are sampled independently: each says something of its own (chat.choices.distinct).
+        said = text if number == 0 or finish == "length" else f"{text} ({number + 1})"
+        reply: dict[str, Any] = {"role": "assistant", "content": None if calls else said, "refusal": None}
+        if calls:
+            reply["tool_calls"] = calls
+        return reply
+
     return Reply(200, {
         "id": "chatcmpl-standin", "object": "chat.completion", "created": created, "model": CHAT_MODEL,
         "system_fingerprint": None,
-        "choices": [{"index": i, "message": message, "logprobs": _logprobs(request, text), "finish_reason": finish}
-                    for i in range(n)],
+        "choices": [{"index": i, "message": message(i), "logprobs": _logprobs(request, message(i)["content"] or ""),
+                     "finish_reason": finish} for i in range(n)],
         "usage": _usage(completion=min(2, request.get("max_tokens") or 2) * n),
     })
 
