@@ -23,8 +23,11 @@ ATTRIBUTION = {
     "source": "genuine OpenAI API exchanges recorded by the public dataset repository aliok/FauxpenAI-spec, commit "
               "a463b57 (2025-03-23)",
     "licence": "Apache-2.0 (the dataset's licence; this table is derived from it and keeps its notice)",
-    "derived_by": "python -m conformance.openai_answers derive chatcompletions.results.json.gz",
+    "derived_by": "python -m conformance.openai_answers derive chatcompletions.results.json.gz "
+                  "--embeddings embeddings.results.json.gz",
 }
+# The valid embeddings request that the recorded invalid ones vary by one parameter (besides the model).
+EMBEDDINGS_BASE = {"input": "hello"}
 # Error codes that describe the value of one parameter whatever the rest of the request says.
 VALUE_CODES = ("invalid_type", "decimal_above_max_value", "decimal_below_min_value", "integer_above_max_value",
                "integer_below_min_value", "invalid_value", "missing_required_parameter")
@@ -61,6 +64,40 @@ def derive(recordings: Path, endpoint: str = "chat/completions") -> dict[str, An
     return {**ATTRIBUTION, "facts": facts}
 
 
+def derive_embeddings(recordings: Path) -> list[dict[str, Any]]:
+    """Facts for embeddings: OpenAI's errors there name no ``param`` or ``code``, so the parameter is the one in
+    which the request departs from a valid ``{"input": "hello"}``, and a shape counts only when every recording of
+    it, whatever the model, got the same answer (``dimensions: 1536`` is accepted by one model and refused by
+    another: not a fact about the value)."""
+    with gzip.open(recordings, "rt", encoding="utf-8") as handle:
+        scenarios = json.load(handle)
+    seen: dict[tuple[str, str], set[tuple[Any, ...]]] = defaultdict(set)
+    for scenario in scenarios.values():
+        response = scenario.get("response") or {}
+        request = dict((scenario.get("scenario") or {}).get("requestBody") or {})
+        if not request.pop("model", None):
+            continue  # the model itself is what is wrong: a fact about models, not values
+        changed = [k for k in {*request, *EMBEDDINGS_BASE} if request.get(k, "<absent>") != EMBEDDINGS_BASE.get(
+            k, "<absent>")]
+        if len(changed) != 1:
+            continue
+        param = changed[0]
+        body = response.get("body")
+        error = body.get("error") if isinstance(body, dict) else None
+        answer = (response.get("status"), *((error.get("type"), error.get("code"), error.get("param"))
+                                            if isinstance(error, dict) else (None, None, None)))
+        seen[(param, json.dumps(request.get(param, "<absent>"), sort_keys=True))].add(answer)
+    facts = []
+    for (param, value), answers in sorted(seen.items()):
+        if len(answers) != 1:
+            continue
+        status, error_type, code, error_param = next(iter(answers))
+        if status == 400 and error_type == "invalid_request_error":
+            facts.append({"endpoint": "embeddings", "param": param, "value": json.loads(value), "status": status,
+                          "type": error_type, "code": code, "error_param": error_param})
+    return facts
+
+
 @cache
 def table() -> dict[str, Any]:
     text = resources.files("conformance.data").joinpath("openai-answers.json").read_text(encoding="utf-8")
@@ -79,9 +116,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m conformance.openai_answers", description=__doc__)
     parser.add_argument("command", choices=["derive"])
     parser.add_argument("recordings", type=Path, help="chatcompletions.results.json.gz")
+    parser.add_argument("--embeddings", type=Path, help="embeddings.results.json.gz")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "openai-answers.json")
     args = parser.parse_args()
-    args.out.write_text(json.dumps(derive(args.recordings), indent=1) + "\n", encoding="utf-8")
+    derived = derive(args.recordings)
+    if args.embeddings:
+        derived["facts"] += derive_embeddings(args.embeddings)
+    args.out.write_text(json.dumps(derived, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 
 

@@ -170,11 +170,16 @@ def test_a_known_gap_follows_the_parameter_into_saved_and_fuzzed_cases() -> None
 
 def test_openai_answers_table_is_what_the_recordings_say() -> None:
     """The shipped oracle table re-derived from the genuine recordings in ../shared: the same facts."""
-    from conformance.openai_answers import derive, table
+    from conformance.openai_answers import derive, derive_embeddings, table
     from tests.conftest import need_reference
 
     recordings = need_reference("openai-recordings", "chatcompletions.results.json.gz")
-    assert derive(recordings) == table()
+    derived = derive(recordings)
+    derived["facts"] += derive_embeddings(need_reference("openai-recordings", "embeddings.results.json.gz"))
+    assert derived == table()
+    embeddings = [f for f in table()["facts"] if f["endpoint"] == "embeddings"]
+    assert len(embeddings) >= 10 and all(f["status"] == 400 for f in embeddings)
+    assert not any(f["param"] == "dimensions" and f["value"] == 1536 for f in embeddings)  # model-dependent
     assert table()["licence"].startswith("Apache-2.0") and len(table()["facts"]) >= 30
 
 

@@ -193,6 +193,29 @@ def _unique(cases: list[Case]) -> list[Case]:
 
 CASES += _unique([invalid_case(param, value) for param, value in INVALID_VALUES])
 
+# The same for embeddings: OpenAI's answers there are 400 invalid_request_error with neither code nor param, so the
+# status (and the error's shape) is what a server is held to. Named by what is wrong with the value.
+INVALID_EMBEDDINGS: list[tuple[str, Any, str]] = [
+    ("dimensions", 0, "zero"), ("dimensions", -1, "negative"), ("encoding_format", "unknown", "value"),
+    ("input", [""], "empty_string"), ("input", True, "type"), ("user", 123, "type"),
+]
+
+
+def invalid_embeddings_case(param: str, value: Any, kind: str) -> Case:
+    from conformance.openai_answers import answer
+
+    fact = answer(param, value, endpoint="embeddings")
+    body = embed(input="hello", encoding_format="float")
+    body[param] = value
+    return Case(f"params.invalid.embeddings.{param}.{kind}", "Invalid requests",
+                f"Embeddings with {param}={value!r} are rejected ({fact['status']} {fact['type']})",
+                f"{OPENAI_EMBEDDINGS}#{param}", "embeddings", body,
+                expect={"error_code": fact["code"], "error_param": fact["error_param"]},
+                expect_error=(fact["status"],), tier="full", oracle="OpenAI's recorded answer (openai-answers.json)")
+
+
+CASES += [invalid_embeddings_case(*spec) for spec in INVALID_EMBEDDINGS]
+
 # --- Today's Gemini features beside the seed's (its OpenAI-compatibility page documents them) --------------------
 def tiny_png_data_url(size: int = 8, rgb: tuple[int, int, int] = (220, 30, 30)) -> str:
     """A small PNG made here (one solid colour), as a data URL: no image is read from anywhere."""

@@ -20,8 +20,9 @@ def check_rows(patterns: str | None = None) -> list[dict[str, Any]]:
     for check_id, check in sorted(REGISTRY.items()):
         if wanted and not any(fnmatchcase(check_id, p) for p in wanted):
             continue
-        rows.append({"id": check_id, "severity": check.severity.value, "applies_to": list(check.kinds) or
-                     ["(produced by the schemas or the SDK surfaces)"], "needs_request": check.needs_request,
+        rows.append({"id": check_id, "severity": check.severity.value, "nature": check.nature,
+                     "applies_to": list(check.kinds) or ["(produced by the schemas or the SDK surfaces)"],
+                     "needs_request": check.needs_request,
                      "checks": check.doc, "source": check.source, "sample": sample_finding(check_id)})
     if wanted and not rows:
         raise UsageError(f"no check matches {patterns!r}")
@@ -41,13 +42,13 @@ def command_checks(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     elif args.format == "markdown":
-        lines = ["| id | severity | what it checks | source |", "|---|---|---|---|"]
-        lines += [f"| `{r['id']}` | {r['severity']} | {r['checks'].replace('|', '/')} | {r['source']} |"
-                  for r in rows]
+        lines = ["| id | severity | nature | what it checks | source |", "|---|---|---|---|---|"]
+        lines += [f"| `{r['id']}` | {r['severity']} | {r['nature']} | {r['checks'].replace('|', '/')} | "
+                  f"{r['source']} |" for r in rows]
         print("\n".join(lines))
     else:
         for r in rows:
-            console.print(f"{r['id']}  [{r['severity']}]  {r['checks']}", markup=False)
+            console.print(f"{r['id']}  [{r['severity']}, {r['nature']}]  {r['checks']}", markup=False)
             console.print(f"    source: {r['source']}", markup=False)
             if r["sample"]:
                 console.print(f"    {r['sample']}", markup=False)

@@ -32,7 +32,8 @@ def free_port() -> int:
 
 def write_config(folder: Path, port: int, api_key: str, *, sampled: bool = False) -> Path:
     model = str(write_model(folder / ("tiny-sampled.gguf" if sampled else "tiny.gguf"), sampled=sampled))
-    # Deterministic: one fixed seed. Sampled: no seed, so llama-cpp-python draws a new one for every request.
+    # Deterministic: one fixed seed. Sampled: none here; conformance.refserver.sampled_server seeds each model load
+    # from the operating system, and llama-cpp-python derives a new seed for every request from there.
     seed = {} if sampled else {"seed": 7}
     config = {
         "host": "127.0.0.1",
@@ -56,7 +57,8 @@ def start(folder: Path, port: int, timeout_s: float = 60.0, *, sampled: bool = F
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder, port, api_key, sampled=sampled)
     log = open(folder / "server.log", "w")  # the child keeps it open
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)],
+    server = "conformance.refserver.sampled_server" if sampled else "llama_cpp.server"
+    process = subprocess.Popen([sys.executable, "-m", server, "--config_file", str(config)],
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     (folder / "server.pid").write_text(str(process.pid))
     base_url = f"http://127.0.0.1:{port}/v1/"

@@ -1,7 +1,9 @@
 """Several targets side by side: one row per case, one column per target, like other protocols' published matrices.
 
 A cell shows the target's worst verdict for the case over its surfaces (a case works on a target only if it
-works on every surface), with the per-surface verdicts beside it.
+works on every surface), with the per-surface verdicts beside it, and, for every target after the first, the
+checks whose findings it adds to or removes from the first target's: with a proxy in front of a server (LiteLLM
+before llama.cpp), that is what the translation layer adds and removes.
 """
 
 from __future__ import annotations
@@ -28,11 +30,19 @@ def cross_target(reports: list[dict[str, Any]]) -> dict[str, Any]:
         for result in report["results"]:
             row = rows.setdefault(result["case"], {"case": result["case"], "feature": result["feature"],
                                                    "title": result["title"], "cells": {}})
-            cell = row["cells"].setdefault(target, {"verdict": None, "surfaces": {}})
+            cell = row["cells"].setdefault(target, {"verdict": None, "surfaces": {}, "checks": set()})
             cell["surfaces"][result["surface"]] = result["verdict"]
+            cell["checks"].update(f["check"] for f in result.get("findings", []))
             verdict = Verdict(result["verdict"])
             if cell["verdict"] is None or _worse(verdict, Verdict(cell["verdict"])):
                 cell["verdict"] = verdict.value
+    first = names[0]
+    for row in rows.values():  # what each later target adds to or removes from the first one's findings
+        reference = row["cells"].get(first, {}).get("checks", set())
+        for target, cell in row["cells"].items():
+            cell["added"] = sorted(cell["checks"] - reference) if target != first else []
+            cell["removed"] = sorted(reference - cell["checks"]) if target != first else []
+            cell["checks"] = sorted(cell["checks"])
     ordered = sorted(rows.values(), key=lambda r: _ORDER.get(r["case"], 999))
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in ordered:

@@ -1,7 +1,9 @@
 """The OpenAI Python SDK, used the way the documentation shows it.
 
 Besides the raw exchange, it reports what the SDK made of the answer: a parse error, or a stream its own
-accumulator (``ChatCompletionStreamState``) cannot fold, is a finding on this surface.
+accumulator (``ChatCompletionStreamState``) cannot fold, is a finding on this surface. A strict json_schema case
+goes through the structured-output helper ``chat.completions.parse`` with the equivalent Pydantic model, as its
+documentation shows (see surfaces/structured.py): an answer the helper cannot parse is the same finding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from conformance.findings import Finding, Severity
 from conformance.oracle import compare, python_choices, sdk_reading, wire_reading
 from conformance.sse import parse_stream
 from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
+from conformance.surfaces.structured import parse_model
 
 # The SDK always sends a bearer token; with another auth style it carries this placeholder instead of the key.
 NO_BEARER = "key-sent-another-way"
@@ -54,6 +57,12 @@ class PythonSdkSurface:
                 outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
             elif case.stream:
                 _run_stream(client, body, outcome, env.scrubber)
+            elif (model := parse_model(body)) is not None:
+                parsed = client.chat.completions.parse(**{**body, "response_format": model})
+                outcome.sdk = {"returned": type(parsed).__name__, "helper": "chat.completions.parse",
+                               "parsed": [c.message.parsed.model_dump() if c.message.parsed is not None else None
+                                          for c in parsed.choices or []]}
+                _oracle(outcome, parsed, stream=False, scrub=env.scrubber)
             else:
                 result = client.chat.completions.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}

@@ -69,11 +69,13 @@ def _tool_calls(request: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _openai_rejection(request: dict[str, Any]) -> Reply | None:
+def _openai_rejection(request: dict[str, Any], endpoint: str = "chat/completions") -> Reply | None:
     """What OpenAI was recorded answering to this invalid value (conformance/data/openai-answers.json), if any."""
     from conformance.openai_answers import table
 
     for fact in table()["facts"]:
+        if fact["endpoint"] != endpoint:
+            continue
         param, value = fact["param"], fact["value"]
         present = param in request
         if (value == "<absent>" and not present and "." not in param and "[" not in param) or (
@@ -169,6 +171,9 @@ def _stream_events(request: dict[str, Any], text: str, calls: list[dict[str, Any
 def embeddings_reply(request: dict[str, Any]) -> Reply:
     if request.get("model") != EMBEDDING_MODEL:
         return _error(404, "model not found", "invalid_request_error", "model_not_found")
+    rejected = _openai_rejection(request, "embeddings")
+    if rejected is not None:
+        return rejected
     inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
     size = request.get("dimensions") or EMBEDDING_SIZE
     data = []
