@@ -9,6 +9,7 @@ One ``Recording`` object per run holds what the persister needs; nothing is kept
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import sys
@@ -255,7 +256,17 @@ def now_iso() -> str:
 
 
 def read_provenance(path: str | Path) -> dict[str, Any]:
-    """The provenance block of a cassette, read without parsing its (possibly large) interactions."""
+    """The provenance block of a cassette, read without parsing its (possibly large) interactions; read once per
+    version of the file (a replay asks for it twice per case: how many samples, and when it was recorded)."""
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        return {}
+    return dict(_provenance(str(path), stamp))
+
+
+@functools.lru_cache(maxsize=4096)
+def _provenance(path: str, stamp: int) -> dict[str, Any]:
     lines = []
     try:
         with open(path, encoding="utf-8") as handle:
@@ -266,7 +277,7 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError):
         return {}
     try:
-        header = yaml.safe_load("".join(lines)) or {}
+        header = yaml.load("".join(lines), Loader=_LOADER) or {}
     except yaml.YAMLError:
         return {}
     return header.get("provenance", {}) if isinstance(header, dict) else {}

@@ -73,13 +73,14 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s, settings.max_body_bytes)
     repeat = settings.repeat if settings.recording else settings.repeat_for(path)
     expect = case.expectations(settings.profile)
-    behaviour = [] if case.expect_error else behaviour_expectations(case.request_body(settings.profile), expect)
+    planned = case.request_body(settings.profile)
+    behaviour = [] if case.expect_error else behaviour_expectations(planned, expect)
     started = time.perf_counter()
     samples, outcomes, requests = [], [], []
     for _ in range(repeat):
         settings.pace()
         outcome, statuses = run_with_retries(surface, case, env, settings)
-        request = sent_request(outcome, case.request_body(settings.profile))
+        request = sent_request(outcome, planned)
         verdict, reason, findings = judge(case, outcome, request, expect)
         if statuses:
             reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
