@@ -15,7 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -56,25 +58,34 @@ def start(folder: Path, port: int, timeout_s: float = 60.0, *, sampled: bool = F
         raise SystemExit("refserver: set LLAMACPP_API_KEY: the server requires it, and so does record mode")
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder, port, api_key, sampled=sampled)
-    log = open(folder / "server.log", "w")  # the child keeps it open
     server = "conformance.refserver.sampled_server" if sampled else "llama_cpp.server"
-    process = subprocess.Popen([sys.executable, "-m", server, "--config_file", str(config)],
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    (folder / "server.pid").write_text(str(process.pid))
     base_url = f"http://127.0.0.1:{port}/v1/"
+    launch(folder, [sys.executable, "-m", server, "--config_file", str(config)], "server.log",
+           probe=lambda: httpx.get(base_url + "models", headers={"Authorization": f"Bearer {api_key}"}, timeout=1),
+           label="refserver: the server", timeout_s=timeout_s)
+    (folder / "base_url").write_text(base_url)
+    return base_url
+
+
+def launch(folder: Path, command: list[str], log_name: str, *, probe: Callable[[], httpx.Response], label: str,
+           timeout_s: float, **popen: Any) -> None:
+    """Start a loopback server in its own session (``stop`` ends the whole group) and wait until ``probe``
+    succeeds; a server that exits or stays silent is one line and exit, with its log named."""
+    log = open(folder / log_name, "w")  # the child keeps it open
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
+    (folder / "server.pid").write_text(str(process.pid))
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         if process.poll() is not None:
-            raise SystemExit(f"refserver: the server exited with {process.returncode}; see {folder / 'server.log'}")
+            raise SystemExit(f"{label} exited with {process.returncode}; see {folder / log_name}")
         try:
-            if httpx.get(base_url + "models", headers={"Authorization": f"Bearer {api_key}"}, timeout=1).is_success:
-                (folder / "base_url").write_text(base_url)
-                return base_url
+            if probe().is_success:
+                return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
     stop(folder)
-    raise SystemExit(f"refserver: no answer from {base_url} within {timeout_s:.0f}s; see {folder / 'server.log'}")
+    raise SystemExit(f"{label} gave no answer within {timeout_s:.0f}s; see {folder / log_name}")
 
 
 def stop(folder: Path) -> None:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from conformance.refserver.__main__ import free_port, stop
+from conformance.refserver.__main__ import free_port, launch, stop
 
 CHAT_ALIAS, EMBED_ALIAS = "local-chat", "local-embed"
 DEFAULT_BIN = Path(".venv-litellm") / "bin" / "litellm"
@@ -53,23 +52,10 @@ def start(folder: Path, upstream: str, binary: Path, port: int, timeout_s: float
     config = write_config(folder, upstream)
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
            "LITELLM_LOG": "ERROR"}
-    log = open(folder / "proxy.log", "w")  # the child keeps it open
-    process = subprocess.Popen([str(binary), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=folder)
-    (folder / "server.pid").write_text(str(process.pid))
-    base_url = f"http://127.0.0.1:{port}/v1/"
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if process.poll() is not None:
-            raise SystemExit(f"litellm: the proxy exited with {process.returncode}; see {folder / 'proxy.log'}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=1).is_success:
-                return base_url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop(folder)
-    raise SystemExit(f"litellm: no answer from {base_url} within {timeout_s:.0f}s; see {folder / 'proxy.log'}")
+    launch(folder, [str(binary), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)], "proxy.log",
+           probe=lambda: httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=1),
+           label="litellm: the proxy", timeout_s=timeout_s, env=env, cwd=folder)
+    return f"http://127.0.0.1:{port}/v1/"
 
 
 def main() -> None:
