@@ -9,7 +9,6 @@ One ``Recording`` object per run holds what the persister needs; nothing is kept
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import re
 import sys
@@ -256,17 +255,7 @@ def now_iso() -> str:
 
 
 def read_provenance(path: str | Path) -> dict[str, Any]:
-    """The provenance block of a cassette, read without parsing its (possibly large) interactions; read once per
-    version of the file (a replay asks for it twice per case: how many samples, and when it was recorded)."""
-    try:
-        stamp = Path(path).stat().st_mtime_ns
-    except OSError:
-        return {}
-    return dict(_provenance(str(path), stamp))
-
-
-@functools.lru_cache(maxsize=4096)
-def _provenance(path: str, stamp: int) -> dict[str, Any]:
+    """The provenance block of a cassette, read without parsing its (possibly large) interactions."""
     lines = []
     try:
         with open(path, encoding="utf-8") as handle:

@@ -54,14 +54,20 @@ def derive(recordings: Path, endpoint: str = "chat/completions") -> dict[str, An
             continue
         key = (param, json.dumps(value, sort_keys=True))
         seen[key].add((response.get("status"), error.get("type"), code, param))
+    return {**ATTRIBUTION, "facts": _agreed(seen, endpoint)}
+
+
+def _agreed(seen: dict[tuple[str, str], set[tuple[Any, ...]]], endpoint: str) -> list[dict[str, Any]]:
+    """A fact per (parameter, value) that every recording of it answered alike: one answered differently in
+    different recordings is not a fact about the value alone."""
     facts = []
     for (param, value), answers in sorted(seen.items()):
         if len(answers) != 1:
-            continue  # answered differently in different recordings: not a fact about the value alone
+            continue
         status, error_type, code, error_param = next(iter(answers))
         facts.append({"endpoint": endpoint, "param": param, "value": json.loads(value), "status": status,
                       "type": error_type, "code": code, "error_param": error_param})
-    return {**ATTRIBUTION, "facts": facts}
+    return facts
 
 
 def derive_embeddings(recordings: Path) -> list[dict[str, Any]]:
@@ -87,15 +93,8 @@ def derive_embeddings(recordings: Path) -> list[dict[str, Any]]:
         answer = (response.get("status"), *((error.get("type"), error.get("code"), error.get("param"))
                                             if isinstance(error, dict) else (None, None, None)))
         seen[(param, json.dumps(request.get(param, "<absent>"), sort_keys=True))].add(answer)
-    facts = []
-    for (param, value), answers in sorted(seen.items()):
-        if len(answers) != 1:
-            continue
-        status, error_type, code, error_param = next(iter(answers))
-        if status == 400 and error_type == "invalid_request_error":
-            facts.append({"endpoint": "embeddings", "param": param, "value": json.loads(value), "status": status,
-                          "type": error_type, "code": code, "error_param": error_param})
-    return facts
+    return [fact for fact in _agreed(seen, "embeddings")
+            if fact["status"] == 400 and fact["type"] == "invalid_request_error"]
 
 
 @cache

@@ -44,6 +44,11 @@ class Profile:
     catalogue: str = ""
     source: str = ""
 
+    @property
+    def gaps_target(self) -> str:
+        """Whose built-in known-gaps manifest applies: its own, or the one it shares (``gaps_of``)."""
+        return self.gaps_of or self.name
+
     def api_key(self) -> str | None:
         value = os.environ.get(self.api_key_env, "").strip()
         return value or None

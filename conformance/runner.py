@@ -71,7 +71,9 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.reason = f"no cassette {result.cassette}; record it with: {settings.record_command(case.id)}"
         return result
     env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s, settings.max_body_bytes)
-    repeat = settings.repeat if settings.recording else settings.repeat_for(path)
+    # A replay takes as many samples as the cassette holds, and its date, from the cassette's provenance.
+    provenance = {} if settings.recording else read_provenance(path)
+    repeat = settings.repeat if settings.recording else recorded_samples(provenance)
     expect = case.expectations(settings.profile)
     planned = case.request_body(settings.profile)
     behaviour = [] if case.expect_error else behaviour_expectations(planned, expect)
@@ -107,8 +109,13 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.exchange["elapsed_s"] = None
     result.sdk = outcome.sdk
     if not settings.recording:
-        result.recorded_at = read_provenance(path).get("recorded_at")
+        result.recorded_at = provenance.get("recorded_at")
     return result
+
+
+def recorded_samples(provenance: dict[str, Any]) -> int:
+    recorded = provenance.get("repeat", 1)
+    return recorded if isinstance(recorded, int) and recorded >= 1 else 1
 
 
 def sent_request(outcome: SurfaceOutcome, fallback: dict[str, Any]) -> dict[str, Any]:

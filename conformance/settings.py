@@ -36,13 +36,6 @@ class Settings:
     repeat: int = 1  # samples per case when recording; a replay takes each cassette's own count
     rpm: float | None = None  # requests per minute when recording, shared by every worker; None: unpaced
 
-    def repeat_for(self, cassette: Path) -> int:
-        """How many samples a replay takes from a cassette: as many as were recorded (its provenance says)."""
-        from conformance.cassettes import read_provenance
-
-        recorded = read_provenance(cassette).get("repeat", 1)
-        return recorded if isinstance(recorded, int) and recorded >= 1 else 1
-
     def pace(self) -> None:
         """Wait for this request's slot when a live run is paced (--rpm); a replay never waits."""
         if self.recording and self.rpm:
@@ -101,7 +94,7 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         retry_budget_s=max(0.0, float(values.get("retry_budget") if values.get("retry_budget") is not None
                                       else DEFAULT_RETRY_BUDGET_S)),
         max_body_bytes=int(float(values.get("max_body_mb") or DEFAULT_MAX_BODY_MB) * 1_000_000),
-        gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.gaps_of or profile.name))),
+        gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.gaps_target))),
         fresh=fresh,
         repeat=int(values.get("repeat") or 1),
         rpm=_pace(values.get("rpm"), profile),

@@ -101,7 +101,7 @@ def _builtin_manifest(target: str) -> GapManifest:
     from conformance.profiles import load_profile
 
     try:
-        target = load_profile(target).gaps_of or target  # a variant that shares another target's gaps
+        target = load_profile(target).gaps_target  # a variant that shares another target's gaps
     except UsageError:
         pass  # cassettes of an ad-hoc target: no built-in profile, so no built-in manifest either
     path = manifest_path(target)
