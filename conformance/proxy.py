@@ -7,10 +7,11 @@ alike. Clients never hold the real key: the proxy adds the target's credentials 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,10 +26,16 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding
 
 
 class RecordingProxy:
-    """``with RecordingProxy(upstream_base, auth_headers, auth_query, capture) as proxy: proxy.base_url``."""
+    """``with RecordingProxy(upstream_base, auth_headers, auth_query, capture) as proxy: proxy.base_url``.
+
+    Without a port, the proxy is a route (``/<token>/v1/``) on one listener shared by the whole process: a run
+    of hundreds of cases does not start and stop a server for each (that cost ~7 ms a case), and a request
+    that arrives for a case already over is refused rather than filed under the next one. With a port
+    (``conformance proxy``), it has a listener of its own whose root is the route.
+    """
 
     def __init__(self, upstream_base: str, auth_headers: dict[str, str], auth_query: dict[str, str],
-                 capture: Capture, timeout_s: float = 60.0, port: int = 0,
+                 capture: Capture, timeout_s: float = 60.0, port: int | None = None,
                  max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)) -> None:
         self.upstream_base = upstream_base.rstrip("/") + "/"
         self.auth_headers = auth_headers
@@ -37,27 +44,44 @@ class RecordingProxy:
         self.timeout_s = timeout_s
         self.limits = Limits(timeout_s, max_body_bytes)
         self.failures: list[tuple[str, str]] = []  # (kind, message) of requests that got no upstream answer
-        self._httpd = _Server(("127.0.0.1", port), _handler(self.forward, timeout_s))
-        # A short poll interval: shutdown() waits for it, once per case.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="conformance-proxy", daemon=True)
+        self._own = _Listener(port, timeout_s) if port is not None else None
+        self._token = "" if self._own is not None else secrets.token_hex(8)
+        self._listener: _Listener | None = None
+        self._active = 0
+        self._idle = threading.Condition()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1/"
+        assert self._listener is not None, "base_url is known once the proxy is entered"
+        route = f"/{self._token}" if self._token else ""
+        return f"http://127.0.0.1:{self._listener.port}{route}/v1/"
 
     def __enter__(self) -> RecordingProxy:
-        self._thread.start()
+        self._listener = self._own.start() if self._own is not None else _shared_listener()
+        self._listener.add(self._token, self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Stop within a bound whatever the clients do: handlers get until one exchange's deadline to finish."""
-        self._httpd.shutdown()
-        until = time.monotonic() + self.timeout_s + 5
-        for thread in list(self._httpd.handler_threads):
-            thread.join(timeout=max(0.0, until - time.monotonic()))
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        """Stop within a bound whatever the clients do: exchanges under way get until one exchange's deadline to
+        be told whole; a request that arrives later is refused."""
+        assert self._listener is not None
+        self._listener.remove(self._token)
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout=self.timeout_s + 5)
+        if self._own is not None:
+            self._own.stop()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Around one exchange, from the request read to the answer written: what ``__exit__`` waits for."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str],
                                                                                               bytes]:
@@ -99,48 +123,105 @@ def _strip_query_keys(url: str, keys: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class _Listener:
+    """A loopback HTTP server dispatching each request by its first path segment to a registered proxy."""
+
+    def __init__(self, port: int = 0, read_timeout_s: float = 60.0) -> None:
+        self.read_timeout_s = read_timeout_s
+        self._routes: dict[str, RecordingProxy] = {}
+        self._lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
+        self._httpd.listener = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="conformance-proxy", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def start(self) -> _Listener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def add(self, token: str, proxy: RecordingProxy) -> None:
+        with self._lock:
+            self._routes[token] = proxy
+            self.read_timeout_s = max(self.read_timeout_s, proxy.timeout_s)
+
+    def remove(self, token: str) -> None:
+        with self._lock:
+            self._routes.pop(token, None)
+
+    def route(self, path: str) -> tuple[RecordingProxy | None, str]:
+        """The proxy a request path belongs to, and the path as that proxy sees it (``/v1/...``)."""
+        with self._lock:
+            if "" in self._routes:
+                return self._routes[""], path
+            token, _, rest = path.lstrip("/").partition("/")
+            return self._routes.get(token), "/" + rest
+
+
+_shared: _Listener | None = None
+_shared_lock = threading.Lock()
+
+
+def _shared_listener() -> _Listener:
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = _Listener().start()
+        return _shared
+
+
 class _Server(ThreadingHTTPServer):
-    # Handler threads are joined on close, within a bound (see __exit__): a client that gave up must not leave the
-    # exchange half-told, and a client that never finishes its request must not hold the proxy open.
     daemon_threads = True
-    block_on_close = False
-    handler_threads: list[threading.Thread] = []
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
-        self.handler_threads = [t for t in self.handler_threads if t.is_alive()] + [thread]
-        thread.start()
+    block_on_close = False  # a client that never finishes its request must not hold the listener open
+    listener: _Listener
 
 
-def _handler(forward: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]],
-             timeout_s: float) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = timeout_s  # a client that stops sending its request does not hold a thread forever
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
 
-        def log_message(self, *args: Any) -> None:
-            pass
+    def setup(self) -> None:
+        self.timeout = self.server.listener.read_timeout_s  # a client that stops sending does not hold a thread
+        super().setup()
 
-        def _relay(self) -> None:
-            try:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length > 0 else b""
-            except (ValueError, OSError):
-                self.close_connection = True
-                return
-            status, headers, payload = forward(self.command, self.path, dict(self.headers.items()), body)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(payload)))
-            self.send_header("connection", "close")  # one request per connection: the proxy lives for one case
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _relay(self) -> None:
+        try:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+        except (ValueError, OSError):
             self.close_connection = True
-            self.end_headers()
-            try:
-                self.wfile.write(payload)
-            except OSError:
-                pass  # the client gave up
+            return
+        proxy, path = self.server.listener.route(self.path)
+        if proxy is None:
+            gone = {"error": {"message": "conformance proxy: no case is served at this address (it is over)",
+                              "type": "proxy_error", "param": None, "code": "no_such_route"}}
+            self._answer(404, {"content-type": "application/json"}, json.dumps(gone).encode())
+            return
+        with proxy.serving():
+            self._answer(*proxy.forward(self.command, path, dict(self.headers.items()), body))
 
-        do_GET = do_POST = do_DELETE = _relay
+    def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        self.send_header("connection", "close")  # one request per connection
+        self.close_connection = True
+        self.end_headers()
+        try:
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client gave up
 
-    return Handler
+    do_GET = do_POST = do_DELETE = _relay

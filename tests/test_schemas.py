@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from conformance import schemas
 from conformance.checks import CheckContext, run_checks
@@ -111,6 +112,13 @@ def test_every_spec_property_we_validate_is_declared() -> None:
         our_props = set(resolve(root["$defs"][ours], root).get("properties", {}))
         their_props = set(resolve(bundle["$defs"][theirs], bundle).get("properties", {})) - ignored
         assert their_props <= our_props, f"{ours} lacks {sorted(their_props - our_props)}"
+
+
+def test_shipped_schema_file_is_a_valid_json_schema() -> None:
+    """A run trusts the file (no metaschema check per process): this is where it is checked."""
+    Draft202012Validator.check_schema(schemas.load_schema())
+    for definition in schemas.KIND_DEFS.values():
+        Draft202012Validator.check_schema({**schemas.load_schema(), "$ref": f"#/$defs/{definition}"})
 
 
 def test_schema_uses_only_keywords_the_skeleton_cache_understands() -> None:

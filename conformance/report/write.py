@@ -8,13 +8,33 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 
 from conformance import atomic
 
 
+# Compiling the templates costs more than rendering a report (about 0.17 s): jinja2 keeps the compiled code in a
+# per-user folder under the temp dir, checked against each template's source on every load.
+class _BestEffortCache(FileSystemBytecodeCache):
+    """A cache that cannot be written (disk full) must not cost the report: the template is compiled anyway."""
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+# Without a usable temp dir (not writable, not ours) the templates are compiled every time.
+try:
+    _BYTECODE_CACHE: FileSystemBytecodeCache | None = _BestEffortCache()
+except (OSError, RuntimeError):
+    _BYTECODE_CACHE = None
+
+
 def template_environment(*, html: bool = False) -> Environment:
     env = Environment(loader=PackageLoader("conformance", "templates"), undefined=StrictUndefined,
+                      bytecode_cache=_BYTECODE_CACHE,
                       autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=html)
                       if html else False,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
