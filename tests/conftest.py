@@ -63,9 +63,15 @@ def default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _committed_state() -> dict[str, float]:
-    return {str(p): p.stat().st_mtime_ns for folder in ("reports", "cassettes") for p in (REPO / folder).rglob("*")
-            if p.is_file()}
+def _committed_state() -> dict[str, int]:
+    # os.walk rather than Path.rglob: this runs twice per test over ~700 files (6 ms instead of 20).
+    state = {}
+    for folder in ("reports", "cassettes"):
+        for root, _, files in os.walk(REPO / folder):
+            for name in files:
+                path = os.path.join(root, name)
+                state[path] = os.stat(path).st_mtime_ns
+    return state
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,10 @@ The canary key goes in through the environment and must come out of nowhere: no 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,12 +25,33 @@ PROFILE = str(REPO / "tests" / "standin" / "standin.toml")
 ALL = len(CASES) * len(SURFACES)  # every case on every surface (the Node.js SDK installed by setup-node)
 
 
-def conformance(*args: str, key: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd or REPO)}
+def conformance(*args: str, key: str | None = None, cwd: Path | None = None,
+                isolated: bool = False) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, in this process (the imports and the Node.js worker are already paid for), with
+    the environment a user would have: no API key but the one given, HOME at ``cwd``. ``isolated`` starts a
+    process instead, for what only a process shows (its own signals, its own imports, concurrent runs)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd or REPO)}
     if key is not None:
         env["CONFORMANCE_STANDIN_KEY"] = key
-    return subprocess.run([sys.executable, "-m", "conformance.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd or REPO, timeout=300)
+    if isolated:
+        env["PATH"] = "/usr/bin:/bin"
+        return subprocess.run([sys.executable, "-m", "conformance.cli", *args], capture_output=True, text=True,
+                              env=env, cwd=cwd or REPO, timeout=300)
+    from conformance.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd or REPO)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["conformance", *args], code, out.getvalue(), err.getvalue())
 
 
 def run_args(base_url: str, tmp: Path, mode: str, name: str = "rep") -> list[str]:

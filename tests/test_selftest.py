@@ -6,6 +6,7 @@ injector finds something to apply to: streamed tool calls, n=2, include_usage, b
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,9 @@ def test_selftest_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     original = REGISTRY["tools.call.id"]
     monkeypatch.setitem(REGISTRY, "tools.call.id", type(original)(original.id, original.kinds, lambda ctx: [],
                                                                   original.severity, original.needs_request, ""))
-    assert main(["selftest", "--cassettes", str(REPO / "cassettes")]) == 1
+    # One target's REST column is enough to see the broken check miss (the whole folder is the test above's).
+    shutil.copytree(REPO / "cassettes" / "llamacpp" / "rest", tmp_path / "some" / "llamacpp" / "rest")
+    assert main(["selftest", "--cassettes", str(tmp_path / "some")]) == 1
     out = capsys.readouterr().out  # the matrix goes to stdout: the broken check's row names what it missed
     row = next(line for line in out.splitlines() if "tools.id.empty" in line)
     assert "llamacpp/" in row and " 0 missed" not in out

@@ -78,13 +78,15 @@ def inject_one(injector: Injector, sample: Sample, base: Verdict, before: set[tu
 
 
 def run_selftest(samples: list[Sample], manifests: dict[str, GapManifest] | None = None) -> SelftestResult:
-    manifests = manifests if manifests is not None else {}
+    manifests = dict(manifests or {})
     cells: list[Cell] = []
     false_findings: list[tuple[str, str, str]] = []
     for sample in samples:
         verdict, findings = sample.judge()
         target, surface = sample.name.split("/")[0], sample.name.split("/")[-2] if "/" in sample.name else ""
-        manifest = manifests.get(target) or _builtin_manifest(target)
+        if target not in manifests:
+            manifests[target] = _builtin_manifest(target)  # read once per target, not once per sample
+        manifest = manifests[target]
         for finding in findings:
             if finding.nature == "behaviour":
                 continue  # what a sampled model chose (an empty answer, one call where two were asked): not a fault
