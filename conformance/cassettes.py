@@ -211,7 +211,7 @@ class ConformancePersister:
         header = {"provenance": {**self.recording.provenance, "recorded_at": now_iso(), "suite_version": __version__}}
         text = (
             "# Recorded by openai-conformance from a live server; secrets scrubbed before writing.\n"
-            + yaml.safe_dump(header, sort_keys=False)
+            + yaml.dump(header, Dumper=_DUMPER, sort_keys=False)
             + body
         )
         text = self.recording.scrubber.text(text)  # the last line of defence: any encoded form left over
@@ -253,6 +253,7 @@ def check_cassette(path: Path, scrubber: Scrubber | None = None) -> None:
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def now_iso() -> str:

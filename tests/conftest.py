@@ -81,3 +81,17 @@ def committed_files_untouched() -> Any:
     yield
     changed = sorted(k for k, v in _committed_state().items() if before.get(k) != v)
     assert not changed, f"this test wrote committed files: {changed[:3]}"
+
+
+# The files whose runs take longest, first: pytest-xdist hands whole files to workers in collection order
+# (--dist loadfile), and a long file handed out last keeps one worker busy while the others are idle.
+LONGEST_FIRST = ("test_hostile.py", "test_faults.py", "test_end_to_end.py", "test_concurrency.py", "test_integrity.py",
+                 "test_reports.py", "test_selftest.py", "test_surfaces.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file keeps its own order

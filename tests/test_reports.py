@@ -143,3 +143,10 @@ def test_live_mode_without_key_can_be_skipped(capsys: pytest.CaptureFixture[str]
     assert main(["run", "--target", "gemini", "--record-mode", "rewrite", "--skip-without-key"]) == 0
     assert "skipped: GEMINI_API_KEY is not set" in capsys.readouterr().err
     assert main(["run", "--target", "gemini", "--record-mode", "rewrite"]) == 2
+
+
+def test_replay_reproduces_the_committed_report_byte_for_byte(replayed: Path) -> None:
+    """The main job's promise (README command 1 leaves the clone unchanged), and the serial reference other tests
+    compare parallel runs with."""
+    for name in ("report.json", "report.md", "report.html"):
+        assert (replayed / name).read_bytes() == (COMMITTED.parent / name).read_bytes(), name
