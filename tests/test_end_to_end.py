@@ -25,16 +25,16 @@ PROFILE = str(REPO / "tests" / "standin" / "standin.toml")
 ALL = len(CASES) * len(SURFACES)  # every case on every surface (the Node.js SDK installed by setup-node)
 
 
-def conformance(*args: str, key: str | None = None, cwd: Path | None = None,
+def conformance(*args: str, key: str | None = None, cwd: Path | None = None, path: str | None = None,
                 isolated: bool = False) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, in this process (the imports and the Node.js worker are already paid for), with
-    the environment a user would have: no API key but the one given, HOME at ``cwd``. ``isolated`` starts a
-    process instead, for what only a process shows (its own signals, its own imports, concurrent runs)."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd or REPO)}
+    the environment a user would have: no API key but the one given, HOME at ``cwd``, PATH as given. ``isolated``
+    starts a process instead, for what only a process shows (its own signals, its own imports, concurrent runs)."""
+    env = {"PATH": path or os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd or REPO)}
     if key is not None:
         env["CONFORMANCE_STANDIN_KEY"] = key
     if isolated:
-        env["PATH"] = "/usr/bin:/bin"
+        env["PATH"] = path or "/usr/bin:/bin"
         return subprocess.run([sys.executable, "-m", "conformance.cli", *args], capture_output=True, text=True,
                               env=env, cwd=cwd or REPO, timeout=300)
     from conformance.cli import main

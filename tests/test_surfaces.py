@@ -88,12 +88,11 @@ def test_sdks_react_on_their_own_columns(injected: dict[tuple[str, str], dict[st
 
 
 def test_without_node_and_curl_those_columns_are_not_run(tmp_path: Path) -> None:
-    import subprocess
+    from tests.test_end_to_end import conformance
 
-    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}  # neither node nor curl on PATH
-    done = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--target", "llamacpp",
-                           "--cassette-dir", str(COMMITTED), "--report-dir", str(tmp_path / "r"), "-k",
-                           "chat.system_user"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    done = conformance("run", "--target", "llamacpp", "--cassette-dir", str(COMMITTED), "--report-dir",
+                       str(tmp_path / "r"), "-k", "chat.system_user", cwd=tmp_path,
+                       path=str(tmp_path))  # neither node nor curl on PATH
     assert done.returncode == 0, done.stderr[-2000:]
     results = {r["surface"]: r for r in json.loads((tmp_path / "r" / "report.json").read_text())["results"]}
     assert results["node-sdk"]["verdict"] == "NOT RUN" and "Node.js is not installed" in results["node-sdk"]["reason"]
