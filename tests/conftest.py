@@ -102,8 +102,9 @@ def committed_files_untouched_by_module() -> Any:
 
 # The files whose runs take longest, first: pytest-xdist hands whole files to workers in collection order
 # (--dist loadfile), and a long file handed out last keeps one worker busy while the others are idle.
-LONGEST_FIRST = ("test_hostile.py", "test_faults.py", "test_end_to_end.py", "test_concurrency.py", "test_integrity.py",
-                 "test_reports.py", "test_selftest.py", "test_surfaces.py")
+LONGEST_FIRST = ("test_faults.py", "test_end_to_end.py", "test_hostile.py", "test_reports.py", "test_integrity.py",
+                 "test_selftest.py", "test_secrets.py", "test_surfaces.py", "test_concurrency.py", "test_fuzz.py",
+                 "test_properties.py", "test_safety.py", "test_new_user.py")  # measured, longest first
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
