@@ -176,6 +176,26 @@ def test_proxy_shuts_down_within_its_bound_whatever_a_client_does() -> None:
     stuck.close()
 
 
+def test_a_request_for_a_case_already_over_is_refused_not_filed_under_the_next(canary_key: str) -> None:
+    """Every case gets its own route on the process's one listener: a late client reaches no other case."""
+    import httpx
+
+    from conformance.exchange import Capture
+    from conformance.proxy import RecordingProxy
+    from conformance.scrub import Scrubber
+
+    with running(canary_key) as server:
+        auth = {"Authorization": f"Bearer {canary_key}"}
+        with RecordingProxy(server.base_url, auth, {}, Capture(Scrubber([canary_key])), timeout_s=10) as first:
+            over = first.base_url
+        later = Capture(Scrubber([canary_key]))
+        with RecordingProxy(server.base_url, auth, {}, later, timeout_s=10) as second:
+            assert second.base_url != over and second.base_url.split("/")[2] == over.split("/")[2]  # one listener
+            late = httpx.post(over + "chat/completions", timeout=10, json={"model": "standin-chat", "messages": []})
+    assert late.status_code == 404 and late.json()["error"]["code"] == "no_such_route"
+    assert later.exchanges == [] and len(server.requests) == 0
+
+
 def test_capture_pairs_each_response_with_its_own_request(canary_key: str) -> None:
     """Concurrent clients through one proxy: no answer is filed under another client's request."""
     import httpx
