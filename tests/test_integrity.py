@@ -55,6 +55,8 @@ def test_interrupted_run_keeps_previous_report_and_cassettes(tmp_path: Path, can
     assert (tmp_path / "c" / "rest" / "tools.auto.yaml").is_file()  # the old one, kept
     assert not list(tmp_path.rglob("*.tmp"))
     assert "Traceback" not in stderr
+    # No pytest banner beside the suite's own line: no KeyboardInterrupt, no "N passed".
+    assert "KeyboardInterrupt" not in stdout + stderr and "passed" not in stdout + stderr
 
 
 def test_cassette_folder_that_is_a_file_is_exit_2_and_nothing_deleted(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import build_parser, main
-from tests.conftest import REPO, default_signals
+from tests.conftest import REPO
 from tests.standin.server import running
 
 
@@ -154,34 +154,6 @@ def test_validate_says_when_its_input_was_cut_by_a_report(tmp_path: Path, capsys
     path.write_text(json.dumps(CHUNK)[:60] + "... [940 more characters in the cassette]")
     assert main(["validate", str(path)]) == 2
     assert "cut by a report" in capsys.readouterr().err
-
-
-def test_interrupted_run_message_agrees_and_has_no_pytest_banner(tmp_path: Path, canary_key: str) -> None:
-    import signal
-    import time
-
-    from tests.standin.server import Reply
-
-    def stall(path: str, request: dict, reply: Reply) -> Reply:
-        return Reply(reply.status, reply.body, stall_s=20) if request.get("tools") else reply
-
-    with running(canary_key) as server:
-        server.mutations.append(stall)
-        env = {"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": canary_key, "HOME": str(tmp_path)}
-        process = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--target",
-                                    str(REPO / "tests" / "standin" / "standin.toml"), "--base-url", server.base_url,
-                                    "--record-mode", "once", "--cassette-dir", str(tmp_path / "c"), "--report-dir",
-                                    str(tmp_path / "r"), "--surfaces", "rest", "-k", "chat.system_user or tools.auto"],
-                                   cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   preexec_fn=default_signals)
-        deadline = time.monotonic() + 60
-        while not any(r.get("tools") for _, _, r in server.requests) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert "interrupted after 1 of 2 case(s); 1 not finished" in err
-    assert "KeyboardInterrupt" not in out + err and "passed" not in out + err
 
 
 def test_a_cassette_error_reads_like_every_other_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

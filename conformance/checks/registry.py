@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from conformance.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from conformance.checks.stream_model import StreamedChoice
 
 # The kinds of response a check can look at.
 KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model")
@@ -39,6 +43,13 @@ class CheckContext:
     @property
     def has_request(self) -> bool:
         return self.request is not None
+
+    @cached_property
+    def streamed(self) -> dict[int, StreamedChoice]:
+        """The stream folded into its choices, once per response: about ten checks read it."""
+        from conformance.checks.stream_model import assemble
+
+        return assemble(self.chunks)
 
 
 CheckFunc = Callable[[CheckContext], Iterable[Finding]]

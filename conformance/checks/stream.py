@@ -7,7 +7,6 @@ from typing import Any
 
 from conformance.checks.chat import usage_findings
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.checks.stream_model import assemble
 from conformance.findings import Finding, Severity
 
 
@@ -101,7 +100,7 @@ def model_consistent(ctx: CheckContext) -> Iterator[Finding]:
 @check("stream.role.first", "stream")
 def role_first(ctx: CheckContext) -> Iterator[Finding]:
     """The first delta of each choice says `role: "assistant"`, and later deltas do not repeat it."""
-    for index, choice in sorted(assemble(ctx.chunks).items()):
+    for index, choice in sorted(ctx.streamed.items()):
         if choice.first_event not in choice.role_events:
             yield finding("stream.role.first", f"{choice.at(choice.first_event)}/delta/role",
                           f"the first delta of choice {index} has no role", expected="assistant", seen="absent",
@@ -116,7 +115,7 @@ def role_first(ctx: CheckContext) -> Iterator[Finding]:
 @check("stream.finish_reason.once", "stream", severity=Severity.FAILURE)
 def finish_reason_once(ctx: CheckContext) -> Iterator[Finding]:
     """Each choice gets exactly one non-null `finish_reason`."""
-    for index, choice in sorted(assemble(ctx.chunks).items()):
+    for index, choice in sorted(ctx.streamed.items()):
         if not choice.finish:
             last = choice.events[-1] if choice.events else None
             yield finding("stream.finish_reason.once", f"{choice.at(last)}/finish_reason",
@@ -130,7 +129,7 @@ def finish_reason_once(ctx: CheckContext) -> Iterator[Finding]:
 @check("stream.finish_reason.last", "stream")
 def finish_reason_last(ctx: CheckContext) -> Iterator[Finding]:
     """`finish_reason` arrives on the last chunk of its choice: nothing of that choice follows it."""
-    for index, choice in sorted(assemble(ctx.chunks).items()):
+    for index, choice in sorted(ctx.streamed.items()):
         if not choice.finish:
             continue
         finished_at = choice.finish[0][0]
@@ -202,7 +201,7 @@ def usage_total(ctx: CheckContext) -> Iterator[Finding]:
 @check("stream.tool_calls.index", "stream", severity=Severity.FAILURE)
 def tool_calls_index(ctx: CheckContext) -> Iterator[Finding]:
     """Every tool-call delta carries `index`: without it a client cannot assemble the calls."""
-    for _, choice in sorted(assemble(ctx.chunks).items()):
+    for _, choice in sorted(ctx.streamed.items()):
         for number, where in choice.missing_index:
             yield finding("stream.tool_calls.index", f"{where}/index", "tool-call delta without an index",
                           expected="integer", seen="absent", event=number)
@@ -211,7 +210,7 @@ def tool_calls_index(ctx: CheckContext) -> Iterator[Finding]:
 @check("stream.tool_calls.first", "stream")
 def tool_calls_first(ctx: CheckContext) -> Iterator[Finding]:
     """The first delta of a tool call carries its `id`, `type` and `function.name`; later ones do not change them."""
-    for _, choice in sorted(assemble(ctx.chunks).items()):
+    for _, choice in sorted(ctx.streamed.items()):
         for call in choice.calls.values():
             first = _call_delta(ctx.chunks[call.first_event], call.first_pointer)
             for field, value in (("id", first.get("id")), ("type", first.get("type")),

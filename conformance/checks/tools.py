@@ -12,7 +12,6 @@ from typing import Any
 
 from conformance.checks.chat import choices_of
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.checks.stream_model import assemble
 from conformance.checks.user_schemas import validator_for
 from conformance.findings import Finding, Severity
 
@@ -54,7 +53,7 @@ class ChoiceCalls:
 
 def calls_by_choice(ctx: CheckContext) -> list[ChoiceCalls]:
     if ctx.kind == "stream":
-        return _stream_calls(ctx.chunks)
+        return _stream_calls(ctx)
     result = []
     for number, choice in enumerate(choices_of(ctx.body)):
         if not isinstance(choice, dict):
@@ -80,9 +79,9 @@ def calls_by_choice(ctx: CheckContext) -> list[ChoiceCalls]:
     return result
 
 
-def _stream_calls(chunks: list[Any]) -> list[ChoiceCalls]:
+def _stream_calls(ctx: CheckContext) -> list[ChoiceCalls]:
     result = []
-    for index, choice in sorted(assemble(chunks).items()):
+    for index, choice in sorted(ctx.streamed.items()):
         calls = [
             Call(call.first_pointer, call.first_event, call.id, call.name, call.arguments,
                  pieces=tuple(call.argument_pieces))
@@ -90,7 +89,7 @@ def _stream_calls(chunks: list[Any]) -> list[ChoiceCalls]:
         ]
         last = choice.finish[-1] if choice.finish else None
         finish_event = last[0] if last else None
-        result.append(ChoiceCalls(index, _finish_pointer(chunks, finish_event, index), finish_event,
+        result.append(ChoiceCalls(index, _finish_pointer(ctx.chunks, finish_event, index), finish_event,
                                   last[1] if last else None, calls))
     return result
 
@@ -329,7 +328,7 @@ def result_answer(ctx: CheckContext) -> Iterator[Finding]:
     if not _ends_with_tool_result(ctx.request or {}):
         return
     if ctx.kind == "stream":
-        texts = {i: c.content for i, c in assemble(ctx.chunks).items()}
+        texts = {i: c.content for i, c in ctx.streamed.items()}
     else:
         texts = {}
         for number, choice in enumerate(choices_of(ctx.body)):
