@@ -25,6 +25,11 @@ MIN_SECRET_LENGTH = 4
 KEY_PATTERN = re.compile(
     r"AIza[0-9A-Za-z_-]{20,}|sk-[A-Za-z0-9_-]{20,}|Bearer [A-Za-z0-9._-]{16,}|[?&]key=[A-Za-z0-9_-]{16,}"
 )
+# The same shapes, each behind the literal it starts with: a substring test rules most of them out at C speed,
+# where the alternation above is tried at every position of a whole cassette (about 1 ms for each one read).
+_KEY_SHAPES = tuple((literal, re.compile(pattern)) for literal, pattern in (
+    ("AIza", r"AIza[0-9A-Za-z_-]{20,}"), ("sk-", r"sk-[A-Za-z0-9_-]{20,}"), ("Bearer ", r"Bearer [A-Za-z0-9._-]{16,}"),
+    ("key=", r"[?&]key=[A-Za-z0-9_-]{16,}")))
 
 
 def _char_forms(char: str) -> str:
@@ -148,8 +153,9 @@ def looks_like_key(text: str, scrubber: Scrubber | None = None) -> str | None:
         found = scrubber.find(text)
         if found:
             return found
-    match = KEY_PATTERN.search(text)
-    return None if match is None else match.group(0)[:8] + "..."
+    matches = [m for literal, shape in _KEY_SHAPES if literal in text and (m := shape.search(text)) is not None]
+    first = min(matches, key=lambda m: m.start(), default=None)  # what KEY_PATTERN.search(text) would find
+    return None if first is None else first.group(0)[:8] + "..."
 
 
 def scrub_split_stream(text: str, scrubber: Scrubber) -> str:
