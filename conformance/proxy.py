@@ -71,17 +71,14 @@ class RecordingProxy:
         if self._own is not None:
             self._own.stop()
 
-    @contextlib.contextmanager
-    def serving(self) -> Iterator[None]:
-        """Around one exchange, from the request read to the answer written: what ``__exit__`` waits for."""
+    def _begin(self) -> None:
         with self._idle:
             self._active += 1
-        try:
-            yield
-        finally:
-            with self._idle:
-                self._active -= 1
-                self._idle.notify_all()
+
+    def _end(self) -> None:
+        with self._idle:
+            self._active -= 1
+            self._idle.notify_all()
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str],
                                                                                               bytes]:
@@ -157,13 +154,24 @@ class _Listener:
         with self._lock:
             self._routes.pop(token, None)
 
-    def route(self, path: str) -> tuple[RecordingProxy | None, str]:
-        """The proxy a request path belongs to, and the path as that proxy sees it (``/v1/...``)."""
+    @contextlib.contextmanager
+    def serving(self, path: str) -> Iterator[tuple[RecordingProxy | None, str]]:
+        """The proxy a request path belongs to, and the path as that proxy sees it (``/v1/...``), counted as under
+        way until the answer is written: the lookup and the count happen together, so a proxy that is being
+        closed either waits for this exchange or never sees it."""
         with self._lock:
             if "" in self._routes:
-                return self._routes[""], path
-            token, _, rest = path.lstrip("/").partition("/")
-            return self._routes.get(token), "/" + rest
+                proxy, path = self._routes[""], path
+            else:
+                token, _, rest = path.lstrip("/").partition("/")
+                proxy, path = self._routes.get(token), "/" + rest
+            if proxy is not None:
+                proxy._begin()
+        try:
+            yield proxy, path
+        finally:
+            if proxy is not None:
+                proxy._end()
 
 
 _shared: _Listener | None = None
@@ -202,13 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, OSError):
             self.close_connection = True
             return
-        proxy, path = self.server.listener.route(self.path)
-        if proxy is None:
-            gone = {"error": {"message": "conformance proxy: no case is served at this address (it is over)",
-                              "type": "proxy_error", "param": None, "code": "no_such_route"}}
-            self._answer(404, {"content-type": "application/json"}, json.dumps(gone).encode())
-            return
-        with proxy.serving():
+        with self.server.listener.serving(self.path) as (proxy, path):
+            if proxy is None:
+                gone = {"error": {"message": "conformance proxy: no case is served at this address (it is over)",
+                                  "type": "proxy_error", "param": None, "code": "no_such_route"}}
+                self._answer(404, {"content-type": "application/json"}, json.dumps(gone).encode())
+                return
             self._answer(*proxy.forward(self.command, path, dict(self.headers.items()), body))
 
     def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
