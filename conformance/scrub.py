@@ -22,14 +22,12 @@ SECRET_QUERY_PARAMETERS = frozenset({"key", "api_key", "api-key"})
 MIN_SECRET_LENGTH = 4
 
 # What a leaked key of a well-known provider looks like: for cassettes recorded elsewhere, whose key is unknown.
-KEY_PATTERN = re.compile(
-    r"AIza[0-9A-Za-z_-]{20,}|sk-[A-Za-z0-9_-]{20,}|Bearer [A-Za-z0-9._-]{16,}|[?&]key=[A-Za-z0-9_-]{16,}"
-)
-# The same shapes, each behind the literal it starts with: a substring test rules most of them out at C speed,
-# where the alternation above is tried at every position of a whole cassette (about 1 ms for each one read).
+# Each shape with the literal it starts with: a substring test rules most of them out at C speed, where one
+# alternation would be tried at every position of a whole cassette.
 _KEY_SHAPES = tuple((literal, re.compile(pattern)) for literal, pattern in (
     ("AIza", r"AIza[0-9A-Za-z_-]{20,}"), ("sk-", r"sk-[A-Za-z0-9_-]{20,}"), ("Bearer ", r"Bearer [A-Za-z0-9._-]{16,}"),
     ("key=", r"[?&]key=[A-Za-z0-9_-]{16,}")))
+KEY_PATTERN = re.compile("|".join(shape.pattern for _, shape in _KEY_SHAPES))  # all of them, as one pattern
 
 
 def _char_forms(char: str) -> str:

@@ -37,6 +37,7 @@ def test_two_targets_at_once_do_not_interfere(tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
     other.write_text((REPO / "conformance" / "targets" / "llamacpp.toml").read_text()
                      .replace('name = "llamacpp"', 'name = "llamacpp-twin"'))
+
     def args(target: str, name: str) -> list[str]:
         return ["run", "--target", target, "--cassette-dir", str(REPO / "cassettes" / "llamacpp"), "--report-dir",
                 str(tmp_path / name), "--gaps", "none", "--catalogue", "core"]

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +24,16 @@ PROFILE = str(REPO / "tests" / "standin" / "standin.toml")
 ALL = len(CASES) * len(SURFACES)  # every case on every surface (the Node.js SDK installed by setup-node)
 
 
-def conformance(*args: str, key: str | None = None, cwd: Path | None = None, path: str | None = None,
-                isolated: bool = False) -> subprocess.CompletedProcess[str]:
+def conformance(*args: str, key: str | None = None, cwd: Path | None = None,
+                path: str | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, in this process (the imports and the Node.js worker are already paid for), with
-    the environment a user would have: no API key but the one given, HOME at ``cwd``, PATH as given. ``isolated``
-    starts a process instead, for what only a process shows (its own signals, its own imports, concurrent runs)."""
+    the environment a user would have: no API key but the one given, HOME at ``cwd``, PATH as given. Tests that
+    need a process of their own (signals, concurrent runs) start one with ``subprocess.Popen``."""
+    from conformance.cli import main
+
     env = {"PATH": path or os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd or REPO)}
     if key is not None:
         env["CONFORMANCE_STANDIN_KEY"] = key
-    if isolated:
-        env["PATH"] = path or "/usr/bin:/bin"
-        return subprocess.run([sys.executable, "-m", "conformance.cli", *args], capture_output=True, text=True,
-                              env=env, cwd=cwd or REPO, timeout=300)
-    from conformance.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
