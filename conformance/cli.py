@@ -13,8 +13,8 @@ from pathlib import Path
 
 from conformance import __version__, interrupt
 from conformance.errors import UsageError
+from conformance.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error")
 
@@ -25,8 +25,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from conformance.config import load_project
     from conformance.options import add_cli_options
 
+    project = load_project()
     parser = _Parser(prog="conformance", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--version", action="version", version=f"openai-conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
@@ -34,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the catalogue against a target and write its report",
                               description="Run the catalogue against a target (replaying its cassettes by default) "
                                           "and write report.json, report.md and report.html.")
-    add_cli_options(run)
+    add_cli_options(run, project)
     run.add_argument("--record-mode", choices=RECORD_MODES, default="none",
                      help="none replays cassettes (no key, no network); once records what is missing; rewrite "
                           "re-records everything [default: none]")

@@ -61,6 +61,12 @@ class GapManifest:
 
 
 def manifest_path(target: str) -> Path | None:
+    """The target's known-gaps manifest: the project's own (``targets/<target>.gaps.toml``), else the built-in."""
+    from conformance.config import load_project
+
+    own = load_project().project_manifest(target)
+    if own is not None:
+        return own
     resource = resources.files("conformance.targets").joinpath(f"{target}.gaps.toml")
     return Path(str(resource)) if resource.is_file() else None
 
@@ -75,7 +81,11 @@ def load_manifest(path: str | Path | None) -> GapManifest:
         raise UsageError(f"cannot read known-gaps manifest {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"known-gaps manifest {path} is not valid TOML ({exc}): fix the file") from None
-    gaps = []
+    unknown_top = set(document) - {"gap", "extends"}
+    if unknown_top:
+        raise UsageError(f"{path}: unknown key(s) {', '.join(sorted(unknown_top))} (a manifest has [[gap]] "
+                         "entries and optionally extends = \"<built-in target>\")")
+    gaps = _extended(document.get("extends"), path)
     for number, entry in enumerate(document.get("gap", [])):
         where = f"{path} gap #{number + 1}"
         unknown = set(entry) - GAP_KEYS
@@ -101,10 +111,27 @@ def load_manifest(path: str | Path | None) -> GapManifest:
     return GapManifest(gaps, _display(path))
 
 
+def _extended(extends: Any, path: Path) -> list[Gap]:
+    """The entries of the built-in manifests a project's own manifest extends (``extends = "gemini"``): the
+    publicly reported gaps stay known, and the project adds its own beside them."""
+    names = [extends] if isinstance(extends, str) else extends or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UsageError(f"{path}: extends must be a built-in target name or a list of them")
+    gaps: list[Gap] = []
+    for name in names:
+        resource = resources.files("conformance.targets").joinpath(f"{name}.gaps.toml")
+        if not resource.is_file():
+            raise UsageError(f"{path}: extends {name!r}, which has no built-in known-gaps manifest")
+        gaps += load_manifest(Path(str(resource))).gaps
+    return gaps
+
+
 def _display(path: Path) -> str:
-    """A path worth printing in a committed report: relative to the package or the working folder."""
+    """A path worth printing in a committed report: relative to the package, the project or the working folder."""
+    from conformance.config import load_project
+
     package_root = Path(__file__).resolve().parent.parent
-    for root in (package_root, Path.cwd()):
+    for root in (package_root, load_project().root, Path.cwd()):
         try:
             return str(path.resolve().relative_to(root))
         except ValueError:

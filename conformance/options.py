@@ -10,7 +10,10 @@ import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.config import ProjectConfig
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_RETRIES = 3
@@ -41,9 +44,13 @@ class RunOption:
     def pytest_flag(self) -> str:
         return "--conformance-" + self.name.replace("_", "-")
 
-    def default_value(self) -> Any:
+    def default_value(self, project: ProjectConfig | None = None) -> Any:
+        """What applies when no flag is given: the environment variable, then the project's config, then the
+        built-in default."""
         if self.env and os.environ.get(self.env):
             return self.type(os.environ[self.env])
+        if project is not None and self.name in project.values:
+            return project.values[self.name]
         return self.default
 
     def help_text(self) -> str:
@@ -121,16 +128,19 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
 )
 
 
-def add_cli_options(parser: argparse.ArgumentParser) -> None:
+def add_cli_options(parser: argparse.ArgumentParser, project: ProjectConfig | None = None) -> None:
     for option in RUN_OPTIONS:
-        parser.add_argument(option.flag, dest=option.name, type=option.type, default=option.default_value(),
+        parser.add_argument(option.flag, dest=option.name, type=option.type, default=option.default_value(project),
                             metavar=option.metavar, help=option.help_text())
 
 
 def add_pytest_options(group: Any) -> None:
+    # No default here: it is resolved when the run starts (from_pytest), so that a project's config, read then,
+    # applies under plain pytest as it does under the CLI, and a broken config fails that run, not every pytest
+    # run in the environment.
     for option in RUN_OPTIONS:
         group.addoption(option.pytest_flag, dest=f"conformance_{option.name}", type=option.type,
-                        default=option.default_value(), metavar=option.metavar, help=option.help_text())
+                        default=None, metavar=option.metavar, help=option.help_text())
 
 
 def pytest_args_for(values: dict[str, Any]) -> list[str]:
@@ -144,4 +154,12 @@ def pytest_args_for(values: dict[str, Any]) -> list[str]:
 
 
 def from_pytest(config: Any) -> dict[str, Any]:
-    return {option.name: config.getoption(f"conformance_{option.name}") for option in RUN_OPTIONS}
+    """The run's option values under pytest: each flag given, else its environment variable, config or default."""
+    from conformance.config import load_project
+
+    project = load_project()
+    values = {}
+    for option in RUN_OPTIONS:
+        given = config.getoption(f"conformance_{option.name}")
+        values[option.name] = given if given is not None else option.default_value(project)
+    return values

@@ -105,6 +105,8 @@ def _read_target(target: str) -> tuple[dict[str, Any], str]:
             raise UsageError(f"profile file {target} not found: give a built-in target ({choices}) "
                              "or an existing .toml file")
         text, source = _read_text(path), str(path)
+    elif (own := _project_profile(target)) is not None:
+        text, source = _read_text(own), f"project target {target} ({own.name} in {own.parent.name}/)"
     else:
         resource = resources.files(TARGETS_PACKAGE).joinpath(f"{target}.toml")
         if not resource.is_file():
@@ -119,6 +121,13 @@ def _read_target(target: str) -> tuple[dict[str, Any], str]:
     if not isinstance(table, dict):
         raise UsageError(f"{source} has no [target] table: see conformance/targets/openai.toml for the shape")
     return dict(table), source
+
+
+def _project_profile(target: str) -> Path | None:
+    """A project's own profile by name (``targets/<name>.toml`` under its root), which beats a built-in one."""
+    from conformance.config import load_project
+
+    return load_project().project_profile(target) if _NAME.match(target) else None
 
 
 def _read_text(path: Path) -> str:

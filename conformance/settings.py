@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -142,4 +141,8 @@ def parse_surfaces(value: str | None) -> list[str]:
 
 
 def default_dir(kind: str, target: str) -> Path:
-    return Path(os.getcwd()) / kind / target
+    """``cassettes/<target>`` or ``reports/<target>`` under the project root (the config's folder, else the
+    working folder), so that a command run from a sub-folder of the project finds the project's own data."""
+    from conformance.config import load_project
+
+    return load_project().root / kind / target

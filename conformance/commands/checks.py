@@ -7,9 +7,9 @@ import json
 from fnmatch import fnmatchcase
 from typing import Any
 
-from conformance.cli import EXIT_OK
 from conformance.console import make_console
 from conformance.errors import UsageError
+from conformance.exit_codes import EXIT_OK
 
 
 def check_rows(patterns: str | None = None) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from conformance.cli import EXIT_FINDINGS, EXIT_OK
 from conformance.console import make_console
+from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
 
 
 def command_diff(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance.cli import EXIT_FINDINGS, EXIT_OK
 from conformance.console import make_console
 from conformance.errors import UsageError
+from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
 
 
 def command_fuzz(args: argparse.Namespace, settings: Any) -> int:

@@ -6,9 +6,9 @@ import argparse
 import time
 
 from conformance import interrupt
-from conformance.cli import EXIT_OK
 from conformance.console import make_console
 from conformance.errors import UsageError
+from conformance.exit_codes import EXIT_OK
 
 
 def command_proxy(args: argparse.Namespace) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.cli import EXIT_OK
 from conformance.console import make_console
+from conformance.exit_codes import EXIT_OK
 
 
 def command_report(args: argparse.Namespace) -> int:

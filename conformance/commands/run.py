@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conformance.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from conformance.console import make_console
 from conformance.errors import UsageError
+from conformance.exit_codes import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from conformance.options import RUN_OPTIONS
 
 REFUSED_STATUSES = (401, 403)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.cli import EXIT_FINDINGS, EXIT_OK
 from conformance.console import make_console
 from conformance.errors import UsageError
+from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
 
 
 def command_selftest(args: argparse.Namespace) -> int:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.cli import EXIT_FINDINGS, EXIT_OK
 from conformance.console import make_console
+from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
 
 
 def command_setup_node() -> int:

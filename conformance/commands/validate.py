@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from conformance.cli import EXIT_FINDINGS, EXIT_OK
 from conformance.console import make_console
+from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
 
 
 def command_validate(args: argparse.Namespace) -> int:

@@ -44,16 +44,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every catalogue case, plus saved cases (e.g. shrunk fuzz failures) from --conformance-cases-dir."""
     from conformance.catalogue.saved import load_cases
     from conformance.errors import UsageError
+    from conformance.options import from_pytest
 
+    values = from_pytest(metafunc.config)
     try:
-        extra = load_cases(metafunc.config.getoption("--conformance-cases-dir"))
+        extra = load_cases(values["cases_dir"])
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     from conformance.catalogue import select_tier
     from conformance.pytest_plugin import settings_for
 
     recording = (metafunc.config.getoption("--record-mode") or "none") != "none"
-    cases = select_tier(CASES, metafunc.config.getoption("conformance_catalogue"), recording,
+    cases = select_tier(CASES, values["catalogue"], recording,
                         settings_for(metafunc.config).profile.catalogue) + extra
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])
     metafunc.parametrize("surface", list(SURFACES))
