@@ -83,6 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="text for people, json for tools, markdown for docs [default: text]")
     checks.add_argument("--checks", metavar="IDS", help="only these ids or globs, comma-separated")
 
+    init = commands.add_parser("init", help="start your own project: profile, known-gaps manifest, config, workflow",
+                               description="Write a starting profile (targets/NAME.toml), an empty known-gaps "
+                                           "manifest (targets/NAME.gaps.toml), conformance.toml and a GitHub "
+                                           "workflow, refusing to overwrite anything that exists.")
+    init.add_argument("--target", help="built-in target to start from [default: gemini]")
+    init.add_argument("--base-url", help="or start from any server: its OpenAI-compatible base URL")
+    init.add_argument("--name", help="the target's name (folders cassettes/NAME, reports/NAME)")
+    init.add_argument("--api-key-env", help="with --base-url: the variable that holds the key [default: "
+                                            "OPENAI_API_KEY]")
+    init.add_argument("--chat-model", help="with --base-url: the chat model to test")
+    init.add_argument("--embedding-model", help="with --base-url: the embedding model to test")
+    init.add_argument("--action", metavar="OWNER/REPO@REF",
+                      help="the GitHub Action the workflow uses [default: this suite's, at its version]")
+    init.add_argument("--no-workflow", action="store_true", help="do not write .github/workflows/conformance.yml")
+    init.add_argument("--dir", metavar="DIR", help="the project folder [default: the working folder]")
+
     commands.add_parser("setup-node", help="install the pinned OpenAI Node.js SDK for the node-sdk surface (npm ci)")
 
     selftest = commands.add_parser("selftest", help="inject known deviations into recorded exchanges; all caught?")
@@ -134,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.commands.checks import command_checks
 
             return command_checks(args)
+        if args.command == "init":
+            from conformance.commands.init import command_init
+
+            return command_init(args)
         if args.command == "setup-node":
             from conformance.commands.setup_node import command_setup_node
 

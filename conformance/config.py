@@ -10,6 +10,7 @@ built-in default.
 
 from __future__ import annotations
 
+import argparse
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class ProjectConfig:
         return path if path.is_file() else None
 
 
-def _table(path: Path) -> dict[str, Any] | None:
+def config_table(path: Path) -> dict[str, Any] | None:
     """The config table a file holds, or None when it holds none (a pyproject.toml without [tool.conformance])."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -74,7 +75,7 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
         for name in (CONFIG_FILE, PYPROJECT):
             path = candidate / name
             if path.is_file():
-                table = _table(path)
+                table = config_table(path)
                 if table is not None:
                     return path, table
         if (candidate / ".git").exists():
@@ -104,7 +105,7 @@ def load_project(start: Path | None = None) -> ProjectConfig:
             raise UsageError(f"{path}: {key} must be a string or a number, not {type(raw).__name__}")
         try:
             value = option.type(str(raw))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
             raise UsageError(f"{path}: {key} = {raw!r} is not valid: {exc}") from None
         if name in PATH_OPTIONS and isinstance(value, str) and value and value != "none":
             value = _relative_to(path.parent, value, name)

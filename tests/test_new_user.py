@@ -206,3 +206,17 @@ def test_validate_judges_against_the_request_when_given(tmp_path: Path, request_
         args[1:1] = ["--request", str(tmp_path / "request.json")]
     main(args)
     assert {f["check"] for f in json.loads(capsys.readouterr().out)} == expected
+
+
+def test_workers_without_xdist_say_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xdist" else real(name, *a))
+    assert main(["run", "--target", "llamacpp", "-n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "needs pytest-xdist" in err and "pip install pytest-xdist" in err
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    assert main(["run", "--target", "llamacpp", "-n", "two"]) == 2
+    assert "number of workers" in capsys.readouterr().err

@@ -148,5 +148,50 @@ def test_live_mode_without_key_can_be_skipped(capsys: pytest.CaptureFixture[str]
 def test_replay_reproduces_the_committed_report_byte_for_byte(replayed: Path) -> None:
     """The main job's promise (README command 1 leaves the clone unchanged), and the serial reference other tests
     compare parallel runs with."""
-    for name in ("report.json", "report.md", "report.html"):
+    for name in ("report.json", "report.md", "report.html", "badge.json"):
         assert (replayed / name).read_bytes() == (COMMITTED.parent / name).read_bytes(), name
+
+
+def test_what_breaks_comes_first_grouped_by_feature_with_the_surfaces_it_hits() -> None:
+    from conformance.report.summary import what_breaks
+
+    report = json.loads(COMMITTED.read_text())
+    breaks = what_breaks(report)
+    by_case = {c["case"]: c for g in breaks["groups"] for c in g["cases"]}
+    n_two = by_case["n.two"]["problems"]
+    assert n_two[0]["what"] == "does not work" and set(n_two[0]["surfaces"]) == set(SURFACES)
+    stream = by_case["tools.stream"]["problems"]
+    assert {("breaks the client (sdk.assembled)", "node-sdk")} <= {(p["what"], s) for p in stream
+                                                                    for s in p["surfaces"]}
+    assert [g["feature"] for g in breaks["groups"]] == [f for f in report["features"]
+                                                         if f in {g["feature"] for g in breaks["groups"]}]
+    markdown = (COMMITTED.parent / "report.md").read_text()
+    assert markdown.index("## What breaks for your users") < markdown.index("## Matrix")
+
+
+def test_badge_counts_gated_passes_and_takes_the_worst_gated_verdict_colour() -> None:
+    from conformance.report.summary import badge
+
+    def report(*gated: str) -> dict:
+        return {"target": {"name": "t"}, "results": [{"verdict": g, "gated_verdict": g} for g in gated]}
+
+    assert badge(report("PASS", "PASS")) == {"schemaVersion": 1, "label": "OpenAI compatibility (t)",
+                                             "message": "2/2 pass", "color": "brightgreen"}
+    assert badge(report("PASS", "DEVIATION", "NOT RECORDED"))["color"] == "yellowgreen"
+    assert badge(report("PASS", "FAIL", "DEVIATION"))["message"] == "1/3 pass"
+    assert badge(report("PASS", "FAIL"))["color"] == "red"
+    assert badge(report("NOT RECORDED"))["color"] == "lightgrey"
+
+
+def test_hostile_text_in_what_breaks_stays_inside_one_code_span() -> None:
+    from markdown_it import MarkdownIt
+
+    from conformance.report.write import inline_code
+
+    hostile = "x`` y\n\n# All checks passed\n<!-- hide\x1b[2J [a](javascript:alert(1)) <b>bold</b>"
+    tokens = MarkdownIt("commonmark").parse(f"- item: {inline_code(hostile)}\n")
+    inline = [t for t in tokens if t.type == "inline"]
+    assert len(inline) == 1
+    children = [c.type for c in inline[0].children]
+    assert children == ["text", "code_inline"], children
+    assert "\x1b" not in inline_code(hostile) and "\n" not in inline_code(hostile)

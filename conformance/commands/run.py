@@ -20,6 +20,8 @@ def command_run(args: argparse.Namespace) -> int:
     from conformance.settings import missing_key_message, resolve
 
     err, out = make_console(stderr=True), make_console()
+    if args.workers:
+        _check_workers(args.workers)
     settings = resolve({o.name: getattr(args, o.name) for o in RUN_OPTIONS}, args.record_mode)
     profile = settings.profile
     live = settings.recording or args.fuzz is not None
@@ -82,6 +84,17 @@ def command_run(args: argparse.Namespace) -> int:
     if args.baseline is not None:
         status = max(status, _compare(args.baseline, baseline, report, settings.report_dir, out, err))
     return status
+
+
+def _check_workers(workers: str) -> None:
+    """``-n`` runs the catalogue on pytest-xdist workers, which the plain install does not bring."""
+    import importlib.util
+
+    if importlib.util.find_spec("xdist") is None:
+        raise UsageError(f"-n {workers} needs pytest-xdist, which is not installed: pip install pytest-xdist "
+                         "(or the dev extra: pip install 'openai-conformance[dev]')")
+    if workers != "auto" and not workers.isdigit():
+        raise UsageError(f"-n takes a number of workers or 'auto', not {workers!r}")
 
 
 def request_estimate(pairs: int, settings: Any) -> str:

@@ -42,11 +42,15 @@ def template_environment(*, html: bool = False) -> Environment:
     env.filters["slug"] = lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
     env.filters["pretty"] = pretty_body
     env.filters["fence"] = fence
+    env.filters["code"] = inline_code
     from conformance.report.rates import cell_rate, expectation_rows, sample_note
 
     env.filters["rate"] = cell_rate
     env.filters["expectation_rows"] = expectation_rows
     env.globals["sample_note"] = sample_note
+    from conformance.report.summary import what_breaks
+
+    env.globals["what_breaks"] = what_breaks
     env.filters["counts"] = lambda counts: ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
     return env
 
@@ -56,6 +60,19 @@ def fence(text: str, language: str = "") -> str:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     marks = "`" * max(3, longest + 1)
     return f"{marks}{language}\n{text}\n{marks}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def inline_code(text: Any) -> str:
+    """Text from anywhere (a server's message included) as one Markdown code span: no newline, control character
+    or backtick run can end it early or restructure the page, and nothing in it is read as Markdown or HTML."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else " ", str(text))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    marks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{marks}{pad}{text}{pad}{marks}"
 
 
 def pretty_body(text: str) -> str:
@@ -132,10 +149,13 @@ def write_reports(report: dict[str, Any], folder: str | Path) -> list[Path]:
     folder = Path(folder)
     report = strict_json(report)
     markdown, html = render_all(report)  # render everything before writing anything: the old report stays whole
+    from conformance.report.summary import badge
+
     rendered = {
         folder / "report.json": dumps(report),
         folder / "report.md": markdown,
         folder / "report.html": html,
+        folder / "badge.json": json.dumps(badge(report), indent=2) + "\n",
     }
     atomic.write_all(rendered)
     return list(rendered)
