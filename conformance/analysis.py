@@ -15,6 +15,7 @@ from conformance.checks import CheckContext, CheckCrashed, error_bodies, run_che
 from conformance.checks import http as http_checks
 from conformance.checks.registry import finding, selected
 from conformance.exchange import Exchange
+from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
 from conformance.sse import error_message, loads_checked, parse_stream
 from conformance.surfaces.base import SurfaceOutcome
@@ -45,6 +46,10 @@ class CaseResult:
     # Pass counts per expectation over the samples (see conformance.samples): behaviour rates, and any check that
     # showed on some sample.
     expectations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A conversation's steps in order, each with its exchange (flow cases only; ``exchange`` is the last one).
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    # In a live run that shared answers: "live", "shared from <surface>", or a conversation's mix (sharing.py).
+    answered: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,12 +60,16 @@ class CaseResult:
             "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
             "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
             "tier": self.tier, "oracle": self.oracle, "samples": self.samples, "expectations": self.expectations,
+            **({"steps": self.steps} if self.steps else {}),
+            **({"answered": self.answered} if self.answered else {}),
         }
 
 
-def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None, expect: dict[str, Any]) -> CheckContext:
+def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
+                expect: Expectations | dict[str, Any]) -> CheckContext:
     """Decode the raw response into what checks look at. Raises ValueError when the body cannot be decoded."""
     kind = case.kind
+    expect = Expectations.of(expect)
     ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
                        content_type=exchange.content_type)
     ctx.encoding_problem = exchange.encoding_problem
@@ -111,9 +120,10 @@ def _error_message(exchange: Exchange) -> str:
     return message[:200] if message else _preview(exchange.response_body)
 
 
-def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: dict[str, Any]) -> tuple[
-        Verdict, str, list[Finding]]:
+def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: Expectations | dict[str, Any]
+          ) -> tuple[Verdict, str, list[Finding]]:
     exchange = outcome.exchange
+    expect = Expectations.of(expect)
     if outcome.error_kind == "not_recorded":
         return Verdict.NOT_RECORDED, outcome.error or "not recorded", []
     if exchange is None or exchange.status is None:

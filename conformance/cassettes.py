@@ -144,6 +144,7 @@ class Recording:
     provenance: dict[str, Any] = field(default_factory=dict)
     fresh: bool = False  # re-recording: existing cassettes are ignored and replaced once each new one is whole
     frozen: bool = False  # set when a run is interrupted: a test cut off mid-exchange must not replace a cassette
+    sharing: Any = None  # a live run's shared answers: each cassette says which exchanges were shared (sharing.py)
     _checked: dict[Path, dict[str, Any]] = field(default_factory=dict)
 
     def load(self, path: Path) -> tuple[list[Any], list[Any]]:
@@ -208,7 +209,13 @@ class ConformancePersister:
             raise UsageError(f"refusing to write {cassette_path}: it is outside the cassette folder "
                              f"{self.recording.root}")
         body = serialize(cassette_dict, serializer)
-        header = {"provenance": {**self.recording.provenance, "recorded_at": now_iso(), "suite_version": __version__}}
+        provenance = {**self.recording.provenance, "recorded_at": now_iso(), "suite_version": __version__}
+        if self.recording.sharing is not None:
+            path = Path(cassette_path)
+            answers = self.recording.sharing.notes_for(f"{path.parent.name}/{path.name.removesuffix(CASSETTE_SUFFIX)}")
+            if answers:  # per exchange, in order: "live", or "shared from <surface>" (the same answer's bytes)
+                provenance["answers"] = answers
+        header = {"provenance": provenance}
         text = (
             "# Recorded by openai-conformance from a live server; secrets scrubbed before writing.\n"
             + yaml.dump(header, Dumper=_DUMPER, sort_keys=False)

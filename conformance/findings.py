@@ -33,12 +33,15 @@ class Finding:
     nature: str = "contract"
     # In a repeated case (--repeat K), the samples (1-based) that showed it; None when every sample did.
     samples: tuple[int, ...] | None = None
+    # In a conversation (a flow case), the step (1-based) whose exchange the pointer is into; None: a single step.
+    step: int | None = None
 
     def on_samples(self, total: int) -> set[int]:
         return set(self.samples) if self.samples is not None else set(range(1, total + 1))
 
     def where(self) -> str:
-        prefix = f"chunk[{self.event}]" if self.event is not None else ""
+        prefix = (f"step[{self.step}]" if self.step is not None else "") + (
+            f"chunk[{self.event}]" if self.event is not None else "")
         return f"{prefix}{self.pointer or '/'}" if prefix else (self.pointer or "/")
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +51,8 @@ class Finding:
             del data["samples"]
         else:
             data["samples"] = list(self.samples)
+        if self.step is None:
+            del data["step"]
         return data
 
     @classmethod

@@ -38,6 +38,9 @@ class Profile:
     # allows (rpm_source says where that figure comes from).
     rpm: float | None = None
     rpm_source: str = ""
+    # The requests per day the same key allows (a live run that would send more stops before its first request).
+    rpd: int | None = None
+    rpd_source: str = ""
     # The target whose known-gaps manifest applies, when this one shares it (a variant of the same server).
     gaps_of: str = ""
     # The catalogue tier its committed cassettes hold ("core" or "full"): what a replay runs by default.
@@ -153,6 +156,9 @@ def _build(data: dict[str, Any], source: str) -> Profile:
     rpm = data.get("rpm")
     if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, int | float) or rpm <= 0):
         raise UsageError(f"{source}: rpm must be a positive number of requests per minute")
+    rpd = data.get("rpd")
+    if rpd is not None and (isinstance(rpd, bool) or not isinstance(rpd, int) or rpd <= 0):
+        raise UsageError(f"{source}: rpd must be a positive whole number of requests per day")
     size = data.get("embedding_size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise UsageError(f"{source}: embedding_size must be a positive integer")

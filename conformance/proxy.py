@@ -36,7 +36,8 @@ class RecordingProxy:
 
     def __init__(self, upstream_base: str, auth_headers: dict[str, str], auth_query: dict[str, str],
                  capture: Capture, timeout_s: float = 60.0, port: int | None = None,
-                 max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)) -> None:
+                 max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000), share: Any = None) -> None:
+        self.share = share
         self.upstream_base = upstream_base.rstrip("/") + "/"
         self.auth_headers = auth_headers
         self.auth_query = auth_query
@@ -86,7 +87,7 @@ class RecordingProxy:
         outgoing = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
         outgoing.update(self.auth_headers)
         try:
-            with new_client("httpx", self.limits, self.capture.hooks) as client:
+            with new_client("httpx", self.limits, self.capture.hooks, share=self.share) as client:
                 response = client.request(method, self.upstream_base + endpoint, content=body, headers=outgoing,
                                           params=self.auth_query)
         except Exception as exc:

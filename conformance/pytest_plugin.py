@@ -42,6 +42,7 @@ class RunHandle:
         self.written: list[Any] = []
         self.write_error: str | None = None
         self.interrupted = False
+        self.quota_error: str | None = None  # the run stopped before its first request: over the daily quota
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-fresh", action="store_true",
                     help="re-record: ignore existing cassettes, replace each one only once it is recorded whole")
     group.addoption("--conformance-no-report", action="store_true", help="do not write report files")
+    group.addoption("--conformance-no-share", action="store_true",
+                    help="a live run sends every surface's request to the server (by default a request another "
+                         "surface of the case already sent gets that answer)")
 
 
 def handle_of(config: pytest.Config) -> RunHandle | None:
@@ -68,7 +72,8 @@ def settings_for(config: pytest.Config) -> Settings:
             try:
                 config.stash[_settings_key] = resolve(options.from_pytest(config),
                                                       config.getoption("--record-mode") or "none",
-                                                      fresh=bool(config.getoption("--conformance-fresh")))
+                                                      fresh=bool(config.getoption("--conformance-fresh")),
+                                                      share=not config.getoption("--conformance-no-share"))
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
     return config.stash[_settings_key]
@@ -94,7 +99,7 @@ def recording_for(config: pytest.Config) -> Recording:
         settings = settings_for(config)
         config.stash[_recording_key] = Recording(
             root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
-            provenance=settings.provenance())
+            provenance=settings.provenance(), sharing=settings.sharing)
     return config.stash[_recording_key]
 
 
@@ -146,8 +151,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-_LETTERS = {"PASS": ".", "DEVIATION": "D", "UNSUPPORTED": "U", "FAIL": "F", "ERROR": "E", "NOT RECORDED": "n",
-            "NOT RUN": "s"}
+_LETTERS = {"PASS": ".", "DEVIATION": "D", "UNSUPPORTED": "U", "FLAKY": "~", "FAIL": "F", "ERROR": "E",
+            "NOT RECORDED": "n", "NOT RUN": "s"}
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -17,6 +17,7 @@ from conformance.findings import Finding
 from conformance.gaps import apply as apply_gaps
 from conformance.samples import Sample, combine
 from conformance.settings import Settings
+from conformance.sharing import summary
 from conformance.surfaces import SURFACES, RunEnv, Surface, SurfaceOutcome
 from conformance.verdicts import Verdict
 
@@ -79,7 +80,22 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     behaviour = [] if case.expect_error else behaviour_expectations(planned, expect)
     started = time.perf_counter()
     samples, outcomes, requests = [], [], []
-    for _ in range(repeat):
+    flows: list[list[dict[str, Any]]] = []
+    for sample_number in range(1, repeat + 1):
+        if settings.sharing is not None:
+            env.share = settings.sharing.context(case.id, sample_number, surface_name)
+        if case.is_flow:
+            from conformance.flow_runner import run_flow
+
+            sample, outcome, request, steps = run_flow(case, surface, env, settings, expect, path)
+            verdict = sample.verdict
+            samples.append(sample)
+            outcomes.append(outcome)
+            requests.append(request)
+            flows.append(steps)
+            if verdict is Verdict.NOT_RECORDED:
+                break
+            continue
         settings.pace()
         outcome, statuses = run_with_retries(surface, case, env, settings)
         request = sent_request(outcome, planned)
@@ -107,9 +123,21 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
     if result.exchange is not None and not settings.recording:
         result.exchange["elapsed_s"] = None
+    if flows:
+        result.steps = settings.scrubber.deep(flows[combined.decisive])
+        for step in result.steps if not settings.recording else ():
+            if step.get("exchange"):
+                step["exchange"]["elapsed_s"] = None
     result.sdk = outcome.sdk
     if not settings.recording:
         result.recorded_at = provenance.get("recorded_at")
+    answers = settings.sharing.notes_for(f"{surface_name}/{case.id}") if settings.sharing is not None else \
+        provenance.get("answers")
+    result.answered = summary(answers) if isinstance(answers, list) else None
+    if result.answered and "live" not in result.answered:
+        result.duration_s = None  # timings are the server's only for what it answered itself
+        if result.exchange is not None:
+            result.exchange["elapsed_s"] = None
     return result
 
 

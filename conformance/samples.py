@@ -62,10 +62,10 @@ def combine(samples: list[Sample], behaviour: list[str]) -> Combined:
 def _merged_findings(samples: list[Sample]) -> list[Finding]:
     """One finding per (check, pointer), with the samples (1-based) it showed on (None when on all) and the chunk
     number of the first: the same departure sits at another chunk in a stream of another length."""
-    merged: dict[tuple[str, str], tuple[Finding, list[int]]] = {}
+    merged: dict[tuple[str, int | None, str], tuple[Finding, list[int]]] = {}
     for number, sample in enumerate(samples, start=1):
         for f in sample.findings:
-            key = (f.check, f.pointer)
+            key = (f.check, f.step, f.pointer)
             if key not in merged:
                 merged[key] = (f, [])
             if number not in merged[key][1]:

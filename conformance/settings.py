@@ -12,6 +12,7 @@ from conformance.gaps import GapManifest, load_manifest, manifest_path
 from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET_S, DEFAULT_TIMEOUT_S
 from conformance.profiles import Profile, load_profile
 from conformance.scrub import Scrubber
+from conformance.sharing import Sharing
 from conformance.surfaces import SURFACES
 
 RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
@@ -34,6 +35,7 @@ class Settings:
     fresh: bool = False  # re-recording: existing cassettes are ignored, each replaced once its new one is whole
     repeat: int = 1  # samples per case when recording; a replay takes each cassette's own count
     rpm: float | None = None  # requests per minute when recording, shared by every worker; None: unpaced
+    share: bool = True  # a live run sends each distinct request once and shares its answer (conformance/sharing.py)
 
     def pace(self) -> None:
         """Wait for this request's slot when a live run is paced (--rpm); a replay never waits."""
@@ -60,6 +62,11 @@ class Settings:
         return key or REPLAY_KEY
 
     @cached_property
+    def sharing(self) -> Sharing | None:
+        """The run's shared answers (this process's), when it is live and sharing."""
+        return Sharing() if self.recording and self.share else None
+
+    @cached_property
     def scrubber(self) -> Scrubber:
         """Built once per run: its patterns for every encoded form of the key are compiled on creation."""
         return Scrubber([self.profile.api_key()])
@@ -73,7 +80,7 @@ class Settings:
         return " ".join(parts)
 
 
-def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = False) -> Settings:
+def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = False, share: bool = True) -> Settings:
     """Settings from the run options' values (see conformance.options): the one place they are interpreted."""
     profile = load_profile(values.get("target"), name=values.get("name"), base_url=values.get("base_url"),
                            api_key_env=values.get("api_key_env"), chat_model=values.get("chat_model"),
@@ -97,6 +104,7 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         fresh=fresh,
         repeat=int(values.get("repeat") or 1),
         rpm=_pace(values.get("rpm"), profile),
+        share=share,
     )
 
 

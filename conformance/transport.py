@@ -246,7 +246,8 @@ def _decoding_error(message: str) -> Exception:
     return ResponseDecodingError(message)
 
 
-def new_client(kind: str, limits: Limits, hooks: dict[str, list[Any]], *, follow_redirects: bool = False) -> Any:
+def new_client(kind: str, limits: Limits, hooks: dict[str, list[Any]], *, follow_redirects: bool = False,
+               share: Any = None) -> Any:
     """An httpx (``kind="httpx"``) or httpx2 (the OpenAI SDK's own) client with the suite's bounds and hooks.
 
     The SDK surface follows redirects as the SDK does by default; curl and raw REST do not. Either way the
@@ -258,6 +259,11 @@ def new_client(kind: str, limits: Limits, hooks: dict[str, list[Any]], *, follow
     else:
         import httpx as module
     transport = bound(module.HTTPTransport(verify=tls_context()), limits)
+    if share is not None:  # a live run: answers the case's other surfaces already had are shared (sharing.py)
+        from conformance.sharing import SharedPool
+
+        core = __import__("httpcore2" if kind == "httpx2" else "httpcore")
+        transport._pool = SharedPool(transport._pool, share, core.Response)
     return module.Client(transport=transport, event_hooks=hooks, timeout=limits.timeout_s,
                          follow_redirects=follow_redirects)
 

@@ -187,11 +187,20 @@ def test_the_estimate_counts_samples_and_states_the_pace() -> None:
     from conformance.settings import resolve
 
     settings = resolve({"target": "gemini", "repeat": 5}, "once")
-    text = request_estimate(29 * 4, settings)
-    assert text.startswith("580 request(s) (116 case x surface x 5 sample(s)")
-    assert "at 10 per minute" in text and "rate-limits" in text and "about 58 min" in text
+    pairs = [(f"chat.case{n}", surface) for n in range(29) for surface in ("a", "b", "c", "d")]
+    text = request_estimate(pairs, settings)
+    assert text.startswith("145 distinct request(s) (29 case(s) x steps x 5 sample(s); the 116 case x surface runs "
+                           "share each answer, 580 without sharing")
+    assert "at 10 per minute" in text and "rate-limits" in text and "about 14 min" in text
+    unshared = resolve({"target": "gemini", "repeat": 5}, "once", share=False)
+    assert request_estimate(pairs, unshared).startswith("580 request(s) (116 case x surface x steps x 5 sample(s)")
+    assert "about 58 min" in request_estimate(pairs, unshared)
     unpaced = resolve({"target": "gemini", "rpm": 0}, "once")
-    assert "unpaced" in request_estimate(10, unpaced)
+    assert "unpaced" in request_estimate(pairs[:10], unpaced)
+    flows = request_estimate([("flow.tool_loop", "rest"), ("flow.tool_loop", "curl"), ("chat.system_user", "rest")],
+                             unpaced)
+    assert flows.startswith("3 distinct request(s) (2 case(s) x steps x 1 sample(s); the 3 case x surface runs share "
+                            "each answer, 5 without sharing")
 
 
 # --- end to end: record K samples, replay them in order ------------------------------------------------------------

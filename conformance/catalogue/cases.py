@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, UNKNOWN_MODEL, Case
+from conformance.flows import Step, continue_chat, continue_with_tool_results
 
 GEMINI_DOC = "https://ai.google.dev/gemini-api/docs/openai"
 OPENAI_CHAT = "https://platform.openai.com/docs/api-reference/chat/create"
@@ -117,8 +118,10 @@ CASES: list[Case] = [
                                                     "Use both tools."}],
               tools=[GET_WEATHER, GET_TIME], tool_choice="auto"),
          expect={"min_tool_calls": 2}),
-    Case("tools.result_round_trip", "Function calling", "A tool result sent back gets a final answer", OPENAI_TOOLS,
-         "chat/completions", chat(messages=TOOL_ROUND_TRIP, tools=[GET_WEATHER])),
+    Case("tools.result_round_trip", "Function calling",
+         "A tool result sent back gets a final answer (a fixed, hand-written history)", OPENAI_TOOLS,
+         "chat/completions", chat(messages=TOOL_ROUND_TRIP, tools=[GET_WEATHER]),
+         reason_prefix="fixed transcript (a history the server did not write): "),
     Case("tools.stream", "Function calling", "Streamed tool call deltas assemble into a call", OPENAI_TOOLS,
          "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER],
@@ -301,6 +304,35 @@ CASES += [
     Case("params.accepted.embeddings.tokens", "Request parameters", "Embeddings input as a list of token arrays",
          f"{OPENAI_EMBEDDINGS}#input", "embeddings",
          embed(input=[[9906, 1917], [791, 8415, 374, 6437]], encoding_format="float"), tier="full"),
+]
+
+# --- Conversations: each next request is built from the answer as the surface's client returned it ---------------
+# One entry each: the first request, then the steps that continue it (conformance/flows.py builds them, answering
+# tool calls with the suite's own deterministic tools).
+TOOL_RESULT = Step("tool result", continue_with_tool_results)
+OPENAI_FLOW = f"{OPENAI_TOOLS}#handling-function-calls"
+CASES += [
+    Case("flow.tool_loop", "Conversations", "Tool call, the client's message and the tool result sent back, "
+         "an answer (live first turn)", OPENAI_FLOW, "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto"),
+         expect={"tool_call_expected": True}, steps=(TOOL_RESULT,)),
+    Case("flow.tool_loop.stream", "Conversations", "The same loop streamed: the message the client's stream "
+         "helper assembled is sent back", OPENAI_FLOW, "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto", stream=True),
+         expect={"tool_call_expected": True}, steps=(TOOL_RESULT,)),
+    Case("flow.parallel_results", "Conversations", "Two parallel calls answered together in one turn", OPENAI_FLOW,
+         "chat/completions",
+         chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
+                                                    "Use both tools."}], tools=[GET_WEATHER, GET_TIME],
+              tool_choice="auto"),
+         expect={"min_tool_calls": 2}, steps=(TOOL_RESULT,)),
+    Case("flow.required_then_result", "Conversations", "tool_choice required, then the result: the answer is text",
+         OPENAI_FLOW, "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="required"), steps=(TOOL_RESULT,)),
+    Case("flow.chat_continued", "Conversations", "A multi-turn chat that continues the model's own answer",
+         OPENAI_CHAT, "chat/completions", chat(messages=[SYSTEM, {"role": "user", "content": "Tell me a fact about "
+                                                                                              "the sea."}]),
+         steps=(Step("next question", continue_chat("And one about the sky?")),)),
 ]
 
 FEATURES: list[str] = list(dict.fromkeys(case.feature for case in CASES))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from conformance.expectations import Expectations
+from conformance.flows import Step
 from conformance.profiles import Profile
 
 CHAT_MODEL = "<chat_model>"
@@ -23,7 +25,7 @@ class Case:
     section: str  # where the documentation describes it
     endpoint: str  # "chat/completions", "embeddings", "models" or "models/<chat_model>"
     body: dict[str, Any]
-    expect: dict[str, Any] = field(default_factory=dict)
+    expect: Expectations = field(default_factory=Expectations)  # a mapping is accepted and checked
     expect_error: tuple[int, ...] = ()
     invalid_key: bool = False
     no_key: bool = False  # sent with no credentials at all (no Authorization header, no key parameter)
@@ -32,6 +34,27 @@ class Case:
     tier: str = "core"
     # Where the expected answer comes from: the documentation (section) or OpenAI's recorded answer.
     oracle: str = "documentation"
+    # A conversation: follow-up requests, each built from the previous steps' answers as the surface's client
+    # returned them (see conformance/flows.py). The case's own body is the first step.
+    steps: tuple[Step, ...] = ()
+    first_step: str = "ask"  # the first step's name in results
+    reason_prefix: str = ""  # said before the reason of a failure (which of two similar cases failed)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "expect", Expectations.of(self.expect))
+        except ValueError as exc:
+            raise ValueError(f"case {self.id}: {exc}") from None
+
+    @property
+    def is_flow(self) -> bool:
+        return bool(self.steps)
+
+    def step_case(self, body: dict[str, Any], expect: Expectations | dict[str, Any]) -> Case:
+        """A follow-up step as a one-request case: the surfaces send it like any other (the model already set)."""
+        from dataclasses import replace
+
+        return replace(self, body=body, expect=expect, steps=())
 
     @property
     def method(self) -> str:
@@ -65,12 +88,12 @@ class Case:
             body["model"] = profile.embedding_model
         return body
 
-    def expectations(self, profile: Profile) -> dict[str, Any]:
-        expect = dict(self.expect)
+    def expectations(self, profile: Profile) -> Expectations:
+        expect = self.expect
         if self.expect_error:
-            expect["status"] = list(self.expect_error)
+            expect = replace(expect, status=tuple(self.expect_error))
         if self.endpoint == "embeddings" and profile.embedding_size and "dimensions" not in self.body:
-            expect.setdefault("embedding_size", profile.embedding_size)
+            expect = expect.with_defaults(embedding_size=profile.embedding_size)
         if self.endpoint.startswith("models"):
-            expect.setdefault("model_id", profile.chat_model)
+            expect = expect.with_defaults(model_id=profile.chat_model)
         return expect

@@ -17,7 +17,7 @@ ENDPOINTS = ("chat/completions", "embeddings")
 
 def case_to_json(case: Case, **extra: Any) -> str:
     data = {"id": case.id, "feature": case.feature, "title": case.title, "section": case.section,
-            "endpoint": case.endpoint, "body": case.body, "expect": case.expect, **extra}
+            "endpoint": case.endpoint, "body": case.body, "expect": case.expect.to_dict(), **extra}
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -21,3 +21,18 @@ declare("sdk.assembled", "What the SDK assembles (text, finish reason, each tool
                          "what the exchange says", severity=Severity.FAILURE,
         source="OpenAI API reference, the chat completion chunk object: tool-call `id`, `type` and `function.name` "
                "come on a call's first delta only, `arguments` are concatenated")
+
+# Conversations (flow cases): the next request is built from the assistant message as each client returned it.
+_FLOW_SOURCE = ("OpenAI API reference, Chat Completions: the assistant message of a request (role, content, "
+                "refusal, tool_calls with id, type, function name and arguments); OpenAI guide, Function calling "
+                "(append the model's message and the tool's result, then call the model again)")
+declare("flow.echo.extension_required", "The next turn is accepted with the assistant message echoed from "
+                                        "OpenAI's fields alone: a server that needs a field of its own back "
+                                        "breaks every client that rebuilds messages from OpenAI's fields",
+        severity=Severity.FAILURE, source=_FLOW_SOURCE + "; Gemini's thought_signature reports in "
+                                                         "shared/reference/gemini-evidence/DEVIATIONS.md")
+declare("flow.echo.client_reading", "The next turn is accepted with the client's own reading of the previous "
+                                    "answer echoed back (not only with the exchange's conformant reading)",
+        severity=Severity.FAILURE, source=_FLOW_SOURCE)
+declare("flow.step.refused", "A follow-up turn of a conversation (the model's own message and the tool results) "
+                             "is accepted", severity=Severity.FAILURE, source=_FLOW_SOURCE)

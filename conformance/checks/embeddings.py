@@ -105,7 +105,7 @@ def encoding_format_honoured(ctx: CheckContext) -> Iterator[Finding]:
 @check("embeddings.dimensions", "embeddings", severity=Severity.FAILURE, needs_request=True)
 def dimensions(ctx: CheckContext) -> Iterator[Finding]:
     """Vectors have `dimensions` values when asked for (else the model's own size, when the profile knows it)."""
-    wanted = (ctx.request or {}).get("dimensions") or ctx.expect.get("embedding_size")
+    wanted = (ctx.request or {}).get("dimensions") or ctx.expect.embedding_size
     if not isinstance(wanted, int):
         return
     for position, vector, _ in vectors(ctx.body):

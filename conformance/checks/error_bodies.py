@@ -11,7 +11,7 @@ from conformance.findings import Finding, Severity
 @check("errors.status", "error", needs_request=True)
 def status(ctx: CheckContext) -> Iterator[Finding]:
     """The HTTP status is the one OpenAI documents for this error."""
-    wanted = ctx.expect.get("status")
+    wanted = ctx.expect.status
     if not wanted or ctx.status is None:
         return
     allowed = list(wanted) if isinstance(wanted, (list, tuple)) else [wanted]
@@ -40,7 +40,7 @@ def code(ctx: CheckContext) -> Iterator[Finding]:
         yield finding("errors.code", "/error/code", f"error.code {value!r} is an HTTP status, not an identifier",
                       expected="null or an identifier such as 'invalid_value'", seen=value)
         return
-    wanted = ctx.expect.get("error_code")
+    wanted = ctx.expect.error_code
     if wanted and value != wanted:
         yield finding("errors.code", "/error/code", f"error.code {value!r} where OpenAI answers {wanted!r}",
                       expected=wanted, seen=value)
@@ -49,7 +49,7 @@ def code(ctx: CheckContext) -> Iterator[Finding]:
 @check("errors.param", "error", source=OPENAI_ERROR_BODIES)
 def param(ctx: CheckContext) -> Iterator[Finding]:
     """`error.param` names the parameter that was wrong, as OpenAI's own answer to the same request does."""
-    wanted = ctx.expect.get("error_param")
+    wanted = ctx.expect.error_param
     error = ctx.body.get("error") if isinstance(ctx.body, dict) else None
     if not wanted or not isinstance(error, dict):
         return

@@ -11,7 +11,7 @@ from conformance.findings import Finding, Severity
 @check("models.listed", "models", severity=Severity.FAILURE, needs_request=False)
 def listed(ctx: CheckContext) -> Iterator[Finding]:
     """GET /models lists the model the target serves (the profile's chat model): clients pick models from it."""
-    wanted = ctx.expect.get("model_id")
+    wanted = ctx.expect.model_id
     data = ctx.body.get("data") if isinstance(ctx.body, dict) else None
     if not wanted or not isinstance(data, list):
         return
@@ -24,7 +24,7 @@ def listed(ctx: CheckContext) -> Iterator[Finding]:
 @check("models.retrieved", "model", severity=Severity.FAILURE)
 def retrieved(ctx: CheckContext) -> Iterator[Finding]:
     """GET /models/{model} describes that model: its `id` is the one asked for."""
-    wanted = ctx.expect.get("model_id")
+    wanted = ctx.expect.model_id
     if not wanted or not isinstance(ctx.body, dict):
         return
     seen = ctx.body.get("id")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class CheckContext:
     stream_problems: list[tuple[int, str]] = field(default_factory=list)
     request: dict[str, Any] | None = None
     status: int | None = None
-    expect: dict[str, Any] = field(default_factory=dict)
+    expect: Expectations = field(default_factory=Expectations)
     content_type: str | None = None  # None when a captured body is checked without its headers
     encoding_problem: str | None = None  # the body is not UTF-8, or declares another charset
     duplicate_keys: list[tuple[int | None, str]] = field(default_factory=list)  # (chunk number or None, key)
@@ -171,7 +172,7 @@ def finding(
                    nature=registered.nature)
 
 
-def behaviour_expectations(request: dict[str, Any], expect: dict[str, Any]) -> list[str]:
+def behaviour_expectations(request: dict[str, Any], expect: Expectations) -> list[str]:
     """The behaviour checks a request exercises: each gets a pass rate over the samples of a repeated case."""
     return [c.id for c in REGISTRY.values() if c.applies is not None and selected(c.id) and c.applies(request, expect)]
 

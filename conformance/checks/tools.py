@@ -290,10 +290,10 @@ def choice_named(ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("tools.parallel.count", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
-       nature="behaviour", applies=lambda _, expect: isinstance(expect.get("min_tool_calls"), int))
+       nature="behaviour", applies=lambda _, expect: isinstance(expect.min_tool_calls, int))
 def parallel_count(ctx: CheckContext) -> Iterator[Finding]:
     """A prompt that needs several calls gets them in one turn (parallel function calling)."""
-    wanted = ctx.expect.get("min_tool_calls")
+    wanted = ctx.expect.min_tool_calls
     if not isinstance(wanted, int):
         return
     for choice in calls_by_choice(ctx):
@@ -306,13 +306,13 @@ def parallel_count(ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("tools.auto.called", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
-       nature="behaviour", applies=lambda _, expect: bool(expect.get("tool_call_expected")),
+       nature="behaviour", applies=lambda _, expect: expect.tool_call_expected,
        source="Gemini OpenAI-compatibility guide, Function calling (its get_weather example "
        "answers with a tool call); OpenAI guide, Function calling")
 def auto_called(ctx: CheckContext) -> Iterator[Finding]:
     """Under `tool_choice: "auto"`, a question only a declared tool can answer gets a tool call: the model may
     decline, so this is a behaviour with a rate, not a contract."""
-    if not ctx.expect.get("tool_call_expected"):
+    if not ctx.expect.tool_call_expected:
         return
     for choice in calls_by_choice(ctx):
         if not choice.calls:

@@ -27,20 +27,30 @@ class Progress:
         self._task: Any = None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._start(sum(1 for i in session.items if split_nodeid(i.nodeid) is not None))
+        self._start([i.nodeid for i in session.items])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if self._bar is None:
-            self._start(sum(1 for i in ids if split_nodeid(i) is not None))
+            self._start(ids)
 
-    def _start(self, total: int) -> None:
-        self.total = total
+    def _start(self, nodeids: list[str]) -> None:
+        pairs = [pair for pair in map(split_nodeid, nodeids) if pair is not None]
+        total = self.total = len(pairs)
         settings = self.handle.settings
         if settings.recording and total:  # before the first request: how many, and how long at the run's pace
-            from conformance.commands.run import request_estimate
+            from conformance.commands.run import planned_requests, request_estimate
 
-            self.console.print(request_estimate(total, settings), markup=False)
+            self.console.print(request_estimate(pairs, settings), markup=False)
+            requests, _ = planned_requests(pairs, settings)
+            rpd = settings.profile.rpd
+            if rpd and requests > rpd:  # stop before the first request: the key's daily quota would run out
+                source = f" ({settings.profile.rpd_source})" if settings.profile.rpd_source else ""
+                self.handle.quota_error = (
+                    f"this live run would send {requests} requests, more than the {rpd} a day "
+                    f"{settings.profile.name}'s key allows{source}: select fewer cases (-k, --catalogue core) or "
+                    "fewer samples")
+                raise pytest.UsageError(self.handle.quota_error)
         if self.console.is_terminal and total:
             self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,

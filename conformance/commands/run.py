@@ -22,7 +22,8 @@ def command_run(args: argparse.Namespace) -> int:
     err, out = make_console(stderr=True), make_console()
     if args.workers:
         _check_workers(args.workers)
-    settings = resolve({o.name: getattr(args, o.name) for o in RUN_OPTIONS}, args.record_mode)
+    settings = resolve({o.name: getattr(args, o.name) for o in RUN_OPTIONS}, args.record_mode,
+                       share=not args.no_share)
     profile = settings.profile
     live = settings.recording or args.fuzz is not None
     if live and not profile.api_key():
@@ -56,6 +57,8 @@ def command_run(args: argparse.Namespace) -> int:
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
               markup=False)
     code = _run_pytest(args, settings, handle)
+    if handle.quota_error:
+        raise UsageError(handle.quota_error)
     if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
         total = handle.expected or handle.planned
         err.print(f"conformance: interrupted after {len(handle.results)} of {total} case(s); "
@@ -97,10 +100,28 @@ def _check_workers(workers: str) -> None:
         raise UsageError(f"-n takes a number of workers or 'auto', not {workers!r}")
 
 
-def request_estimate(pairs: int, settings: Any) -> str:
-    """Before the first request: how many a live run sends, and how long that takes at its pace."""
-    requests = pairs * settings.repeat
-    count = f"{requests} request(s) ({pairs} case x surface x {settings.repeat} sample(s); retries come on top)"
+def planned_requests(pairs: list[tuple[str, str]], settings: Any) -> tuple[int, int]:
+    """(requests a live run sends, requests without sharing). A conversation sends one request per step; with
+    sharing (the default) the surfaces of a case send its requests once between them."""
+    from conformance.catalogue import CASES
+
+    steps = {case.id: 1 + len(case.steps) for case in CASES}
+    every = sum(steps.get(case, 1) for case, _ in pairs) * settings.repeat
+    distinct = sum(steps.get(case, 1) for case in dict.fromkeys(c for c, _ in pairs)) * settings.repeat
+    return (distinct if settings.share else every), every
+
+
+def request_estimate(pairs: list[tuple[str, str]], settings: Any) -> str:
+    """Before the first request: how many a live run sends, and how long that takes at its pace (diagnosing a
+    refused conversation step and retries come on top)."""
+    requests, every = planned_requests(pairs, settings)
+    cases = len(dict.fromkeys(c for c, _ in pairs))
+    if settings.share:
+        count = (f"{requests} distinct request(s) ({cases} case(s) x steps x {settings.repeat} sample(s); the "
+                 f"{len(pairs)} case x surface runs share each answer, {every} without sharing (--no-share); "
+                 "retries come on top)")
+    else:
+        count = f"{requests} request(s) ({len(pairs)} case x surface x steps x {settings.repeat} sample(s), not shared)"
     if not settings.rpm:
         return f"{count}, unpaced (give --rpm N to stay under a key's per-minute limit)"
     minutes = requests / settings.rpm
@@ -168,7 +189,7 @@ def _prepared_handle(settings: Any, saved: list[Any], tier: str | None) -> Any:
     from conformance.pytest_plugin import RunHandle
 
     recording = Recording(root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
-                          provenance=settings.provenance())
+                          provenance=settings.provenance(), sharing=settings.sharing)
     cases = select_tier(CASES, tier, settings.recording, settings.profile.catalogue) + saved
     pairs = [(case.id, surface) for case in cases for surface in settings.surfaces]
     check_run(settings, recording, pairs)
@@ -195,11 +216,13 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
     pytest_args = ["--pyargs", "conformance.suite", "-o", "addopts=", "-p", "no:cacheprovider", "-p", "no:terminal",
                    *plugins_off,
                    f"--record-mode={mode}",
-                   *(["--conformance-fresh"] if settings.fresh else []), *pytest_args_for(values)]
+                   *(["--conformance-fresh"] if settings.fresh else []),
+                   *(["--conformance-no-share"] if not settings.share else []), *pytest_args_for(values)]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers:
-        pytest_args += ["-n", args.workers]
+        # Every surface of a case on one worker, in a row: a live run shares answers within a process.
+        pytest_args += ["-n", args.workers, "--dist", "loadgroup"]
     if args.junitxml:
         pytest_args.append(f"--junitxml={args.junitxml}")
     return int(pytest.main(pytest_args, plugins=[handle, Progress(handle, make_console(stderr=True))]))

@@ -15,6 +15,7 @@ from conformance.analysis import judge
 from conformance.catalogue import case_by_id
 from conformance.errors import UsageError
 from conformance.exchange import Exchange
+from conformance.expectations import Expectations
 from conformance.findings import Finding
 from conformance.sse import parse_stream, serialise
 from conformance.surfaces.base import SurfaceOutcome
@@ -32,11 +33,11 @@ class Sample:
     body: Any = None
     events: list[str] = field(default_factory=list)
     done: bool = True
-    expect: dict[str, Any] = field(default_factory=dict)
+    expect: Expectations = field(default_factory=Expectations)
 
     def copy(self) -> Sample:
         return replace(self, request=copy.deepcopy(self.request), body=copy.deepcopy(self.body),
-                       events=list(self.events), expect=dict(self.expect))
+                       events=list(self.events), expect=self.expect)
 
     @property
     def chunks(self) -> list[Any]:
@@ -104,9 +105,8 @@ def sample_from_cassette(path: Path, root: Path) -> Sample | None:
     status = response["status"]["code"]
     kind = "error" if case.expect_error else case.kind
     sample = Sample(name=str(path.relative_to(root).with_suffix("")), case=case.id, kind=kind, request=request,
-                    status=status, content_type=headers.get("content-type", ""), expect=case.expect.copy())
-    if case.expect_error:
-        sample.expect["status"] = list(case.expect_error)
+                    status=status, content_type=headers.get("content-type", ""),
+                    expect=replace(case.expect, status=tuple(case.expect_error)) if case.expect_error else case.expect)
     if kind == "stream":
         parsed = parse_stream(text)
         sample.events, sample.done = [json.dumps(c) for c in parsed.chunks], parsed.done

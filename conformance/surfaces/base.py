@@ -29,6 +29,7 @@ class RunEnv:
     scrubber: Scrubber
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)
+    share: Any = None  # a live run's ShareContext for this surface's sample (conformance/sharing.py), or None
 
     @property
     def limits(self) -> Limits:
@@ -44,7 +45,7 @@ class RunEnv:
         hooks = capture.hooks
         if strip_auth:
             hooks = {**hooks, "request": [_strip_auth, *hooks["request"]]}
-        return new_client(kind, self.limits, hooks, follow_redirects=follow_redirects)
+        return new_client(kind, self.limits, hooks, follow_redirects=follow_redirects, share=self.share)
 
 
     def key_for(self, case: Case) -> str:
@@ -73,6 +74,9 @@ class SurfaceOutcome:
     error_kind: str | None = None
     error: str | None = None
     sdk: dict[str, Any] = field(default_factory=dict)
+    # The first choice's assistant message as this surface's client returned it (plain data): what a
+    # conversation's next request echoes. None when the client returned none.
+    message: dict[str, Any] | None = None
 
     @property
     def exchange(self) -> Exchange | None:

@@ -35,11 +35,17 @@ class ProxiedSurface:
         """Run the client: (what it reported, or None; an error of the client program itself, or None)."""
         raise NotImplementedError
 
+    def message(self, report: dict[str, Any], outcome: SurfaceOutcome, case: Case) -> dict[str, Any] | None:
+        """The assistant message this client holds (curl: the raw JSON, as REST)."""
+        from conformance.surfaces.rest import answered_message
+
+        return answered_message(outcome, case)
+
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
         capture = env.capture()
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         with RecordingProxy(env.profile.base_url, env.auth_headers(case), env.auth_query(case), capture,
-                            env.timeout_s, max_body_bytes=env.max_body_bytes) as proxy:
+                            env.timeout_s, max_body_bytes=env.max_body_bytes, share=env.share) as proxy:
             report, failure = self.client(case, env, proxy.base_url)
         if report is not None:  # a client's error message may quote the server's body, key included
             report = env.scrubber.deep(report)
@@ -49,6 +55,9 @@ class ProxiedSurface:
         if failure:
             outcome.error_kind, outcome.error = "surface", env.scrubber.text(failure)
             return outcome
+        outcome.message = self.message(report or {}, outcome, case)
+        if isinstance((report or {}).get("returned"), dict):  # the message travels on; the report keeps a summary
+            report = {**report, "returned": {k: v for k, v in report["returned"].items() if k != "message"}}
         outcome.sdk = report or {}
         raised = (report or {}).get("raised")
         exchange = outcome.exchange
@@ -94,6 +103,11 @@ class NodeSdkSurface(ProxiedSurface):
         if reply is not None and "worker_error" in reply:
             return None, f"the Node.js program failed: {reply['worker_error']}"
         return reply, failure
+
+
+    def message(self, report: dict[str, Any], outcome: SurfaceOutcome, case: Case) -> dict[str, Any] | None:
+        message = (report.get("returned") or {}).get("message")
+        return message if isinstance(message, dict) else None
 
 
 class NodeWorker:

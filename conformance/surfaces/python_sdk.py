@@ -63,10 +63,12 @@ class PythonSdkSurface:
                                "parsed": [c.message.parsed.model_dump() if c.message.parsed is not None else None
                                           for c in parsed.choices or []]}
                 _oracle(outcome, parsed, stream=False, scrub=env.scrubber)
+                outcome.message = _message_of(parsed)
             else:
                 result = client.chat.completions.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}
                 _oracle(outcome, result, stream=False, scrub=env.scrubber)
+                outcome.message = _message_of(result)
         except openai.APIStatusError as exc:
             outcome.sdk = {"raised": type(exc).__name__, "status": exc.status_code,
                            "body_type": type(exc.body).__name__}
@@ -97,6 +99,18 @@ def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOut
             seen=type(exc).__name__))
         return
     _oracle(outcome, final, stream=True, scrub=scrub)
+    outcome.message = _message_of(final)
+
+
+def _message_of(completion: Any) -> dict[str, Any] | None:
+    """The first choice's message object as the SDK built it, as plain data (its extra fields included: the SDK's
+    models keep what they do not know)."""
+    choices = getattr(completion, "choices", None) or []
+    message = getattr(choices[0], "message", None) if choices else None
+    if message is None:
+        return None
+    dumped = message.model_dump(mode="json", exclude={"parsed"}) if hasattr(message, "model_dump") else None
+    return dumped if isinstance(dumped, dict) else None
 
 
 def _oracle(outcome: SurfaceOutcome, completion: Any, *, stream: bool, scrub: Any) -> None:

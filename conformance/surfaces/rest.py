@@ -28,4 +28,15 @@ class RestSurface:
             capture.note_error(exc)
             outcome.error_kind, outcome.error = classify_exception(exc)
             outcome.error = env.scrubber.text(outcome.error)
+        outcome.message = answered_message(outcome, case)
         return outcome
+
+
+def answered_message(outcome: SurfaceOutcome, case: Case) -> dict | None:
+    """What a REST client holds after a 2xx chat answer: the raw JSON message (see flows.raw_json_message)."""
+    from conformance.flows import raw_json_message
+
+    exchange = outcome.exchange
+    if case.endpoint != "chat/completions" or exchange is None or not 200 <= (exchange.status or 0) < 300:
+        return None
+    return raw_json_message(exchange.response_body, case.stream)

@@ -34,10 +34,13 @@ try {
     let chunks = 0;
     for await (const _ of stream) chunks += 1;
     const final = await stream.finalChatCompletion();
-    out.returned = { type: "ChatCompletionStream", chunks, choices: choicesOf(final) };
+    out.returned = { type: "ChatCompletionStream", chunks, choices: choicesOf(final),
+                     message: final?.choices?.[0]?.message ?? null };
   } else {
     const response = await client.chat.completions.create(job.body);
-    out.returned = { type: "ChatCompletion", choices: choicesOf(response) };
+    // The message object as applications append it to their conversation (messages.push(message)).
+    out.returned = { type: "ChatCompletion", choices: choicesOf(response),
+                     message: response?.choices?.[0]?.message ?? null };
   }
 } catch (error) {
   out.raised = {

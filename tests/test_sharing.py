@@ -1,0 +1,117 @@
+"""One live request per distinct request: surfaces share the server's answer, and say so. Requests are counted by
+the SYNTHETIC stand-in server (tests/standin), on loopback, not by the suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.cli import main
+from tests.conftest import need_every_surface
+from tests.standin.server import running
+
+
+def _live(tmp_path: Path, key: str, monkeypatch: pytest.MonkeyPatch, *extra: str, name: str = "s"
+          ) -> tuple[int, int, dict[str, Any]]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STANDIN_KEY", key)
+    with running(key) as server:
+        code = main(["run", "--base-url", server.base_url, "--api-key-env", "STANDIN_KEY", "--name", name,
+                     "--chat-model", "standin-chat", "--embedding-model", "standin-embed", "--record-mode", "once",
+                     "--catalogue", "full", *extra])
+        sent = len(server.requests)
+    report = json.loads((tmp_path / "reports" / name / "report.json").read_text())
+    return code, sent, report
+
+
+def _verdicts(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, list[tuple[str, str]]]]:
+    return {(r["case"], r["surface"]): (r["verdict"], sorted((f["check"], f["pointer"]) for f in r["findings"]))
+            for r in report["results"]}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from tests.conftest import CANARY_KEY
+
+    need_every_surface()
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        shared_dir, unshared_dir = tmp_path_factory.mktemp("shared"), tmp_path_factory.mktemp("unshared")
+        shared = _live(shared_dir, CANARY_KEY, monkeypatch)
+        unshared = _live(unshared_dir, CANARY_KEY, monkeypatch, "--no-share")
+    finally:
+        monkeypatch.undo()
+    return {"shared": shared, "unshared": unshared, "dir": shared_dir}
+
+
+def test_the_full_catalogue_sends_at_most_0_3_requests_per_result(runs: dict[str, Any]) -> None:
+    code, sent, report = runs["shared"]
+    results = len(report["results"])
+    assert code == 0 and results > 250
+    assert sent / results <= 0.3, f"{sent} requests for {results} results"
+    _, sent_unshared, unshared = runs["unshared"]
+    assert sent_unshared >= results  # every surface live: one request a result, more for conversations
+
+
+def test_shared_and_unshared_live_runs_give_identical_verdicts(runs: dict[str, Any]) -> None:
+    assert _verdicts(runs["shared"][2]) == _verdicts(runs["unshared"][2])
+
+
+def test_each_result_and_cassette_says_whether_its_answer_was_shared(runs: dict[str, Any]) -> None:
+    report = runs["shared"][2]
+    rows = {(r["case"], r["surface"]): r for r in report["results"]}
+    assert rows[("chat.system_user", "python-sdk")]["answered"] == "live"
+    shared = rows[("chat.system_user", "curl")]
+    assert shared["answered"] == "shared from python-sdk" and shared["duration_s"] is None
+    assert shared["exchange"]["elapsed_s"] is None
+    assert rows[("chat.system_user", "python-sdk")]["duration_s"] is not None
+    provenance = yaml.safe_load((runs["dir"] / "cassettes" / "s" / "rest" / "chat.system_user.yaml").read_text()
+                                )["provenance"]
+    assert provenance["answers"] == ["shared from python-sdk"]
+    live = yaml.safe_load((runs["dir"] / "cassettes" / "s" / "python-sdk" / "chat.system_user.yaml").read_text())
+    assert live["provenance"]["answers"] == ["live"]
+
+
+def test_a_request_that_differs_goes_live_and_says_where(runs: dict[str, Any]) -> None:
+    rows = {(r["case"], r["surface"]): r for r in runs["shared"][2]["results"]}
+    answered = rows[("structured.json_schema", "rest")]["answered"]
+    assert answered.startswith("live: the request differs from python-sdk's at /response_format/json_schema/")
+
+
+def test_a_replay_of_shared_cassettes_is_offline_and_keeps_the_notes(runs: dict[str, Any]) -> None:
+    folder = runs["dir"]
+    assert main(["run", "--base-url", "http://127.0.0.1:9/v1/", "--name", "s", "--chat-model", "standin-chat",
+                 "--embedding-model", "standin-embed", "--cassette-dir", str(folder / "cassettes" / "s"),
+                 "--report-dir", str(folder / "replay")]) == 0
+    replay = json.loads((folder / "replay" / "report.json").read_text())
+    assert _verdicts(replay) == _verdicts(runs["shared"][2])
+    assert {(r["case"], r["surface"]): r.get("answered") for r in replay["results"]} == \
+        {(r["case"], r["surface"]): r.get("answered") for r in runs["shared"][2]["results"]}
+
+
+def test_no_key_in_any_shared_cassette(runs: dict[str, Any]) -> None:
+    from tests.conftest import CANARY_KEY
+
+    for path in (runs["dir"] / "cassettes").rglob("*.yaml"):
+        assert CANARY_KEY not in path.read_text(), path
+
+
+def test_a_run_over_the_daily_quota_stops_before_its_first_request(tmp_path: Path, canary_key: str,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STANDIN_KEY", canary_key)
+    with running(canary_key) as server:
+        profile = tmp_path / "quota.toml"
+        profile.write_text(f'[target]\nname = "quota"\nbase_url = "{server.base_url}"\napi_key_env = "STANDIN_KEY"\n'
+                           'chat_model = "standin-chat"\nembedding_model = "standin-embed"\nrpd = 5\n'
+                           'rpd_source = "a test quota"\n')
+        code = main(["run", "--target", str(profile), "--record-mode", "once", "--surfaces", "rest"])
+        assert server.requests == []
+    err = capsys.readouterr().err
+    assert code == 2 and "more than the 5 a day" in err and "a test quota" in err
+    assert "distinct request(s)" in err  # the estimate came first
