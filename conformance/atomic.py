@@ -40,7 +40,9 @@ def _write_temp(target: Path, text: str) -> str:
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any written file
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # Legal JSON may carry a lone surrogate (a "\ud800" escape) that UTF-8 cannot encode: it is written as
+        # that escape again, so every file stays UTF-8 and a JSON file still says what the server sent.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -252,7 +252,32 @@ def read_cassette(path: Path, scrubber: Scrubber | None = None) -> dict[str, Any
             isinstance(i, dict) and isinstance(i.get("request"), dict) and isinstance(i.get("response"), dict)
             for i in interactions):
         raise UsageError(f"cassette {path} has no well-formed 'interactions' list: delete it and record again")
+    for number, interaction in enumerate(interactions):
+        problem = _mistyped(interaction)
+        if problem:
+            raise UsageError(f"cassette {path}, interaction {number + 1}: {problem}: delete it and record again")
     return data
+
+
+def _mistyped(interaction: dict[str, Any]) -> str | None:
+    """What is not of vcrpy's shape in a YAML-valid interaction (so that a replay never meets it mid-run)."""
+    request, response = interaction["request"], interaction["response"]
+    if not isinstance(request.get("method"), str) or not isinstance(request.get("uri"), str):
+        return "the request has no method and uri strings"
+    if not isinstance(request.get("body"), str | bytes | type(None)) or not isinstance(
+            request.get("headers", {}), dict):
+        return "the request's body or headers are of the wrong type"
+    status = response.get("status")
+    if not isinstance(status, dict) or not isinstance(status.get("code"), int) or isinstance(status.get("code"), bool):
+        return "the response has no integer status code"
+    body = response.get("body")
+    if not isinstance(body, dict) or not isinstance(body.get("string"), str | bytes):
+        return "the response body is not a string"
+    headers = response.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                                                for v in headers.values()):
+        return "the response headers are not lists of strings"
+    return None
 
 
 def check_cassette(path: Path, scrubber: Scrubber | None = None) -> None:

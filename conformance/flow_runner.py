@@ -96,9 +96,10 @@ def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expe
         step_case = case.step_case(sent, step.expect)
         verdict, reason, found = judge(step_case, outcome, sent, step.expect)
         findings += [replace(f, step=number) for f in found]
-        if _refused(outcome):
-            refused = registered_finding("flow.step.refused", "", f"step {number} ({step.name}) was refused: {reason}",
-                                         expected="2xx", seen=outcome.exchange.status if outcome.exchange else None)
+        if _refused(outcome) and verdict is not Verdict.ERROR:  # a 4xx: the server said no to the conversation
+            refused = registered_finding("flow.step.refused", "", f"the server refused the next turn ({step.name}): "
+                                         f"{reason}", expected="2xx",
+                                         seen=outcome.exchange.status if outcome.exchange else None)
             findings.append(replace(refused, step=number))
         elif verdict in (Verdict.ERROR, Verdict.NOT_RECORDED):
             return (_sample(case, verdict, f"step {number} ({step.name}): {reason}", findings), outcome, sent,
@@ -113,7 +114,8 @@ def _cannot_go_on(verdict: Verdict, reason: str, outcome: SurfaceOutcome, next_n
     if verdict in (Verdict.ERROR, Verdict.NOT_RECORDED, Verdict.UNSUPPORTED):
         return verdict, f"step {number} ({name}): {reason}"
     if outcome.message is None:
-        return Verdict.FAIL, f"step {number} ({name}): the client returned no assistant message to go on with"
+        why = reason if verdict is Verdict.FAIL and reason else "the client returned no assistant message to go on with"
+        return Verdict.FAIL, f"step {number} ({name}): {why}"
     if "tool" in next_name and not (outcome.message.get("tool_calls") or []):
         kept = verdict if verdict in (Verdict.FAIL, Verdict.FLAKY) else Verdict.FAIL
         return kept, f"step {number} ({name}): no tool call came back, so there is no tool result to send"

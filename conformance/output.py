@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from conformance.console import cell
 from conformance.report.rates import cell_rate
 
 VERDICT_STYLES = {"PASS": "green", "DEVIATION": "yellow", "UNSUPPORTED": "magenta", "FLAKY": "dark_orange",
@@ -24,7 +25,7 @@ def counts_line(counts: dict[str, int]) -> str:
 
 
 def matrix(console: Console, report: dict[str, Any]) -> None:
-    table = Table(title=f"{report['target']['name']}: validated against OpenAI spec {report['spec']['label']}")
+    table = Table(title=cell(f"{report['target']['name']}: validated against OpenAI spec {report['spec']['label']}"))
     table.add_column("case", no_wrap=True)
     surfaces = [s["name"] for s in report["surfaces"]]
     for surface in surfaces:
@@ -39,9 +40,13 @@ def matrix(console: Console, report: dict[str, Any]) -> None:
             verdict = result["verdict"] if result else ""
             known = bool(result) and result.get("gated_verdict", verdict) != verdict
             rate = cell_rate(result) if result else ""
-            cells.append(f"[{VERDICT_STYLES.get(verdict, 'dim')}]{verdict}[/]" + ("[dim]*[/]" if known else "")
-                         + (f" {rate}" if rate else ""))
-        table.add_row(case, *cells)
+            text = cell(verdict, VERDICT_STYLES.get(verdict, "dim"))
+            if known:
+                text.append("*", style="dim")
+            if rate:
+                text.append(f" {rate}")
+            cells.append(text)
+        table.add_row(cell(case), *cells)
     console.print(table)
     console.print(counts_line(report["summary"]), markup=False)
     if report.get("known_gaps", {}).get("manifest"):
@@ -66,8 +71,8 @@ def diff(console: Console, changes: list[Any], *, show_unchanged: bool = False) 
     for c in shown:
         details = "; ".join([*(f"new {f}" for f in c.new_findings), *(f"gone {f}" for f in c.gone_findings),
                              *([c.note] if c.note else [])])
-        table.add_row(f"[{CHANGE_STYLES[c.kind]}]{c.kind}[/]", c.case, c.surface, c.before or "", c.after or "",
-                      details)
+        table.add_row(cell(c.kind, CHANGE_STYLES[c.kind]), cell(c.case), cell(c.surface), cell(c.before),
+                      cell(c.after), cell(details))
     console.print(table)
     console.print(counts_line(counts), markup=False)
 
@@ -81,8 +86,8 @@ def selftest(console: Console, rows: dict[str, dict[str, Any]], title: str) -> N
     for injector, row in rows.items():
         caught = sorted({f"{c.check}" for c in row.values() if c.outcome == CAUGHT})
         missed = [s for s, c in row.items() if c.outcome == MISSED]
-        table.add_row(injector, str(len(row)), ", ".join(caught) or ("-" if not row else ""),
-                      f"[bold red]{', '.join(missed)}[/]" if missed else "")
+        table.add_row(cell(injector), cell(len(row)), cell(", ".join(caught) or ("-" if not row else "")),
+                      cell(", ".join(missed), "bold red"))
     console.print(table)
 
 

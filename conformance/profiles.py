@@ -172,5 +172,10 @@ def _build(data: dict[str, Any], source: str) -> Profile:
 
 def check_base_url(url: str) -> None:
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        shown = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+        raise UsageError(f"base URL {shown} carries a user name or password: the suite never writes or prints "
+                         "credentials, so give the key in the variable the profile names (api_key_env; auth = "
+                         "'bearer', 'header:NAME' or 'query:NAME')")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"base URL {url!r} needs a scheme and a host, e.g. https://api.openai.com/v1/")

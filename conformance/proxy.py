@@ -14,15 +14,20 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 from conformance.exchange import Capture
 from conformance.options import DEFAULT_MAX_BODY_MB
+from conformance.scrub import SECRET_HEADERS, SECRET_QUERY_PARAMETERS, scrub_split_stream
 from conformance.transport import Limits, classify_exception, new_client, origin
 
 # What clients send as their key: the proxy replaces it with the target's own credentials.
 CLIENT_KEY = "conformance-proxy-client"
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host",
-              "authorization", "x-goog-api-key", "api-key", "accept-encoding"}
+# Headers that belong to one connection (RFC 9110 section 7.6.1) or that the transport sets itself.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host",
+                        "accept-encoding", "te", "trailer", "upgrade", "proxy-connection"})
+# Not forwarded either way: those, and the client's credentials (the proxy adds the target's own).
+NOT_FORWARDED = HOP_BY_HOP | SECRET_HEADERS
 
 
 class RecordingProxy:
@@ -46,7 +51,9 @@ class RecordingProxy:
         self.limits = Limits(timeout_s, max_body_bytes)
         self.failures: list[tuple[str, str]] = []  # (kind, message) of requests that got no upstream answer
         self._own = _Listener(port, timeout_s) if port is not None else None
-        self._token = "" if self._own is not None else secrets.token_hex(8)
+        # The route is a secret of the URL the proxy hands out: another local process that finds the port does not
+        # get answers with the key added (the standalone proxy prints it, the surfaces pass it to their client).
+        self._token = secrets.token_urlsafe(18) if self._own is not None else secrets.token_hex(8)
         self._listener: _Listener | None = None
         self._active = 0
         self._idle = threading.Condition()
@@ -54,8 +61,7 @@ class RecordingProxy:
     @property
     def base_url(self) -> str:
         assert self._listener is not None, "base_url is known once the proxy is entered"
-        route = f"/{self._token}" if self._token else ""
-        return f"http://127.0.0.1:{self._listener.port}{route}/v1/"
+        return f"http://127.0.0.1:{self._listener.port}/{self._token}/v1/"
 
     def __enter__(self) -> RecordingProxy:
         self._listener = self._own.start() if self._own is not None else _shared_listener()
@@ -83,13 +89,20 @@ class RecordingProxy:
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str],
                                                                                               bytes]:
-        endpoint = path.split("?", 1)[0].removeprefix("/v1/").lstrip("/")
-        outgoing = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+        endpoint, _, query = path.partition("?")
+        endpoint = confined(endpoint)
+        if endpoint is None:
+            return _refusal(400, "bad_path", "the path leaves the target's base URL ('..'): not forwarded")
+        outgoing = {k: v for k, v in headers.items() if k.lower() not in NOT_FORWARDED}
         outgoing.update(self.auth_headers)
+        # The client's own query string goes on (without anything named like the key), the target's key after it.
+        params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                  if k not in self.auth_query and k.lower() not in SECRET_QUERY_PARAMETERS]
+        params += list(self.auth_query.items())
         try:
             with new_client("httpx", self.limits, self.capture.hooks, share=self.share) as client:
                 response = client.request(method, self.upstream_base + endpoint, content=body, headers=outgoing,
-                                          params=self.auth_query)
+                                          params=params)
         except Exception as exc:
             self.capture.note_error(exc)
             kind, message = classify_exception(exc)
@@ -98,7 +111,7 @@ class RecordingProxy:
                                  "param": None, "code": kind}}
             return 599, {"content-type": "application/json"}, json.dumps(payload).encode()
         scrub = self.capture.scrubber
-        passed = {scrub.text(k): scrub.text(v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
+        passed = {scrub.text(k): scrub.text(v) for k, v in response.headers.items() if k.lower() not in NOT_FORWARDED}
         location = next((k for k in passed if k.lower() == "location"), None)
         if location is not None:
             # A client must never be handed a URL with the key, nor be sent to another origin: a redirect within
@@ -109,8 +122,40 @@ class RecordingProxy:
                 passed[location] = scrub.url(self.base_url + relative)
             else:
                 del passed[location]
-        return response.status_code, passed, scrub.text(response.content.decode("utf-8", "surrogateescape")).encode(
-            "utf-8", "surrogateescape")
+        # The key the server echoes (whole, encoded, or split across stream deltas) never reaches the client.
+        text = scrub_split_stream(scrub.text(response.content.decode("utf-8", "surrogateescape")), scrub)
+        return response.status_code, passed, text.encode("utf-8", "surrogateescape")
+
+
+def confined(path: str) -> str | None:
+    """The endpoint below the base URL for a request path (``/v1/chat/completions`` -> ``chat/completions``), or
+    None when it would leave the base URL: a ``..`` segment, raw or percent-encoded, is refused, never resolved."""
+    from urllib.parse import unquote
+
+    decoded = unquote(unquote(path))
+    segments = decoded.replace("\\", "/").split("/")
+    if any(segment in ("..", ".") for segment in segments):
+        return None
+    return path.removeprefix("/v1/").lstrip("/")
+
+
+def _refusal(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    payload = {"error": {"message": f"conformance proxy: {message}", "type": "proxy_error", "param": None,
+                         "code": code}}
+    return status, {"content-type": "application/json"}, json.dumps(payload).encode()
+
+
+# The Host names a loopback proxy answers to: a page in a browser that resolves its own name to 127.0.0.1 (DNS
+# rebinding) sends its own Host, and is refused.
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+MAX_REQUEST_BYTES = 64_000_000
+
+
+def loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower() in _LOOPBACK_HOSTS or host.lower() in _LOOPBACK_HOSTS
 
 
 def _strip_query_keys(url: str, keys: dict[str, str]) -> str:
@@ -161,11 +206,8 @@ class _Listener:
         way until the answer is written: the lookup and the count happen together, so a proxy that is being
         closed either waits for this exchange or never sees it."""
         with self._lock:
-            if "" in self._routes:
-                proxy, path = self._routes[""], path
-            else:
-                token, _, rest = path.lstrip("/").partition("/")
-                proxy, path = self._routes.get(token), "/" + rest
+            token, _, rest = path.lstrip("/").partition("/")
+            proxy, path = self._routes.get(token), "/" + rest
             if proxy is not None:
                 proxy._begin()
         try:
@@ -205,11 +247,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _relay(self) -> None:
+        if not loopback_host(self.headers.get("host")):
+            self._answer(*_refusal(421, "bad_host", "this proxy answers loopback names only (127.0.0.1, localhost)"))
+            return
         try:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
+            body = self._body()
         except (ValueError, OSError):
             self.close_connection = True
+            return
+        if body is None:
+            self._answer(*_refusal(413, "too_large", f"a request body over {MAX_REQUEST_BYTES} bytes"))
             return
         with self.server.listener.serving(self.path) as (proxy, path):
             if proxy is None:
@@ -218,6 +265,27 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(404, {"content-type": "application/json"}, json.dumps(gone).encode())
                 return
             self._answer(*proxy.forward(self.command, path, dict(self.headers.items()), body))
+
+    def _body(self) -> bytes | None:
+        """The request body, whole: by Content-Length, or chunk by chunk (Transfer-Encoding: chunked)."""
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            parts, size = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                chunk = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if chunk == 0:
+                    while self.rfile.readline(1024).strip():  # trailers
+                        pass
+                    return b"".join(parts)
+                size += chunk
+                if size > MAX_REQUEST_BYTES:
+                    return None
+                parts.append(self.rfile.read(chunk))
+                self.rfile.readline(8)  # the CRLF after each chunk
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            return None
+        return self.rfile.read(length) if length > 0 else b""
 
     def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         self.send_response(status)

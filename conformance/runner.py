@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import math
 import os
 import time
 from typing import Any
@@ -119,7 +120,7 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     # Findings and reasons are built from decoded values (a joined stream, an SDK's message): scrubbed here, before
     # they reach a report, a JUnit file, a pytest message or the terminal.
     result.reason = settings.scrubber.text(result.reason)
-    result.findings = [Finding.from_dict(settings.scrubber.deep(f.to_dict())) for f in result.findings]
+    result.findings = [Finding.from_dict(settings.scrubber.deep(_bounded(f.to_dict()))) for f in result.findings]
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
     if result.exchange is not None and not settings.recording:
         result.exchange["elapsed_s"] = None
@@ -139,6 +140,20 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         if result.exchange is not None:
             result.exchange["elapsed_s"] = None
     return result
+
+
+def _bounded(finding: dict[str, Any], limit: int = 300) -> dict[str, Any]:
+    """A finding's expected and seen values cut to a readable size: the cassette keeps the whole exchange, and a
+    10 MB value (a key the size of a book) must not be copied into every report file."""
+    for key in ("expected", "seen"):
+        value = finding.get(key)
+        text = value if isinstance(value, str) else None
+        if text is None and isinstance(value, dict | list):
+            dumped = json.dumps(value, default=str)
+            text = dumped if len(dumped) > limit else None
+        if text is not None and len(text) > limit:
+            finding[key] = text[:limit] + f"... [{len(text) - limit} more characters]"
+    return finding
 
 
 def recorded_samples(provenance: dict[str, Any]) -> int:
@@ -194,7 +209,10 @@ def retry_delay(headers: dict[str, str], attempt: int, base_s: float = 1.0, cap_
     value = headers.get("retry-after", "").strip()
     if value:
         try:
-            return min(max(float(value), 0.0), cap_s)
+            seconds = float(value)
+            if not math.isfinite(seconds):  # "nan", "inf": not a delay a server can mean
+                return min(base_s * 2**attempt, cap_s)
+            return min(max(seconds, 0.0), cap_s)
         except ValueError:
             try:
                 when = email.utils.parsedate_to_datetime(value)

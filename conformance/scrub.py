@@ -20,6 +20,9 @@ REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "api-key", "x-api-key", "proxy-authorization"})
 SECRET_QUERY_PARAMETERS = frozenset({"key", "api_key", "api-key"})
 MIN_SECRET_LENGTH = 4
+# A piece of the key this long (or half the key, when that is shorter) is redacted wherever it appears: a key split
+# across two fields (an id and a fingerprint), or cut by a server, leaves no part that long.
+FRAGMENT_LENGTH = 12
 
 # What a leaked key of a well-known provider looks like: for cassettes recorded elsewhere, whose key is unknown.
 # Each shape with the literal it starts with: a substring test rules most of them out at C speed, where one
@@ -57,6 +60,27 @@ def _base64_cores(secret: bytes) -> set[str]:
     return cores
 
 
+def fragment_length(secret: str) -> int:
+    return max(MIN_SECRET_LENGTH, min(FRAGMENT_LENGTH, len(secret) // 2))
+
+
+def fragments(secret: str) -> list[str]:
+    """Every run of ``fragment_length`` consecutive characters of the key."""
+    size = fragment_length(secret)
+    return sorted({secret[i:i + size] for i in range(len(secret) - size + 1)}) if len(secret) > size else []
+
+
+def fragment_pattern(secret: str) -> str:
+    """A regex for any run of the key's characters at least ``fragment_length`` long, taken whole (greedy)."""
+    size = fragment_length(secret)
+    forms = []
+    for start in range(len(secret) - size + 1):
+        rest = secret[start + size:]
+        tail = "".join(f"(?:{re.escape(c)}" for c in rest) + ")?" * len(rest)
+        forms.append(re.escape(secret[start:start + size]) + tail)
+    return "|".join(forms)
+
+
 def secret_pattern(secret: str) -> str:
     """One regex (to compile case-insensitively) that finds ``secret`` in every encoding the scrubber knows."""
     raw = secret.encode("utf-8")
@@ -71,14 +95,16 @@ class Scrubber:
         # Longest first, so that a secret containing another is replaced whole.
         self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
         if self.secrets:
-            literal = "|".join(f"(?:{secret_pattern(s)})" for s in self.secrets)
+            literal = "|".join([*(f"(?:{secret_pattern(s)})" for s in self.secrets),
+                                *(f"(?:{fragment_pattern(s)})" for s in self.secrets if fragments(s))])
             self._pattern: re.Pattern[str] | None = re.compile(literal, re.IGNORECASE)
             # base64 is case-sensitive: the case-insensitive pattern above over-matches only in the key's favour.
         else:
             self._pattern = None
         # Cheap tests that must pass before the full pattern runs (it tries many forms at every position).
         self._plain = [s.lower() for s in self.secrets]
-        self._literals = [*self._plain, *(binascii.hexlify(s.encode()).decode() for s in self.secrets),
+        self._literals = [*self._plain, *(f.lower() for s in self.secrets for f in fragments(s)),
+                          *(binascii.hexlify(s.encode()).decode() for s in self.secrets),
                           *(core.lower() for s in self.secrets for core in _base64_cores(s.encode()))]
         # The escaped forms of the keys' own characters only, so that text full of other escapes stays fast.
         self._escaped = {form: char.lower() for secret in self.secrets for char in set(secret)
@@ -183,16 +209,25 @@ def scrub_split_stream(text: str, scrubber: Scrubber) -> str:
             if not isinstance(delta, dict):
                 continue
             index = choice.get("index", position)
-            for key in ("content", "refusal", "reasoning_content"):
+            # Every field a client joins across deltas: the texts, each call's arguments and (as the Python SDK
+            # does) its name, and the deprecated function_call's name and arguments.
+            for key in ("content", "refusal", "reasoning_content", "reasoning"):
                 if isinstance(delta.get(key), str):
                     fields.setdefault((index, key), []).append((number, ["choices", position, "delta", key],
                                                                 delta[key]))
-            for call_position, call in enumerate(delta.get("tool_calls") or []):
+            legacy = delta.get("function_call")
+            for part in ("name", "arguments"):
+                if isinstance(legacy, dict) and isinstance(legacy.get(part), str):
+                    fields.setdefault((index, "function_call", part), []).append(
+                        (number, ["choices", position, "delta", "function_call", part], legacy[part]))
+            calls = delta.get("tool_calls")
+            for call_position, call in enumerate(calls if isinstance(calls, list) else []):
                 function = call.get("function") if isinstance(call, dict) else None
-                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                    fields.setdefault((index, "tool", call.get("index")), []).append(
-                        (number, ["choices", position, "delta", "tool_calls", call_position, "function",
-                                  "arguments"], function["arguments"]))
+                for part in ("name", "arguments"):
+                    if isinstance(function, dict) and isinstance(function.get(part), str):
+                        fields.setdefault((index, "tool", call.get("index"), part), []).append(
+                            (number, ["choices", position, "delta", "tool_calls", call_position, "function",
+                                      part], function[part]))
     touched: set[int] = set()
     for pieces in fields.values():
         joined = "".join(piece for _, _, piece in pieces)

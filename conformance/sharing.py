@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.scrub import SECRET_HEADERS
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -67,7 +69,8 @@ class ShareContext:
     seen: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
     def key(self, method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[Any, ...]:
-        credentials = hashlib.sha256(b"\n".join(v for k, v in sorted(headers) if k.lower() in _CREDENTIALS))
+        credentials = hashlib.sha256(b"\n".join(v for k, v in sorted(headers)
+                                                 if k.lower().decode("latin-1") in SECRET_HEADERS))
         request = (method.upper(), target, credentials.hexdigest(), _canonical(body))
         with self.sharing._lock:
             self.seen[request] += 1
@@ -92,9 +95,6 @@ class ShareContext:
     def store(self, key: tuple[Any, ...], answer: Answer) -> None:
         with self.sharing._lock:
             self.sharing.answers.setdefault(key, answer)
-
-
-_CREDENTIALS = (b"authorization", b"x-goog-api-key", b"api-key", b"x-api-key")
 
 
 def _canonical(body: bytes) -> Any:

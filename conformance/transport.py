@@ -139,7 +139,11 @@ class _BoundedPool:
                 raise ExchangeDeadline(f"the exchange did not end within {watchdog.seconds:g} s") from exc
             raise
         encoding = _header(response.headers, b"content-encoding").lower().strip()
-        decoder = _decoder(encoding)
+        try:
+            decoder = _decoder(encoding)
+        except ResponseDecodingError:
+            response.close()
+            raise
         if decoder is not None:
             response.headers = [(k, v) for k, v in response.headers
                                 if k.lower() not in (b"content-encoding", b"content-length")]
@@ -154,12 +158,20 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     return ""
 
 
-def _decoder(encoding: str) -> Any:
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(zlib.MAX_WBITS | 16)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    return None
+_CODINGS = {"gzip": lambda: zlib.decompressobj(zlib.MAX_WBITS | 16), "x-gzip": lambda: zlib.decompressobj(
+    zlib.MAX_WBITS | 16), "deflate": zlib.decompressobj}
+
+
+def _decoder(encoding: str) -> list[Any] | None:
+    """Decoders for the whole chain of codings (``gzip, gzip``: applied in order, undone in reverse), each stage
+    bounded like a single one; ``identity`` is none; a coding the suite does not know is a decoding error (the
+    body cannot be judged), never a body taken as it is."""
+    names = [name.strip() for name in encoding.split(",") if name.strip() and name.strip() != "identity"]
+    unknown = [name for name in names if name not in _CODINGS]
+    if unknown:
+        raise ResponseDecodingError(f"DecodingError: unknown content coding {unknown[0]!r} "
+                                    f"(Content-Encoding: {encoding[:60]})")
+    return [_CODINGS[name]() for name in reversed(names)] or None
 
 
 class _BoundedStream:
@@ -199,37 +211,46 @@ class _BoundedStream:
         if self._decoder is None:
             yield raw
             return
-        data = raw
+        yield from self._through(0, raw)
+
+    def _through(self, stage: int, data: bytes) -> Iterator[bytes]:
+        """``data`` through decoding stages ``stage`` onwards, no stage producing more than a piece at once."""
+        if stage == len(self._decoder):
+            if data:
+                yield data
+            return
+        decoder = self._decoder[stage]
         while data:
             try:
-                piece = self._decoder.decompress(data, self.PIECE)
+                piece = decoder.decompress(data, self.PIECE)
             except zlib.error as exc:
                 raise _decoding_error(f"DecodingError: the {self._encoding} body does not decode ({exc})") from None
             if piece:
-                yield piece
-            data = self._decoder.unconsumed_tail
+                yield from self._through(stage + 1, piece)
+            data = decoder.unconsumed_tail
             if not piece and not data:
                 break
 
     def _flush(self) -> Iterator[bytes]:
-        try:
-            while True:
-                piece = self._decoder.decompress(self._decoder.unconsumed_tail, self.PIECE) \
-                    if self._decoder.unconsumed_tail else b""
-                if not piece:
-                    break
-                self._size += len(piece)
-                if self._size > self._cap:
-                    raise BodyTooLarge(f"the response body exceeded {megabytes(self._cap)}")
-                yield piece
-            rest = self._decoder.flush()
-        except zlib.error as exc:
-            raise _decoding_error(f"DecodingError: the {self._encoding} body does not decode ({exc})") from None
-        if rest:
-            self._size += len(rest)
+        for stage, decoder in enumerate(self._decoder):
+            try:
+                while decoder.unconsumed_tail:
+                    piece = decoder.decompress(decoder.unconsumed_tail, self.PIECE)
+                    if not piece:
+                        break
+                    yield from self._counted(self._through(stage + 1, piece))
+                rest = decoder.flush()
+            except zlib.error as exc:
+                raise _decoding_error(f"DecodingError: the {self._encoding} body does not decode ({exc})") from None
+            if rest:
+                yield from self._counted(self._through(stage + 1, rest))
+
+    def _counted(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            self._size += len(piece)
             if self._size > self._cap:
                 raise BodyTooLarge(f"the response body exceeded {megabytes(self._cap)}")
-            yield rest
+            yield piece
 
     def close(self) -> None:
         self._watchdog.cancel()

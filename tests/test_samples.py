@@ -225,7 +225,8 @@ def test_repeat_records_every_sample_and_replays_them_in_order(tmp_path: Path) -
         server.mutations.append(sometimes_silent)
         live = conformance(*args, "--base-url", server.base_url, "--record-mode", "once", "--repeat", "4",
                            "--report-dir", str(tmp_path / "live"), key=CANARY_KEY)
-    assert "16 request(s) (4 case x surface x 4 sample(s)" in live.stderr, live.stderr
+    assert "8 distinct request(s) (2 case(s) x steps x 4 sample(s); the 4 case x surface runs share each answer, 16 " \
+        "without sharing" in live.stderr, live.stderr
     replay = conformance(*args, "--base-url", "http://127.0.0.1:9/v1/", "--report-dir", str(tmp_path / "replay"))
     assert replay.returncode == 0, replay.stderr + replay.stdout
     live_report = json.loads((tmp_path / "live" / "report.json").read_text())

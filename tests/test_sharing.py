@@ -53,7 +53,7 @@ def test_the_full_catalogue_sends_at_most_0_3_requests_per_result(runs: dict[str
     results = len(report["results"])
     assert code == 0 and results > 250
     assert sent / results <= 0.3, f"{sent} requests for {results} results"
-    _, sent_unshared, unshared = runs["unshared"]
+    _, sent_unshared, _ = runs["unshared"]
     assert sent_unshared >= results  # every surface live: one request a result, more for conversations
 
 
@@ -115,3 +115,20 @@ def test_a_run_over_the_daily_quota_stops_before_its_first_request(tmp_path: Pat
     err = capsys.readouterr().err
     assert code == 2 and "more than the 5 a day" in err and "a test quota" in err
     assert "distinct request(s)" in err  # the estimate came first
+
+
+def test_the_gate_pools_a_shared_answer_once() -> None:
+    from conformance.report.diff import behaviour_changes
+
+    def result(surface: str, passed: int, answered: str) -> dict[str, Any]:
+        return {"case": "c", "surface": surface, "samples": 10, "answered": answered,
+                "expectations": {"tools.auto.called": {"nature": "behaviour", "passed": passed, "samples": 10}}}
+
+    # 7/10 -> 3/10 on the one live surface is not significant at 0.01; four copies of it would look like 28/40 ->
+    # 12/40, which is.
+    old = {("c", s): result(s, 7, "live" if s == "python-sdk" else "shared from python-sdk")
+           for s in ("python-sdk", "rest", "node-sdk", "curl")}
+    new = {("c", s): result(s, 3, "live" if s == "python-sdk" else "shared from python-sdk")
+           for s in ("python-sdk", "rest", "node-sdk", "curl")}
+    (change,) = behaviour_changes(old, new)
+    assert "3/10" in change.note and "7/10" in change.note and change.kind != "regression"

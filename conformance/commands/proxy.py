@@ -39,21 +39,31 @@ def command_proxy(args: argparse.Namespace) -> int:
     secret = key or REPLAY_KEY
     headers, query = profile.auth_headers(secret), profile.auth_query(secret)
     out = make_console()
-    with recorder.use_cassette(args.cassette.resolve().name, **vcr_config(scrubber)), \
+    recording_live = args.record_mode != "none"
+    with recorder.use_cassette(args.cassette.resolve().name, **vcr_config(scrubber)) as cassette, \
             RecordingProxy(profile.base_url, headers, query, capture, args.timeout, port=args.port) as proxy:
-        out.print(f"proxy for {profile.name} at {proxy.base_url} (API key: any value, e.g. {CLIENT_KEY}); "
-                  f"{'replaying' if args.record_mode == 'none' else 'recording'} {args.cassette}; Ctrl-C stops",
-                  markup=False)
+        out.print(f"proxy for {profile.name} at {proxy.base_url} (API key: any value, e.g. {CLIENT_KEY}; the URL "
+                  f"is the proxy's secret); {'replaying' if not recording_live else 'recording'} {args.cassette}; "
+                  "Ctrl-C stops", markup=False)
         seen = 0
         try:
             while True:
                 time.sleep(0.2)
-                seen = _print_new(out, capture, seen)
+                before, seen = seen, _print_new(out, capture, seen)
+                if recording_live and seen > before:
+                    _save(cassette)
         except KeyboardInterrupt:  # the way to stop the proxy: what was recorded is saved as usual
             interrupt.reset()
     seen = _print_new(out, capture, seen, final=True)
     out.print(f"proxy stopped after {seen} exchange(s)", markup=False)
     return EXIT_OK
+
+
+def _save(cassette: object) -> None:
+    """Every finished exchange on disk as soon as it is printed, written whole (atomically, signals held back):
+    a Ctrl-C, or two in a row, later loses nothing that was already shown."""
+    with interrupt.deferred():
+        cassette._save(force=True)  # type: ignore[attr-defined]
 
 
 def _print_new(out: object, capture: object, seen: int, *, final: bool = False) -> int:

@@ -123,6 +123,12 @@ def diff_reports(baseline: dict[str, Any], current: dict[str, Any]) -> list[Chan
     return changes
 
 
+def _shared(result: dict[str, Any]) -> bool:
+    """Every answer of this result was another surface's: its samples are not samples of their own."""
+    answered = result.get("answered") or ""
+    return answered.startswith("shared from") or ("shared from" in answered and "live" not in answered)
+
+
 def behaviour_changes(old: dict[tuple[str, str], dict[str, Any]],
                       new: dict[tuple[str, str], dict[str, Any]]) -> list[Change]:
     """Behaviour rates of sampled results, pooled per case over the surfaces both reports sampled."""
@@ -131,6 +137,8 @@ def behaviour_changes(old: dict[tuple[str, str], dict[str, Any]],
         before, after = old[key], new[key]
         if not (_sampled(before) and _sampled(after)):
             continue
+        if _shared(before) or _shared(after):
+            continue  # another surface's answers (sharing.py): pooled once, where they were answered live
         for check, then in before.get("expectations", {}).items():
             now = after.get("expectations", {}).get(check)
             if then.get("nature") != "behaviour" or now is None:

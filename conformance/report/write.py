@@ -43,6 +43,7 @@ def template_environment(*, html: bool = False) -> Environment:
     env.filters["pretty"] = pretty_body
     env.filters["fence"] = fence
     env.filters["code"] = inline_code
+    env.filters["cell_code"] = lambda text: inline_code(text).replace("|", "\\|")
     from conformance.report.rates import cell_rate, expectation_rows, sample_note
 
     env.filters["rate"] = cell_rate
@@ -73,6 +74,15 @@ def inline_code(text: Any) -> str:
     marks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{marks}{pad}{text}{pad}{marks}"
+
+
+_RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def no_controls(text: str) -> str:
+    """No raw ESC (or any other control byte) in a report a terminal or a browser shows: each as a visible
+    escape. Tabs and line ends stay."""
+    return _RAW_CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def pretty_body(text: str) -> str:
@@ -149,6 +159,7 @@ def write_reports(report: dict[str, Any], folder: str | Path) -> list[Path]:
     folder = Path(folder)
     report = strict_json(report)
     markdown, html = render_all(report)  # render everything before writing anything: the old report stays whole
+    markdown, html = no_controls(markdown), no_controls(html)
     from conformance.report.summary import badge
 
     rendered = {

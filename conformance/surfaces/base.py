@@ -62,7 +62,9 @@ class RunEnv:
 
 
 def _strip_auth(request: Any) -> None:
-    for name in ("authorization", "x-goog-api-key", "api-key"):
+    from conformance.scrub import SECRET_HEADERS
+
+    for name in SECRET_HEADERS:
         request.headers.pop(name, None)
 
 
