@@ -135,17 +135,20 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         where = exchange.response_headers.get("location", "no Location")
         return Verdict.ERROR, f"redirected (HTTP {status} to {where}): OpenAI answers in place; not followed", []
     if status == 429:
-        return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", []
+        return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", error_body_findings(
+            exchange, request, expect)
     if status >= 500:
         reason = f"server error HTTP {status}: {_error_message(exchange)}"
+        judged = error_body_findings(exchange, request, expect)
         if case.expect_error:  # OpenAI rejects this request cleanly: say what the answer should have been
             wanted = " or ".join(map(str, case.expect_error))
             return Verdict.ERROR, reason, [finding("errors.status", "", f"HTTP {status} where OpenAI answers "
                                                    f"{wanted}: a server error for a request the server should "
-                                                   "reject", expected=list(case.expect_error), seen=status)]
-        return Verdict.ERROR, reason, []
+                                                   "reject", expected=list(case.expect_error), seen=status), *judged]
+        return Verdict.ERROR, reason, judged
     if not case.expect_error and 400 <= status < 500:
-        return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", []
+        return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", error_body_findings(
+            exchange, request, expect)
     try:
         ctx = context_for(case, exchange, request, expect)
     except StreamError as exc:
@@ -166,6 +169,26 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
     if outcome.error_kind:
         return Verdict.ERROR, outcome.error or outcome.error_kind, findings
     return _verdict_from(findings, outcome, "")
+
+
+def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Expectations) -> list[Finding]:
+    """The error body behind an UNSUPPORTED or ERROR verdict, judged as any error answer is (its shape, type and
+    code against what OpenAI is recorded sending): the verdict says what happened, the findings how the server
+    said it. Statuses are the verdict's business here, not a finding."""
+    from dataclasses import replace
+
+    ctx = CheckContext(kind="error", request=request, status=exchange.status, expect=replace(expect, status=()),
+                       content_type=exchange.content_type)
+    try:
+        ctx.body, duplicates = decode_json(exchange.response_body, exchange.content_type)
+    except ValueError as exc:
+        return [Finding("schema.error", "", f"the error body is not an OpenAI error object: {exc}", Severity.DEVIATION,
+                        "OpenAI error object", "not JSON")]
+    ctx.duplicate_keys = [(None, d) for d in duplicates]
+    try:
+        return [f for f in run_checks(ctx) if f.check != "http.content_type" or exchange.content_type]
+    except CheckCrashed:
+        return []
 
 
 def _status_findings(ctx: CheckContext) -> list[Finding]:

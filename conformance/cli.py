@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=["text", "json", "markdown"], default="text",
                         help="text for people, json for tools, markdown for docs [default: text]")
     checks.add_argument("--checks", metavar="IDS", help="only these ids or globs, comma-separated")
+    checks.add_argument("--coverage", action="store_true",
+                        help="the spec's normative statements traced: the check for each, or why none can judge it")
 
     init = commands.add_parser("init", help="start your own project: profile, known-gaps manifest, config, workflow",
                                description="Write a starting profile (targets/NAME.toml), an empty known-gaps "

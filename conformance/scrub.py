@@ -20,9 +20,12 @@ REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "api-key", "x-api-key", "proxy-authorization"})
 SECRET_QUERY_PARAMETERS = frozenset({"key", "api_key", "api-key"})
 MIN_SECRET_LENGTH = 4
-# A piece of the key this long (or half the key, when that is shorter) is redacted wherever it appears: a key split
-# across two fields (an id and a fingerprint), or cut by a server, leaves no part that long.
+# A piece of the key this long (or half the key, when that is shorter, but never under MIN_FRAGMENT_LENGTH) is
+# redacted wherever it appears: a key split across two fields (an id and a fingerprint), or cut by a server, leaves
+# no part that long. The floor keeps a short key's pieces from matching inside ordinary numbers and ids (a 5-digit
+# run of a 10-character key turned up inside a log-probability).
 FRAGMENT_LENGTH = 12
+MIN_FRAGMENT_LENGTH = 8
 
 # What a leaked key of a well-known provider looks like: for cassettes recorded elsewhere, whose key is unknown.
 # Each shape with the literal it starts with: a substring test rules most of them out at C speed, where one
@@ -61,7 +64,7 @@ def _base64_cores(secret: bytes) -> set[str]:
 
 
 def fragment_length(secret: str) -> int:
-    return max(MIN_SECRET_LENGTH, min(FRAGMENT_LENGTH, len(secret) // 2))
+    return max(MIN_FRAGMENT_LENGTH, min(FRAGMENT_LENGTH, len(secret) // 2))
 
 
 def fragments(secret: str) -> list[str]:

@@ -97,6 +97,15 @@ def tool_chunk(ctx: CheckContext, number: int) -> dict[str, Any]:
     return ctx.chunks[number]["choices"][0]["delta"]["tool_calls"][0]
 
 
+def cumulative(ctx: CheckContext) -> None:
+    """Content deltas rewritten as snapshots of the text so far: "Sky", "Sky blue", "Sky blue sea"."""
+    words = ["Sky", " blue", " sea"]
+    snapshots = [json.loads(json.dumps(ctx.chunks[1])) for _ in words]
+    for number, snapshot in enumerate(snapshots, start=1):
+        snapshot["choices"][0]["delta"] = {"content": "".join(words[:number])}
+    ctx.chunks[1:3] = snapshots
+
+
 DEVIATIONS = [
     # schema
     Deviation("schema.chat.completion", "chat.system_user", body("/id", DELETE), "/id"),
@@ -184,8 +193,27 @@ DEVIATIONS = [
     Deviation("chat.logprobs.requested", "params.accepted.logprobs", body("/choices/0/logprobs", None),
               "/choices/0/logprobs"),
     Deviation("chat.logprobs.requested", "params.accepted.logprobs",
-              fn(lambda c: c.body["choices"][0]["logprobs"]["content"][0]["top_logprobs"].pop()),
+              fn(lambda c: c.body["choices"][0]["logprobs"]["content"][0]["top_logprobs"].extend(
+                  c.body["choices"][0]["logprobs"]["content"][0]["top_logprobs"])),
               "/choices/0/logprobs/content/0/top_logprobs"),
+    # --- relations the spec states in words (checks/relations.py)
+    Deviation("usage.parts", "chat.system_user", body("/usage/completion_tokens_details", {"reasoning_tokens": 50}),
+              "/usage/completion_tokens_details/reasoning_tokens"),
+    Deviation("usage.parts", "chat.system_user", body("/usage/prompt_tokens_details", {"cached_tokens": -1}),
+              "/usage/prompt_tokens_details/cached_tokens"),
+    Deviation("tools.call.id.unique", "tools.parallel",
+              fn(lambda c: c.body["choices"][0]["message"]["tool_calls"][1].update(id="call_standin_0")),
+              "/choices/0/message/tool_calls/1/id"),
+    Deviation("chat.finish_reason.length", "chat.max_tokens", body("/choices/0/finish_reason", "length"),
+              "/choices/0/finish_reason"),
+    Deviation("stream.delta.cumulative", "stream.basic", fn(cumulative), "/choices/0/delta/content", event=2),
+    Deviation("json.strict", "chat.system_user", body("/usage/prompt_tokens", float("nan")), "/usage/prompt_tokens"),
+    Deviation("json.strict", "chat.system_user", body("/choices/0/message/content", "bad \ud800 text"),
+              "/choices/0/message/content"),
+    Deviation("errors.type", "errors.bad_key", body("/error/type", "AuthenticationError"), "/error/type"),
+    Deviation("tools.call.arguments.json", "tools.auto",
+              body("/choices/0/message/tool_calls/0/function/arguments", '{"location": NaN}'),
+              "/choices/0/message/tool_calls/0/function/arguments"),
     Deviation("tools.parallel.disabled", "params.accepted.parallel_tool_calls",
               fn(lambda c: c.body["choices"][0]["message"]["tool_calls"].extend(case_tool_calls("tools.required"))),
               "/choices/0/message/tool_calls"),
@@ -359,3 +387,53 @@ def test_a_finding_repeated_on_many_chunks_is_one_finding_naming_them() -> None:
     total = len(ctx.chunks)
     assert len(found) == 1 and found[0].event == 1
     assert f"(in {total - 1} of {total} chunks: 1-{total - 1})" in found[0].message
+
+
+# --- legal answers stay legal (issue: "Legal answers stay legal") ------------------------------------------------
+
+def test_fewer_top_logprobs_than_asked_is_legal() -> None:
+    ctx = conformant("params.accepted.logprobs")
+    for token in ctx.body["choices"][0]["logprobs"]["content"]:
+        token["top_logprobs"] = token["top_logprobs"][:1]  # "may be fewer than the requested top_logprobs"
+    assert run_checks(ctx) == []
+
+
+def test_a_tool_call_name_in_a_later_delta_than_its_id_is_legal_when_sent_once() -> None:
+    ctx = conformant("tools.stream")
+    first = tool_chunk(ctx, 1)
+    name = first["function"].pop("name")
+    ctx.chunks[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] = name
+    found = run_checks(ctx)
+    assert found == [], [(f.check, f.message) for f in found]
+    assert not any("repeated" in f.message for f in found)
+
+
+def test_a_name_sent_on_two_deltas_says_sent_twice_and_names_the_field() -> None:
+    ctx = conformant("tools.stream")
+    ctx.chunks[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] = "get_weather"
+    (found,) = [f for f in run_checks(ctx) if f.check == "stream.tool_calls.first"]
+    assert "function.name of call 0 sent on 2 deltas" in found.message and found.event == 2
+
+
+def test_two_deltas_that_add_up_to_the_text_are_not_cumulative() -> None:
+    ctx = conformant("stream.basic")
+    # "a", "a", "aa": each starts with the text before it by chance, but is not longer than all of it
+    for number, text in ((1, "a"), (2, "a")):
+        ctx.chunks[number]["choices"][0]["delta"] = {"content": text}
+    assert [f for f in run_checks(ctx) if f.check == "stream.delta.cumulative"] == []
+
+
+def test_every_traced_statement_has_a_check_or_a_reason_and_the_command_shows_the_counts(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+    from conformance.commands.checks import coverage
+
+    table = coverage()
+    for statement in table["statements"]:
+        assert statement["check"] in REGISTRY or (statement["check"] is None and statement.get("reason")), statement
+    assert table["found"] == table["checked"] + table["not_checkable"] and table["checked"] >= 60
+    assert main(["checks", "--coverage"]) == 0
+    out = capsys.readouterr().out
+    assert f"{table['found']} normative statements traced" in out and "not checkable from the wire" in out
+    assert main(["checks", "--coverage", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["checked"] == table["checked"]

@@ -124,8 +124,12 @@ def test_duplicate_keys_and_nan_in_a_body_are_findings_not_crashes() -> None:
 
     value, duplicates = loads_checked('{"id": "a", "id": "b"}')
     assert value == {"id": "b"} and duplicates == ["key 'id'"]
-    with pytest.raises(ValueError):
-        loads_checked('{"created": NaN}')
+    nan, _ = loads_checked('{"created": NaN}')  # read, so that the answer is judged and json.strict reports it
+    assert nan["created"] != nan["created"]
+    from conformance.checks import CheckContext, run_checks
+
+    strict = [f for f in run_checks(CheckContext("chat.completion", body=nan)) if f.check == "json.strict"]
+    assert [(f.pointer, f.severity.value) for f in strict] == [("/created", "failure")]
     with pytest.raises(ValueError):
         loads_checked("[" * 100_000)
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from conformance import schemas
-from conformance.checks import chat, declared, embeddings, error_bodies, http, models, stream, tools  # noqa: F401
+from conformance.checks import (  # noqa: F401
+    chat,
+    declared,
+    embeddings,
+    error_bodies,
+    http,
+    models,
+    relations,
+    stream,
+    tools,
+)
 from conformance.checks.registry import REGISTRY, Check, CheckContext, CheckCrashed, checks_for, selected
 from conformance.findings import Finding
 

@@ -131,15 +131,21 @@ def stop_sequences(request: dict[str, Any] | None) -> list[str]:
     return [s for s in stop if isinstance(s, str) and s] if isinstance(stop, list) else []
 
 
-@check("chat.stop.honoured", "chat.completion", severity=Severity.FAILURE, needs_request=True, nature="behaviour",
-       applies=lambda request, _: bool(request.get("stop")) and not request.get("stream"))
+@check("chat.stop.honoured", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
+       nature="behaviour", applies=lambda request, _: bool(request.get("stop")))
 def stop_honoured(ctx: CheckContext) -> Iterator[Finding]:
-    """The text ends before any `stop` sequence, which is not included. A behaviour: only an answer in which
-    the model would have written the sequence can show that the server ignores `stop`."""
-    for sequence in stop_sequences(ctx.request):
+    """The text ends before any `stop` sequence: "The returned text will not contain the stop sequence" (API
+    reference, `stop`), streamed or not. A behaviour: only an answer in which the model would have written the
+    sequence can show that the server ignores `stop`."""
+    if ctx.kind == "stream":
+        texts = [(index, choice.content) for index, choice in sorted(ctx.streamed.items())]
+    else:
+        texts = []
         for number, choice in enumerate(choices_of(ctx.body)):
             message = choice.get("message") if isinstance(choice, dict) else None
-            content = message.get("content") if isinstance(message, dict) else None
+            texts.append((number, message.get("content") if isinstance(message, dict) else None))
+    for sequence in stop_sequences(ctx.request):
+        for number, content in texts:
             if isinstance(content, str) and sequence in content:
                 yield finding(
                     "chat.stop.honoured", f"/choices/{number}/message/content",
@@ -219,8 +225,9 @@ def logprobs_range(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("chat.logprobs.requested", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
 def logprobs_requested(ctx: CheckContext) -> Iterator[Finding]:
-    """With `logprobs: true` every choice carries `logprobs.content`, one entry per token, each with
-    `top_logprobs` alternatives as many as asked (OpenAI API reference, `logprobs` / `top_logprobs`)."""
+    """With `logprobs: true` every choice carries `logprobs.content`, one entry per token, each with at most
+    `top_logprobs` alternatives ("may be fewer than the requested", but not none) (OpenAI API reference,
+    `logprobs` / `top_logprobs`)."""
     request = ctx.request or {}
     if request.get("logprobs") is not True:
         return
@@ -243,11 +250,14 @@ def logprobs_requested(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             for token_position, token in enumerate(content):
                 alternatives = token.get("top_logprobs") if isinstance(token, dict) else None
-                if isinstance(wanted, int) and (not isinstance(alternatives, list) or len(alternatives) != wanted):
+                # "The number of entries may be fewer than the requested top_logprobs" (ChatCompletionTokenLogprob):
+                # fewer is legal, more than asked (or none where some were asked) is not.
+                given = len(alternatives) if isinstance(alternatives, list) else None
+                if isinstance(wanted, int) and (given is None or given > wanted or (wanted > 0 and given == 0)):
                     yield finding("chat.logprobs.requested",
                                   f"/choices/{position}/logprobs/content/{token_position}/top_logprobs",
-                                  f"top_logprobs={wanted} asked, {len(alternatives or [])} given", expected=wanted,
-                                  seen=len(alternatives or []), event=number)
+                                  f"top_logprobs={wanted} asked, {given or 0} given", expected=f"1..{wanted}"
+                                  if wanted else 0, seen=given or 0, event=number)
                     break
 
 
@@ -262,7 +272,7 @@ def _kind(value: Any) -> str:
 def response_format(ctx: CheckContext) -> Iterator[Finding]:
     """With `response_format` json_object the text is one JSON object; with json_schema it also validates against
     the schema sent (a refusal or a cut answer is exempt)."""
-    import json
+    from conformance.strict_json import strict_loads
 
     wanted = (ctx.request or {}).get("response_format")
     if not isinstance(wanted, dict) or wanted.get("type") not in ("json_object", "json_schema"):
@@ -275,8 +285,8 @@ def response_format(ctx: CheckContext) -> Iterator[Finding]:
         content = message.get("content")
         pointer = f"/choices/{number}/message/content"
         try:
-            value = json.loads(content) if isinstance(content, str) else None
-        except ValueError:
+            value = strict_loads(content) if isinstance(content, str) else None
+        except (ValueError, RecursionError):
             value = None
         if not isinstance(value, dict):
             yield finding("chat.response_format", pointer, f"{wanted['type']} was asked for but the text is not a "

@@ -64,3 +64,28 @@ def message(ctx: CheckContext) -> Iterator[Finding]:
     error = ctx.body.get("error") if isinstance(ctx.body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str) and not error["message"].strip():
         yield finding("errors.message", "/error/message", "error message is empty", expected="text", seen="")
+
+
+# The error type OpenAI is recorded answering with, per status (shared/reference/openai-recordings: 1,704 answers to
+# HTTP 400 and 4 to HTTP 404, every one "invalid_request_error").
+RECORDED_TYPES = {400: "invalid_request_error", 404: "invalid_request_error"}
+
+
+@check("errors.type", "error", source=OPENAI_ERROR_BODIES + "; error.type is invalid_request_error on every 400 and "
+                                      "404 recorded")
+def error_type(ctx: CheckContext) -> Iterator[Finding]:
+    """`error.type` is a snake_case category (OpenAI's own: `invalid_request_error` on every 400 and 404 it is
+    recorded sending), not a class name or a status: clients branch on it."""
+    import re
+
+    error = ctx.body.get("error") if isinstance(ctx.body, dict) else None
+    value = error.get("type") if isinstance(error, dict) else None
+    if not isinstance(value, str):
+        return  # absent or mistyped: the schema's finding
+    wanted = RECORDED_TYPES.get(ctx.status or 0)
+    if wanted and value != wanted:
+        yield finding("errors.type", "/error/type", f"error.type {value!r} where OpenAI answers HTTP {ctx.status} "
+                      f"with {wanted!r}", expected=wanted, seen=value)
+    elif not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", value):
+        yield finding("errors.type", "/error/type", f"error.type {value!r} is not a snake_case category such as "
+                      "'invalid_request_error'", expected="a snake_case category", seen=value)

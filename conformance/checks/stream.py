@@ -209,27 +209,39 @@ def tool_calls_index(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("stream.tool_calls.first", "stream")
 def tool_calls_first(ctx: CheckContext) -> Iterator[Finding]:
-    """The first delta of a tool call carries its `id`, `type` and `function.name`; later ones do not change them."""
+    """A streamed tool call states its `id` and `function.name` once each (OpenAI sends them, with `type`, on the
+    call's first delta; only `index` is required on every delta): a call that never gets them cannot be answered,
+    and one that repeats them is concatenated by accumulating clients."""
     for _, choice in sorted(ctx.streamed.items()):
         for call in choice.calls.values():
-            first = _call_delta(ctx.chunks[call.first_event], call.first_pointer)
-            for field, value in (("id", first.get("id")), ("type", first.get("type")),
-                                 ("function/name", (first.get("function") or {}).get("name"))):
-                if not value:
+            stated: dict[str, list[int]] = {"id": [], "type": [], "function/name": []}
+            for number in call.events:
+                delta = _call_delta(ctx.chunks[number], call.pointer_at.get(number, call.first_pointer))
+                for field, value in (("id", delta.get("id")), ("type", delta.get("type")),
+                                     ("function/name", (delta.get("function") or {}).get("name")
+                                      if isinstance(delta.get("function"), dict) else None)):
+                    if value:
+                        stated[field].append(number)
+            for field in ("id", "function/name"):
+                if not stated[field] and call.index is not None:
                     yield finding("stream.tool_calls.first", f"{call.first_pointer}/{field}",
-                                  f"the first delta of a tool call has no {field.replace('/', '.')}",
-                                  expected="present", seen=value, event=call.first_event)
-            repeated = [n for n in call.events if n != call.first_event and n in call.identity_events]
-            if repeated and len(set(call.ids_seen)) <= 1:
-                yield finding("stream.tool_calls.first", f"{call.pointer_at.get(repeated[0], call.first_pointer)}",
-                              f"id, type or function.name repeated on {len(repeated)} later delta(s) of call "
-                              f"{call.index}: accumulating clients concatenate them", expected="first delta only",
-                              seen=f"repeated on {len(repeated)} delta(s)", event=repeated[0])
+                                  f"tool call {call.index} never states its {field.replace('/', '.')}",
+                                  expected="present once", seen="absent", event=call.first_event)
             if len(set(call.ids_seen)) > 1:
                 yield finding("stream.tool_calls.first", f"{call.first_pointer}/id",
                               f"deltas with index {call.index} carry {len(set(call.ids_seen))} different ids: "
                               "separate calls share one index", expected="one id per index",
                               seen=sorted(set(call.ids_seen)), severity=Severity.FAILURE)
+                continue
+            repeated = {field: events for field, events in stated.items() if len(events) > 1}
+            if repeated:
+                fields = ", ".join(field.replace("/", ".") for field in repeated)
+                first_repeat = min(events[1] for events in repeated.values())
+                counts = max(len(events) for events in repeated.values())
+                yield finding("stream.tool_calls.first", call.pointer_at.get(first_repeat, call.first_pointer),
+                              f"{fields} of call {call.index} sent on {counts} deltas: accumulating clients "
+                              "concatenate them", expected="each stated once",
+                              seen=f"sent on {counts} deltas", event=first_repeat)
 
 
 def _call_delta(chunk: Any, where: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from conformance.checks.chat import choices_of
 from conformance.checks.registry import CheckContext, check, finding
 from conformance.checks.user_schemas import validator_for
 from conformance.findings import Finding, Severity
+from conformance.strict_json import strict_loads
 
 
 @dataclass
@@ -189,9 +190,9 @@ def _arguments_problem(arguments: Any) -> str | None:
     if not isinstance(arguments, str):
         return f"arguments is {type(arguments).__name__}, not a string"
     try:
-        value = json.loads(arguments)
-    except ValueError as exc:
-        return f"arguments is not valid JSON ({exc})"
+        value = strict_loads(arguments)
+    except (ValueError, RecursionError) as exc:
+        return f"arguments is not valid JSON ({str(exc)[:160]})"
     if not isinstance(value, dict):
         return "arguments is JSON but not an object"
     return None

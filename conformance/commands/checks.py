@@ -36,7 +36,48 @@ def sample_finding(check_id: str) -> str:
     return f"caught by the self-test's {', '.join(injected[:3])}" if injected else ""
 
 
+def coverage() -> dict[str, Any]:
+    """The traced normative statements of the pinned spec (conformance/data/normative.json): each with the check
+    that judges it, or the reason no wire answer can show it."""
+    from importlib import resources
+
+    from conformance.checks import REGISTRY
+
+    data = json.loads(resources.files("conformance.data").joinpath("normative.json").read_text(encoding="utf-8"))
+    statements = data["statements"]
+    unknown = sorted({s["check"] for s in statements if s.get("check") and s["check"] not in REGISTRY})
+    if unknown:
+        raise UsageError(f"normative.json names unregistered check(s): {', '.join(unknown)}")
+    checked = [s for s in statements if s.get("check")]
+    return {"spec": data["spec"], "statements": statements, "found": len(statements), "checked": len(checked),
+            "not_checkable": len(statements) - len(checked),
+            "checks_used": len({s["check"] for s in checked})}
+
+
+def command_coverage(args: argparse.Namespace) -> int:
+    table = coverage()
+    console = make_console()
+    summary = (f"{table['found']} normative statements traced in {table['spec']}: {table['checked']} checked (by "
+               f"{table['checks_used']} check ids), {table['not_checkable']} not checkable from the wire")
+    if args.format == "json":
+        print(json.dumps(table, indent=2))
+    elif args.format == "markdown":
+        lines = [summary, "", "| where | the spec says | check | or why not |", "|---|---|---|---|"]
+        lines += [f"| `{s['where']}` | {s['says'].replace('|', '/')} | {('`' + s['check'] + '`') if s['check'] else ''}"
+                  f" | {(s.get('reason') or '').replace('|', '/')} |" for s in table["statements"]]
+        print("\n".join(lines))
+    else:
+        for s in table["statements"]:
+            console.print(f"{s['check'] or '(not checkable)':<34} {s['where']}: {s['says']}", markup=False)
+            if not s["check"]:
+                console.print(f"{'':<34} why: {s['reason']}", markup=False)
+        console.print(summary, markup=False)
+    return EXIT_OK
+
+
 def command_checks(args: argparse.Namespace) -> int:
+    if getattr(args, "coverage", False):
+        return command_coverage(args)
     rows = check_rows(args.checks)
     console = make_console()
     if args.format == "json":

@@ -636,3 +636,109 @@ def error_code_status_string(sample: Sample) -> bool:
         return False
     error["code"] = str(sample.status)
     return True
+
+
+# --- Meaning: relations the spec states in words (checks/relations.py) ------------------------------------------
+
+@injector("usage.reasoning_exceeds_completion", "chat.completion", expect=("usage.parts",),
+          source=OPENAI_CONTRACT)
+def usage_reasoning_exceeds(sample: Sample) -> bool:
+    """`completion_tokens_details.reasoning_tokens` is larger than the `completion_tokens` it is part of."""
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(usage, dict) or not isinstance(usage.get("completion_tokens"), int):
+        return False
+    usage["completion_tokens_details"] = {"reasoning_tokens": usage["completion_tokens"] + 100}
+    return True
+
+
+@injector("stream.usage.cached_exceeds_prompt", "stream", expect=("usage.parts",), source=OPENAI_CONTRACT)
+def stream_cached_exceeds(sample: Sample) -> bool:
+    """The streamed usage says more prompt tokens were cached than the prompt had."""
+    def edit(chunks: list[Any]) -> bool:
+        usage = [c["usage"] for c in chunks if isinstance(c, dict) and isinstance(c.get("usage"), dict)
+                 and isinstance(c["usage"].get("prompt_tokens"), int)]
+        for item in usage:
+            item["prompt_tokens_details"] = {"cached_tokens": item["prompt_tokens"] + 1}
+        return bool(usage)
+    return edit_chunks(sample, edit)
+
+
+@injector("tools.id.duplicated", "chat.completion", expect=("tools.call.id.unique",), source=OPENAI_CONTRACT)
+def tools_id_duplicated(sample: Sample) -> bool:
+    """Two tool calls of one message share an id (a second call copied with the first one's id)."""
+    for message in messages(sample):
+        calls = message.get("tool_calls")
+        if isinstance(calls, list) and calls and isinstance(calls[0], dict) and calls[0].get("id"):
+            calls.append(json.loads(json.dumps(calls[0])))
+            return True
+    return False
+
+
+@injector("chat.finish_reason.length_early", "chat.completion", expect=("chat.finish_reason.length",),
+          source=OPENAI_CONTRACT)
+def finish_length_early(sample: Sample) -> bool:
+    """`finish_reason: "length"` on an answer with fewer completion tokens than the limit asked for."""
+    limit = sample.request.get("max_completion_tokens") or sample.request.get("max_tokens")
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(limit, int) or limit < 2 or not isinstance(usage, dict) or not choices(sample):
+        return False
+    usage["completion_tokens"] = limit - 1
+    usage["total_tokens"] = (usage.get("prompt_tokens") or 0) + limit - 1
+    for choice in choices(sample):
+        choice["finish_reason"] = "length"
+    return True
+
+
+@injector("stream.deltas.cumulative", "stream", expect=("stream.delta.cumulative",),
+          source=OPENAI_CONTRACT)
+def stream_cumulative(sample: Sample) -> bool:
+    """Every content delta repeats the text so far (snapshots instead of deltas), over at least three chunks."""
+    def edit(chunks: list[Any]) -> bool:
+        carrying = [n for n, chunk in enumerate(chunks) for choice in (chunk.get("choices") or [])[:1]
+                    if isinstance(chunk, dict) and isinstance(choice, dict) and isinstance(choice.get("delta"), dict)
+                    and isinstance(choice["delta"].get("content"), str) and choice["delta"]["content"]]
+        text = "".join(chunks[n]["choices"][0]["delta"]["content"] for n in carrying)
+        if len(text) < 3 or not carrying:
+            return False
+        cuts = [len(text) * k // 3 for k in (1, 2, 3)]
+        template = json.dumps(chunks[carrying[0]])
+        snapshots = []
+        for cut in cuts:
+            chunk = json.loads(template)
+            chunk["choices"][0]["delta"] = {"content": text[:cut]}
+            snapshots.append(chunk)
+        chunks[carrying[0]:carrying[-1] + 1] = snapshots
+        return True
+    return edit_chunks(sample, edit)
+
+
+@injector("json.nan_in_usage", "chat.completion", expect=("json.strict",),
+          source="https://www.rfc-editor.org/rfc/rfc8259#section-6")
+def json_nan(sample: Sample) -> bool:
+    """A number of the body is NaN: Python writes it, JSON.parse throws on it."""
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(usage, dict):
+        return False
+    usage["prompt_tokens"] = float("nan")
+    return True
+
+
+@injector("tools.arguments.infinity", "chat.completion", expect=("tools.call.arguments.json",),
+          source="https://www.rfc-editor.org/rfc/rfc8259#section-6")
+def arguments_infinity(sample: Sample) -> bool:
+    """Tool-call arguments hold `Infinity`: valid to Python's json module, an error to JSON.parse."""
+    calls = [c for c in tool_calls(sample) if isinstance(c.get("function"), dict)]
+    for call in calls:
+        call["function"]["arguments"] = '{"location": "Chicago, IL", "limit": Infinity}'
+    return bool(calls)
+
+
+@injector("error.type.class_name", "error", expect=("errors.type",),
+          source="https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/openai/protocol.py")
+def error_type_class_name(sample: Sample) -> bool:
+    """`error.type` is a class name ("BadRequestError") instead of OpenAI's category."""
+    error = sample.body.get("error") if isinstance(sample.body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    error["type"] = "BadRequestError"
+    return True

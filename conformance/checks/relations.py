@@ -1,0 +1,168 @@
+"""What the contract means beyond each field's shape: relations between fields that the spec states in words.
+
+Each check here traces to a sentence of the pinned spec (``conformance/data/normative.json`` lists them all, with
+the statements no wire answer can show): parts of a usage count are parts of its whole, ids are unique, a
+``length`` finish means the limit was reached, a stream's deltas add up to the text, and the JSON a client parses
+is JSON (RFC 8259), not JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
+
+from conformance.checks.chat import choices_of
+from conformance.checks.registry import CheckContext, check, finding
+from conformance.findings import Finding, Severity, escape_token
+from conformance.strict_json import strict_problems
+
+# CompletionUsage: each detail is a part of the count it details (the spec's "Breakdown of tokens used in a
+# completion" / "in the prompt").
+_PARTS = {"completion_tokens_details": ("completion_tokens", ("reasoning_tokens", "audio_tokens",
+                                                              "accepted_prediction_tokens",
+                                                              "rejected_prediction_tokens")),
+          "prompt_tokens_details": ("prompt_tokens", ("cached_tokens", "audio_tokens"))}
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def usage_part_findings(usage: Any, base: str, event: int | None = None) -> Iterator[Finding]:
+    if not isinstance(usage, dict):
+        return
+    counts = [(f"/{escape_token(key)}", key, value) for key, value in usage.items()]
+    counts += [(f"/{escape_token(key)}/{escape_token(part)}", f"{key}.{part}", value) for key, details in usage.items()
+               if isinstance(details, dict) for part, value in details.items()]
+    for pointer, name, value in counts:
+        if _count(value) and value < 0:
+            yield finding("usage.parts", f"{base}{pointer}", f"{name} is negative", expected=">= 0", seen=value,
+                          event=event)
+    for details_key, (whole_key, parts) in _PARTS.items():
+        details, whole = usage.get(details_key), usage.get(whole_key)
+        if not isinstance(details, dict) or not _count(whole):
+            continue
+        for part in parts:
+            value = details.get(part)
+            if _count(value) and value > whole:
+                yield finding("usage.parts", f"{base}/{details_key}/{part}",
+                              f"{details_key}.{part} ({value}) exceeds {whole_key} ({whole}), which it is part of",
+                              expected=f"<= {whole}", seen=value, event=event)
+        reasoning, audio = details.get("reasoning_tokens"), details.get("audio_tokens")
+        if details_key == "completion_tokens_details" and _count(reasoning) and _count(audio) and \
+                reasoning <= whole and audio <= whole and reasoning + audio > whole:
+            yield finding("usage.parts", f"{base}/{details_key}", f"reasoning_tokens + audio_tokens "
+                          f"({reasoning + audio}) exceed completion_tokens ({whole})", expected=f"<= {whole}",
+                          seen=reasoning + audio, event=event)
+    prompt, total = usage.get("prompt_tokens"), usage.get("total_tokens")
+    if _count(prompt) and _count(total) and prompt > total:
+        yield finding("usage.parts", f"{base}/prompt_tokens", f"prompt_tokens ({prompt}) exceeds total_tokens "
+                      f"({total})", expected=f"<= {total}", seen=prompt, event=event)
+
+
+@check("usage.parts", "chat.completion", "stream", "embeddings",
+       source="OpenAI API reference, the completion usage object: completion_tokens_details and "
+              "prompt_tokens_details break those counts down")
+def usage_parts(ctx: CheckContext) -> Iterator[Finding]:
+    """A usage breakdown fits its whole: reasoning, audio and prediction tokens are parts of `completion_tokens`,
+    cached and audio tokens parts of `prompt_tokens`; no count is negative (streamed and not)."""
+    if ctx.kind == "stream":
+        for number, chunk in enumerate(ctx.chunks):
+            if isinstance(chunk, dict):
+                yield from usage_part_findings(chunk.get("usage"), "/usage", number)
+    elif isinstance(ctx.body, dict):
+        yield from usage_part_findings(ctx.body.get("usage"), "/usage")
+
+
+@check("tools.call.id.unique", "chat.completion", "stream",
+       source="OpenAI guide, Function calling: each tool result names the call it answers by its id")
+def call_ids_unique(ctx: CheckContext) -> Iterator[Finding]:
+    """Tool-call ids are unique within an answer: a tool message is matched to its call by `tool_call_id`, so two
+    calls with one id cannot both be answered."""
+    from conformance.checks.tools import calls_by_choice
+
+    seen: dict[str, str] = {}
+    for choice in calls_by_choice(ctx):
+        for call in choice.calls:
+            if not isinstance(call.id, str) or not call.id:
+                continue  # a missing id is tools.call.id's finding
+            if call.id in seen:
+                yield finding("tools.call.id.unique", f"{call.pointer}/id", f"tool call id {call.id!r} is also the "
+                              f"id of the call at {seen[call.id]}", expected="a unique id", seen=call.id,
+                              event=call.event)
+            else:
+                seen[call.id] = call.pointer
+
+
+def _limit(request: dict[str, Any] | None) -> tuple[str, int] | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = (request or {}).get(name)
+        if _count(value) and value > 0:
+            return name, value
+    return None
+
+
+@check("chat.finish_reason.length", "chat.completion", "stream", needs_request=True,
+       source="OpenAI API reference, the chat completion object: finish_reason is `length` if the maximum number "
+              "of tokens specified in the request was reached")
+def finish_reason_length(ctx: CheckContext) -> Iterator[Finding]:
+    """`finish_reason: "length"` means the token limit of the request was reached: with fewer completion tokens
+    than the limit, the answer was cut for another reason (or was not cut at all)."""
+    limit = _limit(ctx.request)
+    if limit is None:
+        return
+    name, value = limit
+    if ctx.kind == "stream":
+        usage = next((c.get("usage") for c in reversed(ctx.chunks) if isinstance(c, dict)
+                      and isinstance(c.get("usage"), dict)), None)
+        finishes = [(n, i, f) for i, choice in ctx.streamed.items() for n, f in choice.finish]
+    else:
+        usage = ctx.body.get("usage") if isinstance(ctx.body, dict) else None
+        finishes = [(None, number, c.get("finish_reason")) for number, c in enumerate(choices_of(ctx.body))
+                    if isinstance(c, dict)]
+    used = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    if not _count(used):
+        return
+    for event, index, reason in finishes:
+        if reason == "length" and used < value:
+            yield finding("chat.finish_reason.length", f"/choices/{index}/finish_reason", f"finish_reason is "
+                          f"'length' but only {used} completion token(s) were generated of {name}={value}",
+                          expected=f"completion_tokens >= {value}, or another finish_reason", seen=used, event=event)
+
+
+@check("stream.delta.cumulative", "stream",
+       source="OpenAI API reference, the chat completion chunk object: `delta` is a chat completion delta generated "
+              "by streamed model responses")
+def delta_cumulative(ctx: CheckContext) -> Iterator[Finding]:
+    """A delta is what was added: a stream whose every content delta repeats the text so far (and adds to it) gives
+    every client the text many times over."""
+    deltas: dict[int, list[tuple[int, str, str]]] = {}  # choice index -> (chunk, pointer, text) of each delta
+    for number, chunk in enumerate(ctx.chunks):
+        for position, choice in enumerate(chunk.get("choices") or [] if isinstance(chunk, dict) else []):
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str) and delta["content"]:
+                deltas.setdefault(choice.get("index", position), []).append(
+                    (number, f"/choices/{position}/delta/content", delta["content"]))
+    for index, parts in deltas.items():
+        if len(parts) < 3:
+            continue
+        texts = [text for _, _, text in parts]
+        if all(later.startswith(earlier) and len(later) > len(earlier) for earlier, later in pairwise(texts)):
+            number, pointer, _ = parts[1]
+            yield finding("stream.delta.cumulative", pointer, f"each of the {len(parts)} content deltas of choice "
+                          f"{index} repeats the text so far: they are snapshots, not deltas",
+                          expected="each delta adds only new text", seen=f"{len(parts)} cumulative deltas",
+                          event=number)
+
+
+@check("json.strict", "chat.completion", "stream", "embeddings", "error", "models", "model",
+       severity=Severity.FAILURE, source="RFC 8259 sections 6 and 8.2")
+def json_strict(ctx: CheckContext) -> Iterator[Finding]:
+    """Bodies and stream events are JSON a strict parser reads: no NaN or Infinity literals, no lone surrogates
+    (JavaScript's JSON.parse, and so the Node.js SDK, rejects the first; the second is not text)."""
+    bodies = list(enumerate(ctx.chunks)) if ctx.kind == "stream" else [(None, ctx.body)]
+    for number, body in bodies:
+        for pointer, problem in strict_problems(body):
+            yield finding("json.strict", pointer, problem, expected="strict JSON", seen=problem.split(" ")[0],
+                          event=number)
