@@ -13,7 +13,7 @@ from typing import Any
 from conformance.catalogue.model import Case
 from conformance.checks import CheckContext, CheckCrashed, error_bodies, run_checks
 from conformance.checks import http as http_checks
-from conformance.checks.registry import finding, selected
+from conformance.checks.registry import ALL_CHECKS, Selection, finding
 from conformance.exchange import Exchange
 from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
@@ -66,12 +66,12 @@ class CaseResult:
 
 
 def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
-                expect: Expectations | dict[str, Any]) -> CheckContext:
+                expect: Expectations | dict[str, Any], selection: Selection | None = None) -> CheckContext:
     """Decode the raw response into what checks look at. Raises ValueError when the body cannot be decoded."""
     kind = case.kind
     expect = Expectations.of(expect)
     ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
-                       content_type=exchange.content_type)
+                       content_type=exchange.content_type, selection=selection)
     ctx.encoding_problem = exchange.encoding_problem
     if kind == "stream":
         parsed = parse_stream(exchange.response_body)
@@ -120,10 +120,12 @@ def _error_message(exchange: Exchange) -> str:
     return message[:200] if message else _preview(exchange.response_body)
 
 
-def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: Expectations | dict[str, Any]
-          ) -> tuple[Verdict, str, list[Finding]]:
+def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: Expectations | dict[str, Any],
+          selection: Selection | None = None) -> tuple[Verdict, str, list[Finding]]:
+    """The verdict, its reason and the findings of one exchange, judged with the run's check ``selection``."""
     exchange = outcome.exchange
     expect = Expectations.of(expect)
+    selection = selection or ALL_CHECKS
     if outcome.error_kind == "not_recorded":
         return Verdict.NOT_RECORDED, outcome.error or "not recorded", []
     if exchange is None or exchange.status is None:
@@ -136,10 +138,10 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         return Verdict.ERROR, f"redirected (HTTP {status} to {where}): OpenAI answers in place; not followed", []
     if status == 429:
         return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", error_body_findings(
-            exchange, request, expect)
+            exchange, request, expect, selection)
     if status >= 500:
         reason = f"server error HTTP {status}: {_error_message(exchange)}"
-        judged = error_body_findings(exchange, request, expect)
+        judged = error_body_findings(exchange, request, expect, selection)
         if case.expect_error:  # OpenAI rejects this request cleanly: say what the answer should have been
             wanted = " or ".join(map(str, case.expect_error))
             return Verdict.ERROR, reason, [finding("errors.status", "", f"HTTP {status} where OpenAI answers "
@@ -148,37 +150,39 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         return Verdict.ERROR, reason, judged
     if not case.expect_error and 400 <= status < 500:
         return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", error_body_findings(
-            exchange, request, expect)
+            exchange, request, expect, selection)
     try:
-        ctx = context_for(case, exchange, request, expect)
+        ctx = context_for(case, exchange, request, expect, selection)
     except StreamError as exc:
         return Verdict.ERROR, str(exc), []
     except ValueError as exc:
         if case.expect_error and status >= 400:
-            ctx = CheckContext(kind="error", body=None, request=request, status=status, expect=expect)
+            ctx = CheckContext(kind="error", body=None, request=request, status=status, expect=expect,
+                               selection=selection)
             findings = [Finding("schema.error", "", str(exc), Severity.DEVIATION, "OpenAI error object", "not JSON")]
-            return _verdict_from(findings + _status_findings(ctx), outcome, "")
+            return _verdict_from(findings + _status_findings(ctx), outcome, "", selection)
         return Verdict.ERROR, str(exc), []
     if case.expect_error and status < 400:
         ctx.kind = "error"
-        return _verdict_from(_status_findings(ctx) + list(http_checks.content_type(ctx)), outcome, "")
+        return _verdict_from(_status_findings(ctx) + list(http_checks.content_type(ctx)), outcome, "", selection)
     try:
         findings = run_checks(ctx)
     except CheckCrashed as exc:
         return Verdict.ERROR, str(exc), []
     if outcome.error_kind:
         return Verdict.ERROR, outcome.error or outcome.error_kind, findings
-    return _verdict_from(findings, outcome, "")
+    return _verdict_from(findings, outcome, "", selection)
 
 
-def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Expectations) -> list[Finding]:
+def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Expectations,
+                        selection: Selection | None = None) -> list[Finding]:
     """The error body behind an UNSUPPORTED or ERROR verdict, judged as any error answer is (its shape, type and
     code against what OpenAI is recorded sending): the verdict says what happened, the findings how the server
     said it. Statuses are the verdict's business here, not a finding."""
     from dataclasses import replace
 
     ctx = CheckContext(kind="error", request=request, status=exchange.status, expect=replace(expect, status=()),
-                       content_type=exchange.content_type)
+                       content_type=exchange.content_type, selection=selection)
     try:
         ctx.body, duplicates = decode_json(exchange.response_body, exchange.content_type)
     except ValueError as exc:
@@ -195,8 +199,9 @@ def _status_findings(ctx: CheckContext) -> list[Finding]:
     return list(error_bodies.status(ctx))
 
 
-def _verdict_from(findings: list[Finding], outcome: SurfaceOutcome, reason: str) -> tuple[Verdict, str, list[Finding]]:
-    findings = findings + [f for f in outcome.findings if selected(f.check)]
+def _verdict_from(findings: list[Finding], outcome: SurfaceOutcome, reason: str,
+                  selection: Selection) -> tuple[Verdict, str, list[Finding]]:
+    findings = findings + [f for f in outcome.findings if selection.selected(f.check)]
     verdict = verdict_for_findings(findings)
     if verdict is Verdict.FAIL:
         reason = reason or next(f.message for f in findings if f.severity is Severity.FAILURE)

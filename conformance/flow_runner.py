@@ -76,7 +76,7 @@ def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expe
     """One sample of a conversation: (its sample, the decisive step's outcome and request, every step's exchange)."""
     sender = _Sender(case, surface, env, settings, cassette)
     outcome, request = sender.send(case, case.first_step, 1)
-    verdict, reason, found = judge(case, outcome, request, expect)
+    verdict, reason, found = judge(case, outcome, request, expect, settings.checks)
     findings = [replace(f, step=1) for f in found]
     turns: list[Turn] = []
     previous, previous_case, previous_name = outcome, case, case.first_step
@@ -94,7 +94,7 @@ def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expe
                                                        previous_case.stream, outcome, sent)
             findings += extra
         step_case = case.step_case(sent, step.expect)
-        verdict, reason, found = judge(step_case, outcome, sent, step.expect)
+        verdict, reason, found = judge(step_case, outcome, sent, step.expect, settings.checks)
         findings += [replace(f, step=number) for f in found]
         if _refused(outcome) and verdict is not Verdict.ERROR:  # a 4xx: the server said no to the conversation
             refused = registered_finding("flow.step.refused", "", f"the server refused the next turn ({step.name}): "

@@ -78,7 +78,7 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     repeat = settings.repeat if settings.recording else recorded_samples(provenance)
     expect = case.expectations(settings.profile)
     planned = case.request_body(settings.profile)
-    behaviour = [] if case.expect_error else behaviour_expectations(planned, expect)
+    behaviour = [] if case.expect_error else behaviour_expectations(planned, expect, settings.checks)
     started = time.perf_counter()
     samples, outcomes, requests = [], [], []
     flows: list[list[dict[str, Any]]] = []
@@ -100,7 +100,7 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         settings.pace()
         outcome, statuses = run_with_retries(surface, case, env, settings)
         request = sent_request(outcome, planned)
-        verdict, reason, findings = judge(case, outcome, request, expect)
+        verdict, reason, findings = judge(case, outcome, request, expect, settings.checks)
         if statuses:
             reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
         samples.append(Sample(verdict, reason, findings))

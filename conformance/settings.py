@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from conformance.checks.registry import Selection
 from conformance.errors import UsageError
 from conformance.gaps import GapManifest, load_manifest, manifest_path
 from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET_S, DEFAULT_TIMEOUT_S
@@ -36,6 +37,7 @@ class Settings:
     repeat: int = 1  # samples per case when recording; a replay takes each cassette's own count
     rpm: float | None = None  # requests per minute when recording, shared by every worker; None: unpaced
     share: bool = True  # a live run sends each distinct request once and shares its answer (conformance/sharing.py)
+    checks: Selection = field(default_factory=Selection)  # --checks / --exclude-checks
 
     def pace(self) -> None:
         """Wait for this request's slot when a live run is paced (--rpm); a replay never waits."""
@@ -87,7 +89,7 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
                            embedding_model=values.get("embedding_model"))
     fresh = fresh or record_mode == "rewrite"
     gaps = values.get("gaps")
-    select_checks(values.get("checks"), values.get("exclude_checks"))
+    checks = select_checks(values.get("checks"), values.get("exclude_checks"))
     return Settings(
         profile=profile,
         record_mode="all" if fresh else (record_mode or "none"),
@@ -105,6 +107,7 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         repeat=int(values.get("repeat") or 1),
         rpm=_pace(values.get("rpm"), profile),
         share=share,
+        checks=checks,
     )
 
 
@@ -115,8 +118,9 @@ def _pace(value: Any, profile: Profile) -> float | None:
     return profile.rpm
 
 
-def select_checks(include: str | None, exclude: str | None) -> None:
-    """Apply ``--checks`` / ``--exclude-checks``; a pattern that names no registered check is a usage error."""
+def select_checks(include: str | None, exclude: str | None) -> Selection:
+    """The selection ``--checks`` / ``--exclude-checks`` make; a pattern that names no registered check is a usage
+    error."""
     from conformance.checks import REGISTRY
     from conformance.checks.registry import select
 
@@ -124,7 +128,7 @@ def select_checks(include: str | None, exclude: str | None) -> None:
         return tuple(p.strip() for p in (value or "").split(",") if p.strip())
 
     try:
-        select(split(include), split(exclude))
+        return select(split(include), split(exclude))
     except KeyError as exc:
         raise UsageError(f"no check matches {exc.args[0]!r}: 'conformance checks' lists the {len(REGISTRY)} ids") \
             from None

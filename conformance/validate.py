@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks import CheckContext, run_checks
+from conformance.checks.registry import Selection
 from conformance.errors import UsageError
 from conformance.findings import Finding
 from conformance.sse import loads_checked, parse_stream
@@ -70,7 +71,7 @@ def validate_file(path: Path, kind: str = "auto") -> tuple[str, list[Finding]]:
 
 
 def validate_text(text: str, kind: str = "auto", name: str = "input",
-                  request: dict[str, Any] | None = None) -> Validation:
+                  request: dict[str, Any] | None = None, selection: Selection | None = None) -> Validation:
     notes = []
     cut = CUT_MARKER.search(text)
     if cut:
@@ -79,17 +80,17 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
                      "may come from the cut; validate the cassette's full body instead")
     looks_sse = text.lstrip().startswith(("data:", ":", "event:", "id:", "retry:"))
     if looks_sse and kind in ("auto", "stream"):
-        return Validation("stream", validate_stream_text(text, request), notes)
+        return Validation("stream", validate_stream_text(text, request, selection), notes)
     try:
         document, duplicates = loads_checked(text)
     except ValueError:
         lines = _json_lines(text)
         if lines is not None:
             notes.append(f"read as JSON Lines: {len(lines)} chunk(s), one per line")
-            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True, request=request)),
-                              notes)
+            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True, request=request,
+                                                                selection=selection)), notes)
         if kind == "stream":
-            return Validation("stream", validate_stream_text(text, request), notes)
+            return Validation("stream", validate_stream_text(text, request, selection), notes)
         if cut:
             raise UsageError(f"{name} was cut by a report and is no longer JSON: validate the cassette's full body "
                              "instead") from None
@@ -101,12 +102,13 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
     if kind == "stream":
         chunks = document if isinstance(document, list) else [document]
         return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True, request=request,
-                                                            duplicate_keys=ctx_duplicates)), notes)
+                                                            duplicate_keys=ctx_duplicates, selection=selection)),
+                          notes)
     if kind == "chat.completion.chunk":
         return Validation(kind, run_checks(CheckContext("stream", chunks=[document], done=True,
-                                                        duplicate_keys=ctx_duplicates)), notes)
+                                                        duplicate_keys=ctx_duplicates, selection=selection)), notes)
     return Validation(kind, run_checks(CheckContext(kind, body=document, duplicate_keys=ctx_duplicates,
-                                                    request=request)), notes)
+                                                    request=request, selection=selection)), notes)
 
 
 def _json_lines(text: str) -> list[Any] | None:
@@ -123,10 +125,11 @@ def _json_lines(text: str) -> list[Any] | None:
     return values
 
 
-def validate_stream_text(text: str, request: dict[str, Any] | None = None) -> list[Finding]:
+def validate_stream_text(text: str, request: dict[str, Any] | None = None,
+                         selection: Selection | None = None) -> list[Finding]:
     parsed = parse_stream(text)
     ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated, request=request,
                        stream_problems=parsed.problems, stray_lines=parsed.stray_lines,
                        events_after_done=parsed.events_after_done, duplicate_keys=parsed.duplicate_keys,
-                       stream_error=parsed.error)
+                       stream_error=parsed.error, selection=selection)
     return run_checks(ctx)

@@ -16,7 +16,7 @@ from conformance.checks import (  # noqa: F401
     stream,
     tools,
 )
-from conformance.checks.registry import REGISTRY, Check, CheckContext, CheckCrashed, checks_for, selected
+from conformance.checks.registry import ALL_CHECKS, REGISTRY, Check, CheckContext, CheckCrashed, checks_for
 from conformance.findings import Finding
 
 __all__ = ["REGISTRY", "Check", "CheckContext", "CheckCrashed", "run_checks", "schema_findings"]
@@ -49,9 +49,10 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
         raise
     except BaseException as exc:
         raise CheckCrashed(f"schema.{ctx.kind}", exc) from exc
-    for registered in checks_for(ctx.kind, with_request=ctx.has_request):
+    selection = ctx.selection or ALL_CHECKS
+    for registered in checks_for(ctx.kind, with_request=ctx.has_request, selection=selection):
         found.extend(registered.run(ctx))
-    found = [f for f in found if selected(f.check)]
+    found = [f for f in found if selection.selected(f.check)]
     return collapse(found, len(ctx.chunks)) if ctx.kind == "stream" else found
 
 

@@ -34,6 +34,7 @@ class CheckContext:
     request: dict[str, Any] | None = None
     status: int | None = None
     expect: Expectations = field(default_factory=Expectations)
+    selection: Selection | None = None  # which checks run (None: all)
     content_type: str | None = None  # None when a captured body is checked without its headers
     encoding_problem: str | None = None  # the body is not UTF-8, or declares another charset
     duplicate_keys: list[tuple[int | None, str]] = field(default_factory=list)  # (chunk number or None, key)
@@ -172,33 +173,44 @@ def finding(
                    nature=registered.nature)
 
 
-def behaviour_expectations(request: dict[str, Any], expect: Expectations) -> list[str]:
+def behaviour_expectations(request: dict[str, Any], expect: Expectations,
+                           selection: Selection | None = None) -> list[str]:
     """The behaviour checks a request exercises: each gets a pass rate over the samples of a repeated case."""
-    return [c.id for c in REGISTRY.values() if c.applies is not None and selected(c.id) and c.applies(request, expect)]
+    chosen = selection or ALL_CHECKS
+    return [c.id for c in REGISTRY.values() if c.applies is not None and chosen.selected(c.id)
+            and c.applies(request, expect)]
 
 
-def checks_for(kind: str, *, with_request: bool) -> list[Check]:
+def checks_for(kind: str, *, with_request: bool, selection: Selection | None = None) -> list[Check]:
+    chosen = selection or ALL_CHECKS
     return [c for c in REGISTRY.values() if kind in c.kinds and (with_request or not c.needs_request)
-            and c.func is not None and selected(c.id)]
+            and c.func is not None and chosen.selected(c.id)]
 
 
-# Which checks run (``--checks`` / ``--exclude-checks``): fnmatch globs over ids; empty include means all.
-SELECTION: dict[str, tuple[str, ...]] = {"include": (), "exclude": ()}
+@dataclass(frozen=True)
+class Selection:
+    """Which checks a run judges with (``--checks`` / ``--exclude-checks``): fnmatch globs over ids; an empty include
+    means all. Held by the run's settings and handed to each check context, never kept in a module."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def selected(self, check_id: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        if self.include and not any(fnmatchcase(check_id, p) for p in self.include):
+            return False
+        return not any(fnmatchcase(check_id, p) for p in self.exclude)
 
 
-def select(include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+ALL_CHECKS = Selection()
+
+
+def select(include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Selection:
+    """A selection; KeyError (the pattern) when a pattern names no registered check."""
     from fnmatch import fnmatchcase
 
     for pattern in (*include, *exclude):
         if not any(fnmatchcase(check_id, pattern) for check_id in REGISTRY):
             raise KeyError(pattern)
-    SELECTION["include"], SELECTION["exclude"] = tuple(include), tuple(exclude)
-
-
-def selected(check_id: str) -> bool:
-    from fnmatch import fnmatchcase
-
-    include, exclude = SELECTION["include"], SELECTION["exclude"]
-    if include and not any(fnmatchcase(check_id, p) for p in include):
-        return False
-    return not any(fnmatchcase(check_id, p) for p in exclude)
+    return Selection(tuple(include), tuple(exclude))

@@ -14,12 +14,12 @@ def command_validate(args: argparse.Namespace) -> int:
     from conformance.settings import select_checks
     from conformance.validate import read_capture, validate_text
 
-    select_checks(args.checks, args.exclude_checks)
+    selection = select_checks(args.checks, args.exclude_checks)
     console = make_console()
     request = read_request(args.request) if args.request else None
     all_findings = []
     for path in args.files:
-        result = validate_text(read_capture(path), args.kind, str(path), request)
+        result = validate_text(read_capture(path), args.kind, str(path), request, selection)
         all_findings.extend({"file": str(path), "kind": result.kind, "check": f.check, "pointer": f.where(),
                              "message": f.message} for f in result.findings)
         if args.format == "text":
