@@ -19,6 +19,7 @@ from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
 from conformance.sse import error_message, loads_checked, parse_stream
 from conformance.surfaces.base import SurfaceOutcome
+from conformance.transport import FailureKind
 from conformance.verdicts import Verdict, verdict_for_findings
 
 
@@ -126,7 +127,7 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
     exchange = outcome.exchange
     expect = Expectations.of(expect)
     selection = selection or ALL_CHECKS
-    if outcome.error_kind == "not_recorded":
+    if outcome.error_kind is FailureKind.NOT_RECORDED:
         return Verdict.NOT_RECORDED, outcome.error or "not recorded", []
     if exchange is None or exchange.status is None:
         return Verdict.ERROR, f"no complete response: {outcome.error or 'nothing came back'}", []

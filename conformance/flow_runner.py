@@ -32,6 +32,7 @@ from conformance.flows import (
 from conformance.samples import Sample
 from conformance.settings import Settings
 from conformance.surfaces import RunEnv, Surface, SurfaceOutcome
+from conformance.transport import FailureKind
 from conformance.verdicts import Verdict, verdict_for_findings
 
 # A refused next turn: the server answered, and said no (the key, the rate limit and the server's own failures to
@@ -54,7 +55,7 @@ class _Sender:
         outcome, _ = run_with_retries(self.surface, step_case, self.env, self.settings)
         planned = step_case.request_body(self.env.profile)
         self.sent += max(1, len(outcome.exchanges))
-        if outcome.error_kind == "not_recorded":
+        if outcome.error_kind is FailureKind.NOT_RECORDED:
             outcome.error = _unrecorded(self.cassette, planned, step_case.path(self.env.profile))
         self.steps.append({"step": number, "name": name,
                            "exchange": outcome.exchange.to_dict() if outcome.exchange else None})

@@ -20,6 +20,7 @@ from conformance.samples import Sample, combine
 from conformance.settings import Settings
 from conformance.sharing import summary
 from conformance.surfaces import SURFACES, RunEnv, Surface, SurfaceOutcome
+from conformance.transport import FailureKind
 from conformance.verdicts import Verdict
 
 
@@ -197,7 +198,7 @@ def run_with_retries(surface: Surface, case: Case, env: RunEnv, settings: Settin
             waited += wait
         statuses.append(status)
         retried = surface.run(case, env)
-        if not settings.recording and retried.error_kind == "not_recorded":
+        if not settings.recording and retried.error_kind is FailureKind.NOT_RECORDED:
             statuses.pop()
             break
         outcome = retried

@@ -9,6 +9,7 @@ Requests may only go to the target's own origin: a redirect elsewhere is refused
 
 from __future__ import annotations
 
+import enum
 import socket
 import ssl
 import threading
@@ -20,16 +21,40 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
-class ExchangeDeadline(Exception):
+class FailureKind(enum.StrEnum):
+    """What kind of failure ended an exchange without a usable answer (a result says which)."""
+
+    NOT_RECORDED = "not_recorded"  # a replay found no recorded exchange matching the request
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    REDIRECT = "redirect"
+    CONNECTION = "connection"  # the transport failed: refused, reset, a body that does not decode
+    SURFACE = "surface"  # the client program itself failed
+    SDK = "sdk"
+
+
+class TransportFailure(Exception):
+    """The one root of the suite's own transport failures: each subclass says its kind."""
+
+    kind: FailureKind = FailureKind.CONNECTION
+
+
+class ExchangeDeadline(TransportFailure):
     """The exchange as a whole took longer than allowed (however steadily bytes were trickling in)."""
 
+    kind = FailureKind.TIMEOUT
 
-class BodyTooLarge(Exception):
+
+class BodyTooLarge(TransportFailure):
     """The response body (after decompression) grew past the cap."""
 
+    kind = FailureKind.TOO_LARGE
 
-class CrossOriginRequest(Exception):
+
+class CrossOriginRequest(TransportFailure):
     """A request (usually a followed redirect) aimed at another origin than the target's: never sent."""
+
+    kind = FailureKind.REDIRECT
 
 
 @cache
@@ -259,8 +284,10 @@ class _BoundedStream:
             closer()
 
 
-class ResponseDecodingError(Exception):
-    """A compressed body that does not decompress."""
+class ResponseDecodingError(TransportFailure):
+    """A compressed body that does not decompress, or a coding the suite does not know."""
+
+    kind = FailureKind.CONNECTION
 
 
 def _decoding_error(message: str) -> Exception:
@@ -289,7 +316,7 @@ def new_client(kind: str, limits: Limits, hooks: dict[str, list[Any]], *, follow
                          follow_redirects=follow_redirects)
 
 
-def classify_exception(exc: BaseException) -> tuple[str, str]:
+def classify_exception(exc: BaseException) -> tuple[FailureKind, str]:
     """(kind, one-line message) for an exception raised while talking to the target.
 
     Kinds: ``not_recorded`` (replay found no matching exchange), ``timeout``, ``too_large``, ``redirect``,
@@ -304,21 +331,18 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
         chain.append(current)
         current = current.__cause__ or current.__context__
     if any(isinstance(item, CannotOverwriteExistingCassetteException) for item in chain):
-        return "not_recorded", "the cassette has no recorded exchange matching this request"
-    ours = {ExchangeDeadline: "timeout", BodyTooLarge: "too_large", CrossOriginRequest: "redirect",
-            ResponseDecodingError: "connection"}
+        return FailureKind.NOT_RECORDED, "the cassette has no recorded exchange matching this request"
     for item in chain:
-        for kind_type, kind in ours.items():
-            if isinstance(item, kind_type):
-                return kind, _first_line(item)
+        if isinstance(item, TransportFailure):
+            return item.kind, _first_line(item)
     timeouts, transport_errors = _typed_errors()
     for item in reversed(chain):
         if isinstance(item, timeouts):
-            return "timeout", f"timed out ({type(item).__name__})"
+            return FailureKind.TIMEOUT, f"timed out ({type(item).__name__})"
     for item in reversed(chain):
         if isinstance(item, transport_errors):
-            return "connection", f"{type(item).__name__}: {_first_line(item) or 'connection failed'}"
-    return "surface", f"{type(exc).__name__}: {_first_line(exc)}"[:300]
+            return FailureKind.CONNECTION, f"{type(item).__name__}: {_first_line(item) or 'connection failed'}"
+    return FailureKind.SURFACE, f"{type(exc).__name__}: {_first_line(exc)}"[:300]
 
 
 def _first_line(exc: BaseException) -> str:

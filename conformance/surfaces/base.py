@@ -15,7 +15,7 @@ from conformance.findings import Finding
 from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
 from conformance.profiles import Profile
 from conformance.scrub import Scrubber
-from conformance.transport import Limits, classify_exception, new_client, origin
+from conformance.transport import FailureKind, Limits, classify_exception, new_client, origin
 
 __all__ = ["RunEnv", "Surface", "SurfaceOutcome", "classify_exception"]
 
@@ -72,8 +72,8 @@ def _strip_auth(request: Any) -> None:
 class SurfaceOutcome:
     exchanges: list[Exchange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    # A failure of the exchange itself: kind is "timeout", "connection", "not_recorded", "surface" or "sdk".
-    error_kind: str | None = None
+    # A failure of the exchange itself (transport.FailureKind: timeout, connection, not recorded, surface, ...).
+    error_kind: FailureKind | None = None
     error: str | None = None
     sdk: dict[str, Any] = field(default_factory=dict)
     # The first choice's assistant message as this surface's client returned it (plain data): what a

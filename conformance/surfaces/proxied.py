@@ -20,6 +20,7 @@ from conformance.findings import Finding, Severity
 from conformance.oracle import compare, sdk_reading, wire_reading
 from conformance.proxy import CLIENT_KEY, RecordingProxy
 from conformance.surfaces.base import RunEnv, SurfaceOutcome
+from conformance.transport import FailureKind
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 
@@ -53,7 +54,7 @@ class ProxiedSurface:
             outcome.error_kind, outcome.error = proxy.failures[0]
             return outcome
         if failure:
-            outcome.error_kind, outcome.error = "surface", env.scrubber.text(failure)
+            outcome.error_kind, outcome.error = FailureKind.SURFACE, env.scrubber.text(failure)
             return outcome
         outcome.message = self.message(report or {}, outcome, case)
         if isinstance((report or {}).get("returned"), dict):  # the message travels on; the report keeps a summary

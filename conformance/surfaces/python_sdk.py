@@ -19,6 +19,7 @@ from conformance.oracle import compare, python_choices, sdk_reading, wire_readin
 from conformance.sse import parse_stream
 from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
 from conformance.surfaces.structured import parse_model
+from conformance.transport import FailureKind
 
 # The SDK always sends a bearer token; with another auth style it carries this placeholder instead of the key.
 NO_BEARER = "key-sent-another-way"
@@ -140,12 +141,12 @@ def _sdk_failure(exc: Exception, outcome: SurfaceOutcome, env: RunEnv) -> None:
     kind, message = classify_exception(exc)
     exchange = outcome.exchange
     answered = exchange is not None and exchange.status is not None and exchange.error is None
-    if kind == "surface" and answered and _sdk_rejects_legal_sse(exc, exchange):
+    if kind is FailureKind.SURFACE and answered and _sdk_rejects_legal_sse(exc, exchange):
         # A lone `retry:`/`id:` block is legal event-stream framing that this SDK version cannot read: its own
         # limitation, not the server's finding (the raw stream is still judged in full).
         outcome.sdk = {"raised": type(exc).__name__, "note": "the SDK rejects a legal SSE block without data"}
         return
-    if kind == "surface" and answered and 200 <= (exchange.status or 0) < 300:
+    if kind is FailureKind.SURFACE and answered and 200 <= (exchange.status or 0) < 300:
         # The server answered 2xx and the SDK could not use it: that is the server's finding on this surface.
         outcome.findings.append(Finding(
             "sdk.raised", "", env.scrubber.text(f"the OpenAI Python SDK raised on the response: {message}"),

@@ -1,138 +1,27 @@
-"""The cassette layer: where exchanges are stored, what is scrubbed before writing, and what is refused on load.
-
-Cassettes are vcrpy YAML files (one per case and surface) with a ``provenance`` block in front saying what was
-recorded, from where, when and by which suite version. They are written atomically, only inside the run's
-cassette folder, and refused (before a run starts) when unreadable, corrupt, or holding anything key-shaped.
-One ``Recording`` object per run holds what the persister needs; nothing is kept in class attributes.
-"""
+"""How cassettes are loaded and saved (vcrpy's persister): checked before use, a provenance block in front, written
+atomically inside the cassette folder only, never holding anything key-shaped."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from vcr.patch import PATCHER_NAMES
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request
 from vcr.serialize import serialize
 from vcr.serializers import compat
 
 from conformance import __version__, atomic
+from conformance.cassettes.paths import CASSETTE_SUFFIX, inside
 from conformance.errors import UsageError
-from conformance.scrub import (
-    REDACTED,
-    SECRET_HEADERS,
-    SECRET_QUERY_PARAMETERS,
-    Scrubber,
-    looks_like_key,
-    scrub_split_stream,
-)
-
-CASSETTE_SUFFIX = ".yaml"
-# Case ids and surface names become file names: letters, digits, '.', '_' and '-', never a path of their own.
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}$")
+from conformance.scrub import Scrubber, looks_like_key
 
 
 class CassetteSecretError(UsageError):
     """A cassette on disk holds something key-shaped: it must be scrubbed or deleted before it is used."""
-
-
-def check_name(name: str, what: str = "case id") -> str:
-    if not isinstance(name, str) or not _SAFE_NAME.match(name) or ".." in name:
-        raise UsageError(f"{what} {name!r} is not a safe file name: use letters, digits, '.', '_' and '-' only "
-                         "(no '/', no '..')")
-    return name
-
-
-def cassette_path(cassette_dir: str | Path, surface: str, case_id: str) -> Path:
-    return Path(cassette_dir) / check_name(surface, "surface") / f"{check_name(case_id)}{CASSETTE_SUFFIX}"
-
-
-def cassette_name(surface: str, case_id: str) -> str:
-    return f"{check_name(surface, 'surface')}/{check_name(case_id)}"
-
-
-def inside(path: str | Path, folder: str | Path) -> bool:
-    return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(folder)))
-
-
-def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
-    """The vcrpy settings every surface records and replays with."""
-
-    def scrub_request(request: Any) -> Any:
-        if request.body:
-            raw = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
-            cleaned = scrubber.text(raw)
-            if cleaned != raw:
-                request.body = cleaned.encode("utf-8")
-        request.uri = scrubber.url(request.uri)
-        return request
-
-    def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-        body = response.get("body", {}).get("string")
-        if isinstance(body, bytes):
-            text = body.decode("utf-8", "replace")
-            cleaned = scrub_local_paths(scrub_split_stream(scrubber.text(text), scrubber))
-            if cleaned != text:
-                response["body"]["string"] = cleaned.encode("utf-8")
-        elif isinstance(body, str):
-            response["body"]["string"] = scrub_local_paths(scrub_split_stream(scrubber.text(body), scrubber))
-        status = response.get("status")
-        if isinstance(status, dict) and isinstance(status.get("message"), str):
-            status["message"] = scrubber.text(status["message"])
-        headers = response.get("headers", {})
-        response["headers"] = {
-            scrubber.text(name): ([REDACTED] if name.lower() in SECRET_HEADERS else
-                                  [_scrub_header(scrubber, name, v) for v in values])
-            for name, values in headers.items()}
-        return response
-
-    return {
-        "filter_headers": [(h, REDACTED) for h in sorted(SECRET_HEADERS)],
-        "filter_query_parameters": [(q, REDACTED) for q in sorted(SECRET_QUERY_PARAMETERS)],
-        "before_record_request": scrub_request,
-        "before_record_response": scrub_response,
-        "match_on": ["method", "path", "body"],  # vcrpy's body matcher compares JSON bodies as values
-        "decode_compressed_response": True,
-        # Every client in this process speaks httpx or httpx2 (the Python SDK, the REST surface, the proxy's
-        # upstream side); http.client stays patched so that anything else is refused in a replay rather than sent.
-        # Patching the other libraries vcrpy knows costs about 1 ms per cassette and guards nothing here.
-        "skip_patchers": tuple(p for p in PATCHER_NAMES if p not in ("httpx", "httpx2", "httplib")),
-    }
-
-
-def _scrub_header(scrubber: Scrubber, name: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    return scrubber.url(value) if name.lower() in ("location", "content-location") else scrubber.text(value)
-
-
-def _local_roots() -> list[tuple[str, str]]:
-    roots = []
-    for path, label in ((sys.prefix, "<python-env>"), (sys.base_prefix, "<python>"), (os.getcwd(), "<cwd>"),
-                        (os.path.expanduser("~"), "<home>")):
-        if path and len(path) > 1:
-            roots.append((os.path.realpath(path), label))
-            roots.append((path, label))
-    return sorted(set(roots), key=lambda item: len(item[0]), reverse=True)
-
-
-def scrub_local_paths(text: str) -> str:
-    """Paths of the recording machine (its home, Python environment, working folder) replaced by their role.
-
-    A server on the same machine (the reference server) quotes its own file paths in tracebacks; a committed
-    cassette must not carry the recorder's folder layout.
-    """
-    for root, label in _local_roots():
-        if root in text:
-            text = text.replace(root, label)
-    return text
 
 
 @dataclass

@@ -1,0 +1,86 @@
+"""What is taken out of an exchange before it is recorded (vcrpy's filters): the key in every form, the recording
+machine's local paths, the credential headers (scrub.SECRET_HEADERS: the one list) and query parameters; and how
+requests are matched on replay."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from vcr.patch import PATCHER_NAMES
+
+from conformance.scrub import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMETERS, Scrubber, scrub_split_stream
+
+
+def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
+    """The vcrpy settings every surface records and replays with."""
+
+    def scrub_request(request: Any) -> Any:
+        if request.body:
+            raw = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
+            cleaned = scrubber.text(raw)
+            if cleaned != raw:
+                request.body = cleaned.encode("utf-8")
+        request.uri = scrubber.url(request.uri)
+        return request
+
+    def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+        body = response.get("body", {}).get("string")
+        if isinstance(body, bytes):
+            text = body.decode("utf-8", "replace")
+            cleaned = scrub_local_paths(scrub_split_stream(scrubber.text(text), scrubber))
+            if cleaned != text:
+                response["body"]["string"] = cleaned.encode("utf-8")
+        elif isinstance(body, str):
+            response["body"]["string"] = scrub_local_paths(scrub_split_stream(scrubber.text(body), scrubber))
+        status = response.get("status")
+        if isinstance(status, dict) and isinstance(status.get("message"), str):
+            status["message"] = scrubber.text(status["message"])
+        headers = response.get("headers", {})
+        response["headers"] = {
+            scrubber.text(name): ([REDACTED] if name.lower() in SECRET_HEADERS else
+                                  [_scrub_header(scrubber, name, v) for v in values])
+            for name, values in headers.items()}
+        return response
+
+    return {
+        "filter_headers": [(h, REDACTED) for h in sorted(SECRET_HEADERS)],
+        "filter_query_parameters": [(q, REDACTED) for q in sorted(SECRET_QUERY_PARAMETERS)],
+        "before_record_request": scrub_request,
+        "before_record_response": scrub_response,
+        "match_on": ["method", "path", "body"],  # vcrpy's body matcher compares JSON bodies as values
+        "decode_compressed_response": True,
+        # Every client in this process speaks httpx or httpx2 (the Python SDK, the REST surface, the proxy's
+        # upstream side); http.client stays patched so that anything else is refused in a replay rather than sent.
+        # Patching the other libraries vcrpy knows costs about 1 ms per cassette and guards nothing here.
+        "skip_patchers": tuple(p for p in PATCHER_NAMES if p not in ("httpx", "httpx2", "httplib")),
+    }
+
+
+def _scrub_header(scrubber: Scrubber, name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return scrubber.url(value) if name.lower() in ("location", "content-location") else scrubber.text(value)
+
+
+def _local_roots() -> list[tuple[str, str]]:
+    roots = []
+    for path, label in ((sys.prefix, "<python-env>"), (sys.base_prefix, "<python>"), (os.getcwd(), "<cwd>"),
+                        (os.path.expanduser("~"), "<home>")):
+        if path and len(path) > 1:
+            roots.append((os.path.realpath(path), label))
+            roots.append((path, label))
+    return sorted(set(roots), key=lambda item: len(item[0]), reverse=True)
+
+
+def scrub_local_paths(text: str) -> str:
+    """Paths of the recording machine (its home, Python environment, working folder) replaced by their role.
+
+    A server on the same machine (the reference server) quotes its own file paths in tracebacks; a committed
+    cassette must not carry the recorder's folder layout.
+    """
+    for root, label in _local_roots():
+        if root in text:
+            text = text.replace(root, label)
+    return text
