@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from conformance.scrub import Scrubber
-from conformance.transport import CrossOriginRequest, origin
+from conformance.transport import CrossOriginRequest, JudgingBudgetExceeded, judging_budget_problem, origin
 
 
 @dataclass
@@ -93,6 +93,10 @@ class Capture:
         text, problem = decode_body(response.content, exchange.content_type)
         exchange.response_body = self.scrubber.text(text)
         exchange.encoding_problem = problem
+        over = judging_budget_problem(text, exchange.content_type)
+        if over:  # recorded whole; no client and no check is handed an answer no real server sends
+            exchange.error = over
+            raise JudgingBudgetExceeded(over)
 
     def note_error(self, exc: BaseException) -> None:
         """Record a failure that happened before or instead of a response (timeout, refused connection)."""

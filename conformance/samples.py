@@ -92,7 +92,14 @@ def _reason(verdict: Verdict, findings: list[Finding], samples: list[Sample], to
         return "behaviour varies: " + "; ".join(rates)
     if verdict is Verdict.FAIL:
         # The finding that makes it a FAIL: a contract failure, or a behaviour failing on every sample.
-        decisive = next(f for f in findings if verdict_for_findings([f], total) is Verdict.FAIL)
+        decisive = next((f for f in findings if verdict_for_findings([f], total) is Verdict.FAIL), None)
+        if decisive is None:
+            # A behaviour that failed on every sample, but not at one place (a conversation: at step 1 on some
+            # samples, at step 2 on the others): say so of the check, not of one of its findings.
+            check = next(c for c in dict.fromkeys(f.check for f in findings)
+                         if verdict_for_findings([f for f in findings if f.check == c], total) is Verdict.FAIL)
+            first = next(f for f in findings if f.check == check)
+            return f"{check} failed on every sample, at different places: {first.message}"
         seen = len(decisive.on_samples(total))
         return decisive.message + (f" (on {seen} of {total} samples)" if seen < total else "")
     checks = sorted({f.check for f in findings})

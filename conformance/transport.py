@@ -284,6 +284,34 @@ class _BoundedStream:
             closer()
 
 
+class JudgingBudgetExceeded(TransportFailure):
+    """The answer fits the byte cap but has more parts than any real answer (choices, stream events, tool calls):
+    judging it would take minutes and gigabytes, so it is not judged."""
+
+    kind = FailureKind.TOO_LARGE
+
+
+# Past these counts an answer is not judged (an ERROR saying which budget): OpenAI caps n at 128 and a call list at
+# a few dozen; a long real answer is tens of thousands of events. Counted on the raw text, before any client parses
+# it, so that no SDK builds half a million objects either.
+MAX_CHOICES_AND_CALLS = 20_000
+MAX_STREAM_EVENTS = 250_000
+
+
+def judging_budget_problem(text: str, content_type: str) -> str | None:
+    """Why an answer is past the judging budget, or None. Linear, at C speed: substring counts only."""
+    if "event-stream" in content_type or text.startswith(("data:", ":", "event:")):
+        events = text.count("data:")
+        if events > MAX_STREAM_EVENTS:
+            return f"the stream has {events} events, past the judging budget of {MAX_STREAM_EVENTS}"
+        return None
+    parts = text.count('"index"')
+    if parts > MAX_CHOICES_AND_CALLS and text.count('"embedding"') < parts // 2:
+        return (f"the answer has {parts} choices or tool calls, past the judging budget of "
+                f"{MAX_CHOICES_AND_CALLS}")
+    return None
+
+
 class ResponseDecodingError(TransportFailure):
     """A compressed body that does not decompress, or a coding the suite does not know."""
 

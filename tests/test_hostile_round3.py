@@ -209,3 +209,46 @@ def test_the_proxy_scrubs_the_key_the_server_echoes(guarded_proxy: tuple, canary
     _, _, port, route = guarded_proxy
     status, body = _raw(port, "POST", route + "chat/completions", body=b'{"model": "no-such-model"}')
     assert status >= 400 and canary_key.encode() not in body and b"REDACTED" in body
+
+
+# --- bounded judging -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("behaviour,case,budget", [
+    ("many_choices", "chat.system_user", "choices or tool calls"),
+    ("many_tool_calls", "tools.auto", "choices or tool calls"),
+    ("many_tiny_events", "stream.basic", "events"),
+])
+def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
+        tmp_path: Path, behaviour: str, case: str, budget: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.standin import hostile as h
+
+    monkeypatch.setenv("CONFORMANCE_STANDIN_KEY", CANARY_KEY)
+    count = {"many_tiny_events": 300_000}.get(behaviour, 30_000)
+    with h.hostile(CANARY_KEY) as server:
+        server.on(h.for_case(case), getattr(h, behaviour)(count))
+        code = main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--base-url",
+                     server.base_url, "--record-mode", "once", "--surfaces", "python-sdk,rest", "-k", case,
+                     "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")])
+    assert code == 1
+    rows = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["verdict"] == "ERROR" and "past the judging budget" in row["reason"] and budget in row["reason"]
+
+
+def test_a_large_embeddings_batch_is_within_the_budget() -> None:
+    from conformance.transport import judging_budget_problem
+
+    data = ",".join(f'{{"object":"embedding","index":{n},"embedding":[0.1]}}' for n in range(30_000))
+    assert judging_budget_problem('{"object":"list","data":[' + data + "]}", "application/json") is None
+
+
+def test_a_cassette_larger_than_any_run_records_is_refused_unread(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "c" / "rest"
+    folder.mkdir(parents=True)
+    with open(folder / "chat.stop.yaml", "wb") as handle:
+        handle.truncate(600_000_000)  # sparse: no disk is spent
+    assert main(["run", "--target", "llamacpp", "--cassette-dir", str(tmp_path / "c"), "--report-dir",
+                 str(tmp_path / "r"), "--surfaces", "rest", "-k", "chat.stop"]) == 2
+    assert "more than a run records" in capsys.readouterr().err

@@ -240,3 +240,19 @@ def test_repeat_records_every_sample_and_replays_them_in_order(tmp_path: Path) -
         [(r["verdict"], r["findings"]) for r in replayed["results"]]
     cassette = (tmp_path / "cassettes" / "rest" / "chat.system_user.yaml").read_text()
     assert cassette.count("\n- request:") == 4 and "repeat: 4" in cassette
+
+
+def test_a_behaviour_failing_on_every_sample_at_different_steps_is_a_fail_with_a_reason() -> None:
+    from conformance.findings import Finding, Severity
+    from conformance.samples import Sample, combine
+    from conformance.verdicts import Verdict
+
+    def miss(step: int, samples: tuple[int, ...]) -> Finding:
+        return Finding("chat.message.content", "/choices/0/message/content", "no text", Severity.FAILURE,
+                       nature="behaviour", step=step, samples=samples)
+
+    # Step 1 was silent on samples 1 and 3, step 2 on 2, 4 and 5: every sample failed somewhere.
+    runs = [Sample(Verdict.FAIL, "", [miss(1 if n in (1, 3) else 2, (n,))]) for n in range(1, 6)]
+    combined = combine(runs, ["chat.message.content"])
+    assert combined.verdict is Verdict.FAIL
+    assert combined.reason.startswith("chat.message.content failed on every sample, at different places")

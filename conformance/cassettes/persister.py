@@ -19,6 +19,9 @@ from conformance.cassettes.paths import CASSETTE_SUFFIX, inside
 from conformance.errors import UsageError
 from conformance.scrub import Scrubber, looks_like_key
 
+# K samples of a case, each up to the body cap (64 MB), with their requests: a file past this was not written by a run.
+MAX_CASSETTE_BYTES = 512_000_000
+
 
 class CassetteSecretError(UsageError):
     """A cassette on disk holds something key-shaped: it must be scrubbed or deleted before it is used."""
@@ -118,8 +121,13 @@ class ConformancePersister:
 
 
 def read_cassette(path: Path, scrubber: Scrubber | None = None) -> dict[str, Any]:
-    """A cassette's content, refused with a one-line reason and fix when unreadable, corrupt or key-holding."""
+    """A cassette's content, refused with a one-line reason and fix when unreadable, corrupt or key-holding; a file
+    larger than any run records is refused before it is read."""
     try:
+        size = path.stat().st_size
+        if size > MAX_CASSETTE_BYTES:
+            raise UsageError(f"cassette {path} is {size / 1e6:.0f} MB, more than a run records "
+                             f"({MAX_CASSETTE_BYTES / 1e6:.0f} MB): not read; delete it and record again")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read cassette {path} ({exc}): fix its permissions or delete it and record again") \

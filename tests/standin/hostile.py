@@ -9,6 +9,7 @@ is bounded in time (``LIMIT_S``) and the server only listens on 127.0.0.1. It is
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import socket
 import socketserver
@@ -169,6 +170,50 @@ def gzip_bomb(inflated_mb: int) -> Behaviour:
     def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
         handler.send(200, "OK", {"content-type": "application/json", "content-encoding": "gzip"},
                      _inflating_to(inflated_mb))
+
+    return send
+
+
+def double_gzip_bomb(inflated_mb: int) -> Behaviour:
+    """``Content-Encoding: gzip, gzip``: a few KB on the wire that inflate twice into ``inflated_mb`` MB."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        handler.send(200, "OK", {"content-type": "application/json", "content-encoding": "gzip, gzip"},
+                     gzip.compress(_inflating_to(inflated_mb), 9))
+
+    return send
+
+
+def many_choices(count: int) -> Behaviour:
+    """A completion with ``count`` choices (within the byte cap: about 100 bytes each)."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        choice = ('{"index":%d,"message":{"role":"assistant","content":"x","refusal":null},"logprobs":null,'
+                  '"finish_reason":"stop"}')
+        choices = ",".join(choice % n for n in range(count))
+        text = ('{"id":"c","object":"chat.completion","created":1700000000,"model":"m","choices":[' + choices +
+                '],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}')
+        handler.send(200, "OK", {"content-type": "application/json"}, text.encode())
+
+    return send
+
+
+def many_tool_calls(count: int) -> Behaviour:
+    """One message with ``count`` tool calls."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        call = '{"id":"c%d","type":"function","function":{"name":"get_weather","arguments":"{}"},"index":%d}'
+        calls = ",".join(call % (n, n) for n in range(count))
+        text = ('{"id":"c","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,'
+                '"message":{"role":"assistant","content":null,"refusal":null,"tool_calls":[' + calls + ']},'
+                '"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1,"completion_tokens":1,'
+                '"total_tokens":2}}')
+        handler.send(200, "OK", {"content-type": "application/json"}, text.encode())
+
+    return send
+
+
+def many_tiny_events(count: int) -> Behaviour:
+    """A stream of ``count`` events with nothing in them (``data: {}``), then [DONE]."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        handler.send(200, "OK", {"content-type": "text/event-stream"}, b"data: {}\n\n" * count + b"data: [DONE]\n\n")
 
     return send
 
