@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fuzz", type=int, metavar="N",
                      help="live fuzzing: N drawn requests; a failure is shrunk and saved as a case (needs the key)")
     run.add_argument("--fuzz-seed", type=int, metavar="SEED", help="make --fuzz draw the same requests every time")
+    run.add_argument("--dry-run", action="store_true",
+                     help="say what the run would do (URL, key variable, cases, request estimate) and send nothing")
     run.add_argument("--no-share", action="store_true",
                      help="live: send every surface's request to the server, even when another surface of the case "
                           "already sent the same one (by default its answer is shared: one live request each)")

@@ -45,6 +45,12 @@ class Profile:
     gaps_of: str = ""
     # The catalogue tier its committed cassettes hold ("core" or "full"): what a replay runs by default.
     catalogue: str = ""
+    # Where the models come from and when that was last checked (the documentation's examples change).
+    models_source: str = ""
+    models_checked: str = ""
+    # A command that prints the key when the variable is not set (e.g. "gcloud auth print-access-token" for
+    # Vertex AI's short-lived OAuth tokens). Run only for a live run; its output is kept in memory only.
+    api_key_command: str = ""
     source: str = ""
 
     @property
@@ -55,6 +61,27 @@ class Profile:
     def api_key(self) -> str | None:
         value = os.environ.get(self.api_key_env, "").strip()
         return value or None
+
+    def fetch_key(self) -> str | None:
+        """The key from the variable, else (when the profile names one) from its command, kept in this process
+        only: exported to the variable so that every worker and surface of the run reads the same one."""
+        key = self.api_key()
+        if key or not self.api_key_command:
+            return key
+        import shlex
+        import subprocess
+
+        try:
+            done = subprocess.run(shlex.split(self.api_key_command), capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UsageError(f"the key command of {self.name} ({self.api_key_command.split()[0]}) failed: "
+                             f"{type(exc).__name__}; set {self.api_key_env} instead") from None
+        token = done.stdout.strip()
+        if done.returncode != 0 or not token:
+            raise UsageError(f"the key command of {self.name} ({self.api_key_command.split()[0]}) exited "
+                             f"{done.returncode} without a token; set {self.api_key_env} instead")
+        os.environ[self.api_key_env] = token
+        return token
 
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry ``key`` the way this target expects it."""
@@ -88,7 +115,24 @@ def load_profile(target: str | None = None, **overrides: Any) -> Profile:
     else:
         data, source = _read_target(target or "gemini")
     data.update(overrides)
+    if isinstance(data.get("base_url"), str) and "${" in data["base_url"]:
+        data["base_url"] = _expand(data["base_url"], source)
     return _build(data, source)
+
+
+def _expand(url: str, source: str) -> str:
+    """``${NAME}`` in a profile's base URL from the environment (Vertex AI's project and location)."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = os.environ.get(name, "").strip()
+        if not found:
+            raise UsageError(f"{source}: the base URL needs {name}: set it in the environment (e.g. export "
+                             f"{name}=...)")
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", found):
+            raise UsageError(f"{source}: {name} may hold letters, digits, '.', '_' and '-' only")
+        return found
+
+    return re.sub(r"\$\{([A-Z][A-Z0-9_]*)\}", value, url)
 
 
 def adhoc_name(base_url: str) -> str:

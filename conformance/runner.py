@@ -14,7 +14,7 @@ from conformance.analysis import CaseResult, judge
 from conformance.cassettes import cassette_path, read_provenance
 from conformance.catalogue.model import Case
 from conformance.checks.registry import behaviour_expectations
-from conformance.findings import Finding
+from conformance.findings import Finding, Severity
 from conformance.gaps import apply as apply_gaps
 from conformance.samples import Sample, combine
 from conformance.settings import Settings
@@ -117,6 +117,7 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     result.samples, result.expectations = len(samples), combined.expectations
     if result.verdict is Verdict.NOT_RECORDED:
         result.reason += f"; record it again with: {settings.record_command(case.id)}"
+    documented_failure(result, case, settings)
     apply_gaps(result, settings.gaps, request)
     # Findings and reasons are built from decoded values (a joined stream, an SDK's message): scrubbed here, before
     # they reach a report, a JUnit file, a pytest message or the terminal.
@@ -155,6 +156,19 @@ def _bounded(finding: dict[str, Any], limit: int = 300) -> dict[str, Any]:
         if text is not None and len(text) > limit:
             finding[key] = text[:limit] + f"... [{len(text) - limit} more characters]"
     return finding
+
+
+def documented_failure(result: CaseResult, case: Case, settings: Settings) -> None:
+    """The second oracle: a request the target's own documentation promises, rejected, is a FAIL against that
+    documentation (with its link), whatever OpenAI's contract says of the parameter."""
+    page = case.documented_by.get(settings.profile.gaps_target) or case.documented_by.get(settings.profile.name)
+    if not page or result.verdict is not Verdict.UNSUPPORTED:
+        return
+    message = (f"{settings.profile.name}'s own documentation ({page}) lists this request as supported, and the "
+               f"server rejected it ({result.reason}); against OpenAI's contract alone it is UNSUPPORTED")
+    result.findings.append(Finding("docs.rejected", "", message, Severity.FAILURE, expected="accepted",
+                                   seen="rejected"))
+    result.verdict, result.reason = Verdict.FAIL, f"rejected although documented at {page}: {result.reason}"
 
 
 def recorded_samples(provenance: dict[str, Any]) -> int:

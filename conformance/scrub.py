@@ -32,6 +32,7 @@ MIN_FRAGMENT_LENGTH = 8
 # alternation would be tried at every position of a whole cassette.
 _KEY_SHAPES = tuple((literal, re.compile(pattern)) for literal, pattern in (
     ("AIza", r"AIza[0-9A-Za-z_-]{20,}"), ("sk-", r"sk-[A-Za-z0-9_-]{20,}"), ("Bearer ", r"Bearer [A-Za-z0-9._-]{16,}"),
+    ("ya29.", r"ya29\.[0-9A-Za-z_-]{20,}"),  # a Google Cloud OAuth access token (Vertex AI)
     ("key=", r"[?&]key=[A-Za-z0-9_-]{16,}")))
 KEY_PATTERN = re.compile("|".join(shape.pattern for _, shape in _KEY_SHAPES))  # all of them, as one pattern
 

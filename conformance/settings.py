@@ -58,7 +58,7 @@ class Settings:
 
     @property
     def api_key(self) -> str:
-        key = self.profile.api_key()
+        key = self.profile.fetch_key() if self.recording else self.profile.api_key()
         if self.recording and not key:
             raise UsageError(missing_key_message(self.profile, self.record_mode))
         return key or REPLAY_KEY

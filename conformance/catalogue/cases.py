@@ -126,6 +126,16 @@ CASES: list[Case] = [
          "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER],
               tool_choice={"type": "function", "function": {"name": "get_weather"}}, stream=True)),
+    Case("stream.tools_auto", "Function calling", "tool_choice auto, streamed: the call assembles from its deltas",
+         f"{GEMINI_DOC}#function-calling", "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto", stream=True),
+         expect={"tool_call_expected": True}, tier="full"),
+    Case("stream.tools_parallel", "Function calling", "Two tools called in parallel, streamed (each call its own "
+         "index)", OPENAI_TOOLS, "chat/completions",
+         chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
+                                                    "Use both tools."}],
+              tools=[GET_WEATHER, GET_TIME], tool_choice="auto", stream=True),
+         expect={"min_tool_calls": 2}, tier="full"),
     # --- Embeddings ------------------------------------------------------------------------------------------
     Case("embeddings.single", "Embeddings", "One string in, one vector out", f"{GEMINI_DOC}#embeddings",
          "embeddings", embed(input="Your text string goes here", encoding_format="float")),
@@ -237,6 +247,25 @@ def tiny_png_data_url(size: int = 8, rgb: tuple[int, int, int] = (220, 30, 30)) 
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+# Every reasoning_effort value of the pinned spec (ReasoningEffort, openai-openapi@f85dbe2), and the ones Gemini's
+# OpenAI-compatibility page documents ("low", "medium", "high" mapped to thinking budgets or levels, "none" off).
+REASONING_EFFORT = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+GEMINI_DOCUMENTED_EFFORT = ("none", "low", "medium", "high")
+
+def tiny_wav_base64(seconds: float = 0.25, rate: int = 16_000, hertz: float = 440.0) -> str:
+    """A short WAV made here (a 440 Hz tone, 16-bit mono PCM), base64-encoded for an `input_audio` part."""
+    import base64
+    import math
+    import struct
+
+    frames = int(seconds * rate)
+    samples = b"".join(struct.pack("<h", int(12_000 * math.sin(2 * math.pi * hertz * n / rate))) for n in range(frames))
+    header = (b"RIFF" + struct.pack("<I", 36 + len(samples)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate,
+                                                                                          rate * 2, 2, 16)
+              + b"data" + struct.pack("<I", len(samples)))
+    return base64.b64encode(header + samples).decode()
+
+
 CITY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
@@ -263,8 +292,48 @@ CASES += [
          f"{GEMINI_DOC}#list-models", "models", {}),
     Case("models.retrieve", "Models", "GET /models/{model} describes one model", f"{GEMINI_DOC}#retrieve-a-model",
          f"models/{CHAT_MODEL}", {}, tier="full"),
-    Case("reasoning.effort", "Reasoning", "reasoning_effort low is accepted and an answer comes back",
-         f"{GEMINI_DOC}#thinking", "chat/completions", chat(messages=GREETING, reasoning_effort="low"), tier="full"),
+    *[Case(f"reasoning.effort.{value}", "Reasoning", f"reasoning_effort {value!r} is accepted and an answer comes back",
+           f"{OPENAI_CHAT}#reasoning_effort", "chat/completions", chat(messages=GREETING, reasoning_effort=value),
+           tier="full", documented_by={"gemini": f"{GEMINI_DOC}#thinking", "vertex": f"{GEMINI_DOC}#thinking"}
+           if value in GEMINI_DOCUMENTED_EFFORT else {})
+      for value in REASONING_EFFORT],
+    Case("reasoning.effort.stream", "Reasoning", "reasoning_effort low, streamed with usage: the usage chunk says "
+         "how many tokens were reasoning", f"{GEMINI_DOC}#thinking", "chat/completions",
+         chat(messages=GREETING, reasoning_effort="low", stream=True, stream_options={"include_usage": True}),
+         tier="full", documented_by={"gemini": f"{GEMINI_DOC}#thinking", "vertex": f"{GEMINI_DOC}#thinking"}),
+    Case("audio.input_wav", "Audio input", "A short WAV in an input_audio part is understood",
+         f"{GEMINI_DOC}#audio-understanding", "chat/completions",
+         chat(messages=[{"role": "user", "content": [
+             {"type": "text", "text": "What do you hear? Answer in one sentence."},
+             {"type": "input_audio", "input_audio": {"data": tiny_wav_base64(), "format": "wav"}}]}]), tier="full",
+         documented_by={"gemini": f"{GEMINI_DOC}#audio-understanding"}),
+    Case("stream.image_input", "Image input", "An image in a user turn, the answer streamed",
+         f"{GEMINI_DOC}#image-understanding", "chat/completions",
+         chat(messages=[{"role": "user", "content": [
+             {"type": "text", "text": "What colour is this image? Answer in one word."},
+             {"type": "image_url", "image_url": {"url": tiny_png_data_url()}}]}], stream=True), tier="full"),
+    Case("stream.json_schema", "Structured output", "response_format json_schema, streamed: the joined "
+         "text validates against the schema", f"{GEMINI_DOC}#structured-output", "chat/completions",
+         chat(messages=CITY_QUESTION, stream=True, response_format={"type": "json_schema", "json_schema": {
+             "name": "city", "strict": True, "schema": CITY_SCHEMA}}), tier="full"),
+    Case("stream.stop", "Streaming", "stop sequences end a streamed answer too", OPENAI_STREAMING,
+         "chat/completions", chat(messages=[{"role": "user", "content": "Count from 1 to 10, separated by spaces."}],
+                                  stop=["5"], stream=True), tier="full"),
+    Case("stream.max_completion_tokens", "Streaming", "max_completion_tokens limits a streamed answer (usage says by "
+         "how much)", OPENAI_STREAMING, "chat/completions",
+         chat(messages=GREETING, max_completion_tokens=5, stream=True, stream_options={"include_usage": True}),
+         tier="full"),
+    Case("chat.service_tier.flex", "Chat completions", "service_tier flex is accepted", f"{OPENAI_CHAT}#service_tier",
+         "chat/completions", chat(messages=GREETING, service_tier="flex"), tier="full",
+         documented_by={"gemini": GEMINI_DOC}),
+    # Gemini's own thinking configuration through the OpenAI SDK's extra_body (the layer's documentation): the body
+    # carries an "extra_body" object with Google's thinking_config. Not an OpenAI parameter: OpenAI rejects it.
+    Case("reasoning.thinking_config", "Reasoning", "extra_body thinking_config (a budget, thoughts included), as "
+         "Gemini's layer documents it", f"{GEMINI_DOC}#thinking", "chat/completions",
+         chat(messages=GREETING, extra_body={"google": {"thinking_config": {"thinking_budget": 800,
+                                                                            "include_thoughts": True}}}),
+         tier="full", oracle="the layer's documentation",
+         documented_by={"gemini": f"{GEMINI_DOC}#thinking", "vertex": f"{GEMINI_DOC}#thinking"}),
 ]
 
 # --- Accepted parameters: each documented value is accepted, and its effect checked where it can be ----------------

@@ -39,6 +39,9 @@ class Case:
     steps: tuple[Step, ...] = ()
     first_step: str = "ask"  # the first step's name in results
     reason_prefix: str = ""  # said before the reason of a failure (which of two similar cases failed)
+    # The second oracle: targets whose own documentation promises this request works (target -> the page). A
+    # rejection there is a FAIL against that documentation, beside the OpenAI verdict.
+    documented_by: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:

@@ -36,3 +36,7 @@ declare("flow.echo.client_reading", "The next turn is accepted with the client's
         severity=Severity.FAILURE, source=_FLOW_SOURCE)
 declare("flow.step.refused", "A follow-up turn of a conversation (the model's own message and the tool results) "
                              "is accepted", severity=Severity.FAILURE, source=_FLOW_SOURCE)
+
+declare("docs.rejected", "A request the target's own documentation says it supports is accepted (the second oracle: "
+                         "the layer's documentation, beside OpenAI's contract)", severity=Severity.FAILURE,
+        source="the target's documentation page named in the case (e.g. ai.google.dev/gemini-api/docs/openai)")

@@ -26,7 +26,9 @@ def command_run(args: argparse.Namespace) -> int:
                        share=not args.no_share)
     profile = settings.profile
     live = settings.recording or args.fuzz is not None
-    if live and not profile.api_key():
+    if args.dry_run:
+        return _dry_run(args, settings, err)
+    if live and not profile.fetch_key():
         if args.skip_without_key:
             err.print(f"skipped: {profile.api_key_env} is not set, so {profile.name} cannot be recorded live",
                       markup=False)
@@ -45,6 +47,7 @@ def command_run(args: argparse.Namespace) -> int:
     handle = _prepared_handle(settings, saved, args.catalogue) if args.fuzz is None else None
     if live:
         check_reachable(profile.base_url, settings.timeout_s)
+        check_models(settings, err)
     if handle is None:
         from conformance.commands.fuzz import command_fuzz
 
@@ -226,6 +229,57 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
     if args.junitxml:
         pytest_args.append(f"--junitxml={args.junitxml}")
     return int(pytest.main(pytest_args, plugins=[handle, Progress(handle, make_console(stderr=True))]))
+
+
+def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
+    """What a run would do, with no request sent: the URL, the key variable, the cases and the estimate."""
+    from conformance.catalogue import CASES, select_tier
+
+    profile = settings.profile
+    cases = select_tier(CASES, args.catalogue, settings.recording, profile.catalogue)
+    pairs = [(c.id, s) for c in cases for s in settings.surfaces]
+    err.print(f"dry run: {profile.name} at {profile.base_url} (chat model {profile.chat_model}, embeddings "
+              f"{profile.embedding_model}); key from {profile.api_key_env}"
+              f"{' or `' + profile.api_key_command + '`' if profile.api_key_command else ''}; "
+              f"{'recording: ' + args.record_mode if settings.recording else 'replaying cassettes'}", markup=False)
+    err.print(f"would call {profile.base_url.rstrip('/')}/chat/completions (and embeddings, models) for "
+              f"{len(pairs)} case x surface run(s) (-k not applied)", markup=False)
+    if settings.recording:
+        err.print(request_estimate(pairs, settings), markup=False)
+    err.print("no request was sent", markup=False)
+    return EXIT_OK
+
+
+def check_models(settings: Any, err: Any) -> None:
+    """Before a live run: does the key's model list (GET /models) hold the profile's models? A model the key
+    cannot use would make every case an error: stop first, naming the ones it has. A server without the endpoint
+    is told so and the run goes on."""
+    from conformance.transport import Limits, classify_exception, new_client
+
+    profile = settings.profile
+    key = settings.api_key
+    url = profile.base_url.rstrip("/") + "/models"
+    try:
+        with new_client("httpx", Limits(min(settings.timeout_s, 30), 8_000_000), {"request": [], "response": []}) \
+                as client:
+            answer = client.get(url, headers=profile.auth_headers(key), params=profile.auth_query(key))
+            body = answer.json() if answer.status_code == 200 else None
+    except Exception as exc:  # the catalogue's own models cases judge the endpoint; here it only informs
+        err.print(f"note: could not list the models at {settings.scrubber.url(url)} "
+                  f"({classify_exception(exc)[1][:120]}); not checked", markup=False)
+        return
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        err.print(f"note: GET /models answered HTTP {answer.status_code} without a model list: the profile's "
+                  "models were not checked", markup=False)
+        return
+    ids = {str(m.get("id", "")).removeprefix("models/") for m in data if isinstance(m, dict)}
+    missing = [m for m in (profile.chat_model, profile.embedding_model) if m and m.removeprefix("models/") not in ids]
+    if missing:
+        shown = ", ".join(sorted(ids)[:20]) + (f" (and {len(ids) - 20} more)" if len(ids) > 20 else "")
+        raise UsageError(settings.scrubber.text(
+            f"the key's model list at {url} has no {' and no '.join(missing)}: give --chat-model / "
+            f"--embedding-model (or fix the profile) with one of: {shown or 'none'}"))
 
 
 def check_reachable(base_url: str, timeout_s: float) -> None:

@@ -598,8 +598,8 @@ def stream_fingerprint_changes(sample: Sample) -> bool:
 def stream_usage_every_chunk(sample: Sample) -> bool:
     """Every content chunk carries a usage object."""
     def edit(chunks: list[Any]) -> bool:
-        touched = [c for c in chunks if isinstance(c, dict) and c.get("choices")]
-        for chunk in touched:
+        touched = [c for c in chunks if isinstance(c, dict) and c.get("choices") and not c.get("usage")]
+        for chunk in touched:  # a usage the server sent stays as it was: only the missing ones are added
             chunk["usage"] = {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}
         return bool(touched)
     return edit_chunks(sample, edit)
@@ -741,4 +741,29 @@ def error_type_class_name(sample: Sample) -> bool:
     if not isinstance(error, dict):
         return False
     error["type"] = "BadRequestError"
+    return True
+
+
+@injector("reasoning.thoughts_in_content", "chat.completion", expect=("reasoning.in_content",),
+          source="https://discuss.ai.google.dev/t/how-to-include-thoughts-on-openai-compatibility/87141")
+def thoughts_in_content(sample: Sample) -> bool:
+    """The model's thoughts come back inside `content`, in a <thought> block before the answer."""
+    changed = False
+    for message in messages(sample):
+        if isinstance(message.get("content"), str) and message["content"]:
+            message["content"] = "<thought>The user wants a short answer.</thought>" + message["content"]
+            changed = True
+    return changed
+
+
+@injector("reasoning.tokens.unreported", "chat.completion", expect=("reasoning.tokens.reported",),
+          source="https://github.com/softwaremill/sttp-ai/issues/338")
+def reasoning_tokens_unreported(sample: Sample) -> bool:
+    """A reasoning request's usage leaves out `completion_tokens_details.reasoning_tokens` (thinking counted only
+    in the total)."""
+    effort = sample.request.get("reasoning_effort")
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(effort, str) or effort == "none" or not isinstance(usage, dict):
+        return False
+    usage.pop("completion_tokens_details", None)
     return True

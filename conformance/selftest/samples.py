@@ -103,7 +103,7 @@ def sample_from_cassette(path: Path, root: Path) -> Sample | None:
     text = response["body"]["string"]
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     status = response["status"]["code"]
-    kind = "error" if case.expect_error else case.kind
+    kind = "error" if case.expect_error or status >= 400 else case.kind  # a refusal of a stream is a JSON body
     sample = Sample(name=str(path.relative_to(root).with_suffix("")), case=case.id, kind=kind, request=request,
                     status=status, content_type=headers.get("content-type", ""),
                     expect=replace(case.expect, status=tuple(case.expect_error)) if case.expect_error else case.expect)

@@ -44,8 +44,16 @@ class Reply:
         self.cut_at = cut_at
 
 
-def _usage(prompt: int = 9, completion: int = 2) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+def _usage(prompt: int = 9, completion: int = 2, reasoning: bool = False) -> dict[str, Any]:
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                             "total_tokens": prompt + completion}
+    if reasoning:  # a reasoning request: OpenAI's usage says how many completion tokens were reasoning
+        usage["completion_tokens_details"] = {"reasoning_tokens": 0}
+    return usage
+
+
+def _reasoning(request: dict[str, Any]) -> bool:
+    return isinstance(request.get("reasoning_effort"), str) and request["reasoning_effort"] != "none"
 
 
 def _error(status: int, message: str, type_: str, code: str | None, param: str | None = None) -> Reply:
@@ -122,7 +130,7 @@ def chat_reply(request: dict[str, Any]) -> Reply:
         "system_fingerprint": None,
         "choices": [{"index": i, "message": message(i), "logprobs": _logprobs(request, message(i)["content"] or ""),
                      "finish_reason": finish} for i in range(n)],
-        "usage": _usage(completion=min(2, request.get("max_tokens") or 2) * n),
+        "usage": _usage(completion=min(2, request.get("max_tokens") or 2) * n, reasoning=_reasoning(request)),
     })
 
 
@@ -164,7 +172,8 @@ def _stream_events(request: dict[str, Any], text: str, calls: list[dict[str, Any
     yield chunk({}, finish, **usage_null)
     if include_usage:
         yield json.dumps({"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": created,
-                          "model": CHAT_MODEL, "system_fingerprint": None, "choices": [], "usage": _usage()})
+                          "model": CHAT_MODEL, "system_fingerprint": None, "choices": [],
+                          "usage": _usage(reasoning=_reasoning(request))})
     yield "[DONE]"
 
 
