@@ -234,6 +234,14 @@ def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
     assert len(rows) == 2
     for row in rows:
         assert row["verdict"] == "ERROR" and "past the judging budget" in row["reason"] and budget in row["reason"]
+    # Not judged, so not kept: the cassette holds the reason, and a replay ends where the live run did.
+    for cassette in (tmp_path / "c").rglob("*.yaml"):
+        assert cassette.stat().st_size < 100_000 and "body not kept" in cassette.read_text()
+    assert main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--surfaces",
+                 "python-sdk,rest", "-k", case, "--cassette-dir", str(tmp_path / "c"), "--report-dir",
+                 str(tmp_path / "replay")]) == 1
+    replayed = json.loads((tmp_path / "replay" / "report.json").read_text())["results"]
+    assert [(r["verdict"], r["reason"]) for r in replayed] == [(r["verdict"], r["reason"]) for r in rows]
 
 
 def test_a_large_embeddings_batch_is_within_the_budget() -> None:

@@ -49,15 +49,22 @@ class Case:
         except ValueError as exc:
             raise ValueError(f"case {self.id}: {exc}") from None
 
+    in_flow: bool = False  # a follow-up step of a conversation (step_case): its answer is echoed in turn
+
     @property
     def is_flow(self) -> bool:
         return bool(self.steps)
+
+    @property
+    def echoes(self) -> bool:
+        """Whether the assistant message a client returns is needed (for a next step): only conversations."""
+        return self.is_flow or self.in_flow
 
     def step_case(self, body: dict[str, Any], expect: Expectations | dict[str, Any]) -> Case:
         """A follow-up step as a one-request case: the surfaces send it like any other (the model already set)."""
         from dataclasses import replace
 
-        return replace(self, body=body, expect=expect, steps=())
+        return replace(self, body=body, expect=expect, steps=(), in_flow=True)
 
     @property
     def method(self) -> str:
