@@ -79,6 +79,11 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
         if parsed.error is not None:
             raise StreamError(f"the server reported an error mid-stream (event {parsed.error[0]}): "
                               f"{parsed.error[1]}")
+        if parsed.truncated and not parsed.done and parsed.chunks:
+            # The body ended inside an event (no blank line closed it) and no [DONE] came: the transport cut it,
+            # whatever the framing said (a Content-Length shorter than the stream ends it "cleanly" there).
+            raise StreamError(f"the stream broke off inside event {len(parsed.chunks)}, without [DONE]: the body "
+                              "was cut (a Content-Length shorter than the stream, or a closed connection)")
         if not parsed.chunks and not parsed.done and exchange.response_body.strip():
             # Not an event stream at all: maybe a JSON body where SSE was asked for.
             raise ValueError(f"the streamed response is not an event stream ({_preview(exchange.response_body)})")

@@ -211,9 +211,13 @@ class ResultCollector:
         if report.when == "call" and value:
             self.results[report.nodeid] = json.loads(value)
         elif report.failed and split_nodeid(report.nodeid) is not None:
+            crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
             message = str(getattr(report, "longreprtext", "") or report.longrepr or "").strip().splitlines()
-            self.problems.setdefault(report.nodeid, f"the test's {report.when} failed: "
-                                                     f"{message[-1] if message else 'no message'}"[:400])
+            last = crash.split(": ", 1)[-1] if crash else (message[-1] if message else "no message")
+            # A teardown that fails is the cassette being saved (pytest-recording's fixture): say so.
+            what = ("the cassette could not be written" if report.when == "teardown"
+                    else f"the test's {report.when} failed")
+            self.problems.setdefault(report.nodeid, f"{what}: {last.removeprefix('E   ').strip()}"[:400])
 
     def complete_results(self) -> list[dict[str, Any]]:
         """One result per selected test: the recorded one, made ERROR by a later failure, or an ERROR row."""

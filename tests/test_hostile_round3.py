@@ -260,3 +260,36 @@ def test_a_cassette_larger_than_any_run_records_is_refused_unread(tmp_path: Path
     assert main(["run", "--target", "llamacpp", "--cassette-dir", str(tmp_path / "c"), "--report-dir",
                  str(tmp_path / "r"), "--surfaces", "rest", "-k", "chat.stop"]) == 2
     assert "more than a run records" in capsys.readouterr().err
+
+
+def test_a_content_length_shorter_than_the_stream_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.standin import hostile as h
+
+    monkeypatch.setenv("CONFORMANCE_STANDIN_KEY", CANARY_KEY)
+    with h.hostile(CANARY_KEY) as server:
+        server.on(h.for_case("stream.basic"), h.short_content_length)
+        main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--base-url", server.base_url,
+              "--record-mode", "once", "--surfaces", "rest", "-k", "stream.basic", "--cassette-dir",
+              str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")])
+    (row,) = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
+    assert row["verdict"] == "ERROR" and "broke off inside event" in row["reason"], row["reason"]
+
+
+def test_a_cassette_that_cannot_be_written_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.standin.server import Reply, running
+
+    def leaks_a_key_shape(path: str, request: dict, reply: Reply) -> Reply:
+        if isinstance(reply.body, dict) and reply.body.get("choices"):
+            reply.body["choices"][0]["message"]["content"] = "here: sk-" + "Zq9" * 10  # someone else's key shape
+        return reply
+
+    monkeypatch.setenv("CONFORMANCE_STANDIN_KEY", CANARY_KEY)
+    with running(CANARY_KEY) as server:
+        server.mutations.append(leaks_a_key_shape)
+        main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--base-url", server.base_url,
+              "--record-mode", "once", "--surfaces", "rest", "-k", "chat.system_user", "--cassette-dir",
+              str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")])
+    (row,) = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
+    assert row["verdict"] == "ERROR" and row["reason"].startswith("the cassette could not be written"), row["reason"]
+    assert "key-like" in row["reason"] and "teardown" not in row["reason"]
+    assert not list((tmp_path / "c").rglob("*.yaml"))

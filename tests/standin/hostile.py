@@ -218,6 +218,16 @@ def many_tiny_events(count: int) -> Behaviour:
     return send
 
 
+def short_content_length(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+    """A stream whose Content-Length stops short, inside its second event (the rest is never read)."""
+    text = "".join(f"data: {event}\n\n" for event in reply.events or []).encode()
+    cut = text.index(b"\n\n") + 2 + 20
+    head = (f"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {cut}\r\n"
+            "connection: close\r\n\r\n")
+    handler.wfile.write(head.encode("latin-1") + text)
+    handler.wfile.flush()
+
+
 @contextmanager
 def hostile(api_key: str, host: str = "127.0.0.1") -> Iterator[HostileServer]:
     with HostileServer(api_key, host) as server:
