@@ -126,6 +126,17 @@ def compare(sdk: str, wire: dict[int, Reading] | None, got: dict[int, Reading], 
     return found
 
 
+def sdk_findings(outcome: Any, case: Any, scrub: Any = None) -> list[Finding]:
+    """The one comparison every surface gets: what its SDK read (``outcome.sdk_choices``) against a conformant
+    reading of the 2xx chat answer it was given."""
+    exchange = outcome.exchange
+    if outcome.sdk_choices is None or case.endpoint != "chat/completions" or exchange is None or \
+            exchange.status is None or not 200 <= exchange.status < 300:
+        return []
+    return compare(outcome.sdk_label, wire_reading(exchange.response_body, case.stream),
+                   sdk_reading(outcome.sdk_choices), scrub)
+
+
 def _scrubbed(reading: Reading, scrub: Any) -> Reading:
     return Reading(scrub.deep(reading.content), reading.finish_reason,
                    [tuple(scrub.deep(list(call))) for call in reading.calls])  # type: ignore[misc]

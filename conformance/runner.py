@@ -199,7 +199,7 @@ def run_with_retries(surface: Surface, case: Case, env: RunEnv, settings: Settin
     """
     statuses: list[int] = []
     waited = 0.0
-    outcome = surface.run(case, env)
+    outcome = _sent(surface, case, env)
     while len(statuses) < settings.retries:
         status = outcome.exchange.status if outcome.exchange else None
         if status not in RETRY_STATUSES:
@@ -211,12 +211,22 @@ def run_with_retries(surface: Surface, case: Case, env: RunEnv, settings: Settin
             time.sleep(wait)
             waited += wait
         statuses.append(status)
-        retried = surface.run(case, env)
+        retried = _sent(surface, case, env)
         if not settings.recording and retried.error_kind is FailureKind.NOT_RECORDED:
             statuses.pop()
             break
         outcome = retried
     return outcome, statuses
+
+
+def _sent(surface: Surface, case: Case, env: RunEnv) -> SurfaceOutcome:
+    """One request through a surface, and what its SDK read set beside the exchange: the comparison lives here,
+    once for every surface."""
+    from conformance.oracle import sdk_findings
+
+    outcome = surface.run(case, env)
+    outcome.findings.extend(sdk_findings(outcome, case, env.scrubber))
+    return outcome
 
 
 def retry_delay(headers: dict[str, str], attempt: int, base_s: float = 1.0, cap_s: float = 30.0) -> float:

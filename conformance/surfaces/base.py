@@ -79,6 +79,10 @@ class SurfaceOutcome:
     # The first choice's assistant message as this surface's client returned it (plain data): what a
     # conversation's next request echoes. None when the client returned none.
     message: dict[str, Any] | None = None
+    # What the surface's SDK read of a chat answer (oracle.sdk_reading's plain data), and the SDK's name: the runner
+    # sets it beside the exchange's conformant reading (one comparison for every surface). None: no SDK reading.
+    sdk_choices: list[dict[str, Any]] | None = None
+    sdk_label: str = ""
 
     @property
     def exchange(self) -> Exchange | None:

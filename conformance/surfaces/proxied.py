@@ -17,7 +17,6 @@ from typing import Any
 
 from conformance.catalogue.model import Case
 from conformance.findings import Finding, Severity
-from conformance.oracle import compare, sdk_reading, wire_reading
 from conformance.proxy import CLIENT_KEY, RecordingProxy
 from conformance.surfaces.base import RunEnv, SurfaceOutcome
 from conformance.transport import FailureKind
@@ -66,11 +65,10 @@ class ProxiedSurface:
             message = env.scrubber.text(f"{self.label} raised {raised.get('name')}: {raised.get('message')}")
             outcome.findings.append(Finding("sdk.raised", "", message, Severity.FAILURE,
                                             expected="a parsed response", seen=raised.get("name")))
-        elif report and exchange is not None and exchange.status is not None and 200 <= exchange.status < 300:
+        elif report:
             choices = (report.get("returned") or {}).get("choices")
-            if isinstance(choices, list) and case.endpoint == "chat/completions":
-                outcome.findings.extend(compare(self.label, wire_reading(exchange.response_body, case.stream),
-                                                sdk_reading(choices), env.scrubber))
+            if isinstance(choices, list):  # compared with the exchange by the runner (oracle.sdk_findings)
+                outcome.sdk_choices, outcome.sdk_label = choices, self.label
         outcome.sdk = trimmed(outcome.sdk)
         return outcome
 
