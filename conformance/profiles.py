@@ -29,6 +29,7 @@ class Profile:
     chat_model: str
     embedding_model: str
     embedding_size: int | None = None
+    image_model: str = ""  # the image-generation model (images/generations); without one, the chat model
     docs: str = ""
     description: str = ""
     # How the key travels: "bearer" (Authorization header), "header:NAME" (e.g. header:x-goog-api-key) or

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, UNKNOWN_MODEL, Case
+from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, UNKNOWN_MODEL, Case
 from conformance.flows import Step, continue_chat, continue_with_tool_results
 
 GEMINI_DOC = "https://ai.google.dev/gemini-api/docs/openai"
@@ -316,6 +316,10 @@ CASES += [
          "text validates against the schema", f"{GEMINI_DOC}#structured-output", "chat/completions",
          chat(messages=CITY_QUESTION, stream=True, response_format={"type": "json_schema", "json_schema": {
              "name": "city", "strict": True, "schema": CITY_SCHEMA}}), tier="full"),
+    Case("images.generate", "Image generation", "images.generate: one image as b64_json that decodes to a real "
+         "image", f"{GEMINI_DOC}#image-generation", "images/generations",
+         {"model": IMAGE_MODEL, "prompt": "A red square on a white background", "n": 1,
+          "response_format": "b64_json"}, tier="full", documented_by={"gemini": f"{GEMINI_DOC}#image-generation"}),
     Case("stream.stop", "Streaming", "stop sequences end a streamed answer too", OPENAI_STREAMING,
          "chat/completions", chat(messages=[{"role": "user", "content": "Count from 1 to 10, separated by spaces."}],
                                   stop=["5"], stream=True), tier="full"),

@@ -12,6 +12,7 @@ from conformance.profiles import Profile
 
 CHAT_MODEL = "<chat_model>"
 EMBEDDING_MODEL = "<embedding_model>"
+IMAGE_MODEL = "<image_model>"
 UNKNOWN_MODEL = "conformance-no-such-model"
 # Sent by the bad-key case; deliberately not key-shaped so that no scanner mistakes it for a leak.
 INVALID_API_KEY = "invalid-api-key-for-conformance"
@@ -87,6 +88,8 @@ class Case:
             return "models" if self.endpoint == "models" else "model"
         if self.endpoint == "embeddings":
             return "embeddings"
+        if self.endpoint == "images/generations":
+            return "images"
         return "stream" if self.stream else "chat.completion"
 
     def request_body(self, profile: Profile) -> dict[str, Any]:
@@ -96,6 +99,8 @@ class Case:
             body["model"] = profile.chat_model
         elif body.get("model") == EMBEDDING_MODEL:
             body["model"] = profile.embedding_model
+        elif body.get("model") == IMAGE_MODEL:
+            body["model"] = profile.image_model or profile.chat_model
         return body
 
     def expectations(self, profile: Profile) -> Expectations:

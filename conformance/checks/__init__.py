@@ -11,6 +11,7 @@ from conformance.checks import (  # noqa: F401
     embeddings,
     error_bodies,
     http,
+    images,
     models,
     relations,
     stream,

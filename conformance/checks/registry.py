@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from conformance.checks.stream_model import StreamedChoice
 
 # The kinds of response a check can look at.
-KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model")
+KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model", "images")
 
 
 @dataclass

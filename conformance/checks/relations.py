@@ -157,7 +157,7 @@ def delta_cumulative(ctx: CheckContext) -> Iterator[Finding]:
                           event=number)
 
 
-@check("json.strict", "chat.completion", "stream", "embeddings", "error", "models", "model",
+@check("json.strict", "chat.completion", "stream", "embeddings", "error", "models", "model", "images",
        severity=Severity.FAILURE, source="RFC 8259 sections 6 and 8.2")
 def json_strict(ctx: CheckContext) -> Iterator[Finding]:
     """Bodies and stream events are JSON a strict parser reads: no NaN or Infinity literals, no lone surrogates

@@ -27,6 +27,7 @@ KIND_DEFS: dict[str, str] = {
     "error": "ErrorResponse",
     "models": "ListModelsResponse",
     "model": "Model",
+    "images": "ImagesResponse",
 }
 
 

@@ -767,3 +767,13 @@ def reasoning_tokens_unreported(sample: Sample) -> bool:
         return False
     usage.pop("completion_tokens_details", None)
     return True
+
+
+@injector("images.b64_not_an_image", "images", expect=("images.data",), source=OPENAI_CONTRACT)
+def images_not_an_image(sample: Sample) -> bool:
+    """`b64_json` decodes to something that is not an image."""
+    data = sample.body.get("data") if isinstance(sample.body, dict) else None
+    items = [d for d in data or [] if isinstance(d, dict) and d.get("b64_json")]
+    for item in items:
+        item["b64_json"] = "bm90IGFuIGltYWdl"
+    return bool(items)

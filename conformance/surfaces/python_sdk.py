@@ -44,7 +44,9 @@ class PythonSdkSurface:
                                default_headers=env.auth_headers(case) if not bearer else None,
                                default_query=env.auth_query(case) or None)
         body = case.request_body(env.profile)
-        for required in ("model", "messages") if case.endpoint == "chat/completions" else ("model", "input"):
+        required_keys = {"chat/completions": ("model", "messages"), "embeddings": ("model", "input"),
+                         "images/generations": ("model", "prompt")}
+        for required in required_keys.get(case.endpoint, ()):
             body.setdefault(required, openai.omit)  # a request that leaves it out on purpose: the SDK drops omit
         try:
             if case.endpoint == "models":
@@ -56,6 +58,9 @@ class PythonSdkSurface:
             elif case.endpoint == "embeddings":
                 result = client.embeddings.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
+            elif case.endpoint == "images/generations":
+                images = client.images.generate(**body)
+                outcome.sdk = {"returned": type(images).__name__, "images": len(images.data or [])}
             elif case.stream:
                 _run_stream(client, body, outcome, env.scrubber)
             elif (model := parse_model(body)) is not None:

@@ -213,6 +213,12 @@ def answer(path: str, request: dict[str, Any]) -> Reply:
         return chat_reply(request)
     if path.endswith("/embeddings") or path == "embeddings":
         return embeddings_reply(request)
+    if path.endswith("images/generations"):
+        from conformance.catalogue.cases import tiny_png_data_url
+
+        image = tiny_png_data_url().split(",", 1)[1]
+        return Reply(200, {"created": 1_700_000_000,
+                           "data": [{"b64_json": image} for _ in range(request.get("n") or 1)]})
     return _error(404, "Unknown path", "invalid_request_error", None)
 
 

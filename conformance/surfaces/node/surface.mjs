@@ -25,6 +25,9 @@ try {
   } else if (job.endpoint.startsWith("models/")) {
     const model = await client.models.retrieve(job.endpoint.slice("models/".length));
     out.returned = { type: "Model", id: model.id ?? null };
+  } else if (job.endpoint === "images/generations") {
+    const images = await client.images.generate(job.body);
+    out.returned = { type: "ImagesResponse", images: images.data?.length ?? 0 };
   } else if (job.endpoint === "embeddings") {
     const response = await client.embeddings.create(job.body);
     out.returned = { type: "CreateEmbeddingResponse", vectors: response.data?.length ?? 0 };
