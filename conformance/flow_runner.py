@@ -46,7 +46,6 @@ class _Sender:
     def __init__(self, case: Case, surface: Surface, env: RunEnv, settings: Settings, cassette: Path) -> None:
         self.case, self.surface, self.env, self.settings, self.cassette = case, surface, env, settings, cassette
         self.steps: list[dict[str, Any]] = []
-        self.sent = 0
 
     def send(self, step_case: Case, name: str, number: int) -> tuple[SurfaceOutcome, dict[str, Any]]:
         from conformance.runner import run_with_retries, sent_request
@@ -54,7 +53,6 @@ class _Sender:
         self.settings.pace()
         outcome, _ = run_with_retries(self.surface, step_case, self.env, self.settings)
         planned = step_case.request_body(self.env.profile)
-        self.sent += max(1, len(outcome.exchanges))
         if outcome.error_kind is FailureKind.NOT_RECORDED:
             outcome.error = _unrecorded(self.cassette, planned, step_case.path(self.env.profile))
         self.steps.append({"step": number, "name": name,
@@ -161,8 +159,7 @@ def _why_refused(sender: _Sender, case: Case, step: Any, number: int, turns: lis
     fields = [leaf for root in required for leaf in leaves(wire, root)]
     kept = all(_has(message, leaf) and _same(message, wire, leaf) for leaf in fields)
     for leaf in fields:
-        found = echo_finding([leaf], kept, label, stream)
-        findings.append(replace(found, step=number, seen=_seen(wire, leaf)))
+        findings.append(replace(echo_finding(leaf, kept, label, stream, _seen(wire, leaf)), step=number))
     return retried, body, tried, findings
 
 

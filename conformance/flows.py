@@ -223,18 +223,17 @@ def continue_chat(question: str) -> Callable[[list[Turn]], dict[str, Any]]:
     return build
 
 
-def echo_finding(pointers: list[str], client_kept: bool, surface_label: str, stream: bool) -> Finding:
-    """A FAIL naming the server's own field(s) without which the next turn is refused."""
-    where = [f"/choices/0/message{p}" for p in pointers]
-    kept = (f"{surface_label} kept {'it' if len(pointers) == 1 else 'them'}, so its own message object works"
-            if client_kept else f"{surface_label} dropped {'it' if len(pointers) == 1 else 'them'} too")
+def echo_finding(pointer: str, client_kept: bool, surface_label: str, stream: bool, seen: Any) -> Finding:
+    """A FAIL naming one field of the server's own (``pointer`` into the assistant message) without which the next
+    turn is refused; ``seen`` is the value the server sent there."""
+    kept = (f"{surface_label} kept it, so its own message object works" if client_kept
+            else f"{surface_label} dropped it too")
     accumulators = "; every stream accumulator that keeps only OpenAI's delta fields loses it" if stream else ""
-    message = (f"the next turn is refused unless the assistant message carries {', '.join(pointers)}, which is not "
-               "an OpenAI field: every client that rebuilds messages from OpenAI's fields (agent frameworks, "
-               f"message stores) breaks{accumulators} ({kept})")
-    return Finding("flow.echo.extension_required", where[0], message, Severity.FAILURE,
-                   expected="the portable echo (OpenAI's message fields) is accepted",
-                   seen=[p.rsplit("/", 1)[-1] for p in pointers] if len(pointers) > 1 else pointers[0])
+    message = (f"the next turn is refused unless the assistant message carries {pointer}, which is not an OpenAI "
+               "field: every client that rebuilds messages from OpenAI's fields (agent frameworks, message stores) "
+               f"breaks{accumulators} ({kept})")
+    return Finding("flow.echo.extension_required", f"/choices/0/message{pointer}", message, Severity.FAILURE,
+                   expected="the portable echo (OpenAI's message fields) is accepted", seen=seen)
 
 
 def raw_json_message(body: str, stream: bool) -> dict[str, Any] | None:

@@ -62,18 +62,18 @@ class PythonSdkSurface:
                 images = client.images.generate(**body)
                 outcome.sdk = {"returned": type(images).__name__, "images": len(images.data or [])}
             elif case.stream:
-                _run_stream(client, body, outcome, env.scrubber)
+                _run_stream(client, body, outcome)
             elif (model := parse_model(body)) is not None:
                 parsed = client.chat.completions.parse(**{**body, "response_format": model})
                 outcome.sdk = {"returned": type(parsed).__name__, "helper": "chat.completions.parse",
                                "parsed": [c.message.parsed.model_dump() if c.message.parsed is not None else None
                                           for c in parsed.choices or []]}
-                _oracle(outcome, parsed, stream=False, scrub=env.scrubber)
+                _oracle(outcome, parsed)
                 outcome.message = _message_of(parsed)
             else:
                 result = client.chat.completions.create(**body)
                 outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}
-                _oracle(outcome, result, stream=False, scrub=env.scrubber)
+                _oracle(outcome, result)
                 outcome.message = _message_of(result)
         except openai.APIStatusError as exc:
             outcome.sdk = {"raised": type(exc).__name__, "status": exc.status_code,
@@ -86,7 +86,7 @@ class PythonSdkSurface:
         return outcome
 
 
-def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome, scrub: Any) -> None:
+def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome) -> None:
     chunks = list(client.chat.completions.create(**body))
     outcome.sdk = {"returned": "Stream", "chunks": len(chunks)}
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState(input_tools=body.get("tools") or openai.omit)
@@ -104,7 +104,7 @@ def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOut
             f"{str(exc)[:200]}", Severity.FAILURE, expected="the stream folds into a completion",
             seen=type(exc).__name__))
         return
-    _oracle(outcome, final, stream=True, scrub=scrub)
+    _oracle(outcome, final)
     outcome.message = _message_of(final)
 
 
@@ -119,7 +119,7 @@ def _message_of(completion: Any) -> dict[str, Any] | None:
     return dumped if isinstance(dumped, dict) else None
 
 
-def _oracle(outcome: SurfaceOutcome, completion: Any, *, stream: bool, scrub: Any) -> None:
+def _oracle(outcome: SurfaceOutcome, completion: Any) -> None:
     """What the SDK read, for the runner's one comparison with the exchange (oracle.sdk_findings)."""
     outcome.sdk_choices, outcome.sdk_label = python_choices(completion), "the OpenAI Python SDK"
 
