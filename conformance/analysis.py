@@ -91,10 +91,28 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
         ctx.stream_problems = parsed.problems
         ctx.stray_lines, ctx.events_after_done = parsed.stray_lines, parsed.events_after_done
         ctx.duplicate_keys = parsed.duplicate_keys
+    elif kind == "batch.output":
+        ctx.body, ctx.stream_problems = decode_jsonl(exchange.response_body)
     else:
         ctx.body, duplicates = decode_json(exchange.response_body, exchange.content_type)
         ctx.duplicate_keys = [(None, d) for d in duplicates]
     return ctx
+
+
+def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
+    """A JSONL file (a batch's output): the decoded lines, and (line index, problem) for each that is not JSON (kept
+    as None so that pointers still name the line)."""
+    lines: list[Any] = []
+    problems: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            lines.append(loads_checked(line)[0])
+        except ValueError as exc:
+            problems.append((len(lines), f"line {number + 1} is not JSON ({str(exc)[:80]}): {_preview(line)}"))
+            lines.append(None)
+    return lines, problems
 
 
 class StreamError(ValueError):

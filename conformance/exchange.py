@@ -13,6 +13,30 @@ from typing import Any
 from conformance.scrub import Scrubber
 from conformance.transport import CrossOriginRequest, JudgingBudgetExceeded, judging_budget_problem, origin
 
+MULTIPART_BOUNDARY = "conformance-multipart-boundary"
+
+
+def multipart_boundary(headers: dict[str, Any]) -> str | None:
+    """The boundary of a multipart request, from its Content-Type (None for any other body)."""
+    value = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    value = value[0] if isinstance(value, list) and value else value
+    if not str(value).lower().startswith("multipart/"):
+        return None
+    return next((p.split("=", 1)[1].strip().strip('"') for p in str(value).split(";")[1:]
+                 if p.strip().lower().startswith("boundary=")), None)
+
+
+def steady_multipart(headers: dict[str, str], body: str) -> tuple[dict[str, str], str]:
+    """A multipart upload as kept in a result: the boundary each client draws at random (a new one per request)
+    written as MULTIPART_BOUNDARY, in the header and the body alike, so that a replayed report is the recorded one.
+    Nothing the server saw or answered changes; the cassette keeps the boundary that was sent."""
+    boundary = multipart_boundary(headers)
+    if not boundary:
+        return headers, body
+    steady = {k: v.replace(boundary, MULTIPART_BOUNDARY) if k.lower() == "content-type" else v
+              for k, v in headers.items()}
+    return steady, body.replace(boundary, MULTIPART_BOUNDARY)
+
 
 @dataclass
 class Exchange:
@@ -65,11 +89,14 @@ class Capture:
             where = "{}://{}:{}".format(*origin(str(request.url)))
             raise CrossOriginRequest(self.scrubber.text(
                 f"refused to send a request to another origin ({where}): credentials never leave the target"))
+        if not hasattr(request, "_content"):
+            request.read()  # a multipart upload is a stream until read; read, it is sent from the same bytes
         body = request.content.decode("utf-8", "replace") if request.content else ""
+        headers, body = steady_multipart(dict(request.headers), body)
         exchange = Exchange(
             method=request.method,
             url=self.scrubber.url(str(request.url)),
-            request_headers=self.scrubber.headers(dict(request.headers)),
+            request_headers=self.scrubber.headers(headers),
             request_body=self.scrubber.text(body),
         )
         with self._lock:

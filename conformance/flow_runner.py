@@ -40,7 +40,7 @@ from conformance.verdicts import Verdict, verdict_for_findings
 _NOT_ABOUT_THE_ECHO = (401, 403, 429)
 
 
-class _Sender:
+class StepSender:
     """Sends steps for one sample and keeps each exchange in order, named, for the report."""
 
     def __init__(self, case: Case, surface: Surface, env: RunEnv, settings: Settings, cassette: Path) -> None:
@@ -73,7 +73,7 @@ def _accepted(outcome: SurfaceOutcome) -> bool:
 def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expect: dict[str, Any],
              cassette: Path) -> tuple[Sample, SurfaceOutcome, dict[str, Any], list[dict[str, Any]]]:
     """One sample of a conversation: (its sample, the decisive step's outcome and request, every step's exchange)."""
-    sender = _Sender(case, surface, env, settings, cassette)
+    sender = StepSender(case, surface, env, settings, cassette)
     outcome, request = sender.send(case, case.first_step, 1)
     verdict, reason, found = judge(case, outcome, request, expect, settings.checks)
     findings = [replace(f, step=1) for f in found]
@@ -121,7 +121,7 @@ def _cannot_go_on(verdict: Verdict, reason: str, outcome: SurfaceOutcome, next_n
     return None
 
 
-def _why_refused(sender: _Sender, case: Case, step: Any, number: int, turns: list[Turn], request: dict[str, Any],
+def _why_refused(sender: StepSender, case: Case, step: Any, number: int, turns: list[Turn], request: dict[str, Any],
                  message: dict[str, Any], wire: dict[str, Any], stream: bool, outcome: SurfaceOutcome,
                  sent: dict[str, Any]) -> tuple[SurfaceOutcome, dict[str, Any], list[Turn], list[Finding]]:
     """The next turn was refused with the portable echo of the client's message: was it the client's reading of

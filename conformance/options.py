@@ -19,6 +19,7 @@ DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_BUDGET_S = 60.0
 DEFAULT_MAX_BODY_MB = 64.0
+DEFAULT_BATCH_WAIT_S = 300.0
 
 
 def _targets() -> str:
@@ -97,6 +98,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("name", "name of an ad-hoc target given with --base-url (folders cassettes/NAME, reports/NAME) "
                       "[default: its host and port]"),
     RunOption("base_url", "the server's OpenAI-compatible base URL (overrides the target's)"),
+    RunOption("embedding_base_url", "a second server for the embeddings endpoint (overrides the target's; e.g. "
+                                    "vLLM, one model per process)"),
     RunOption("api_key_env", "environment variable that holds the API key"),
     RunOption("chat_model", "chat model to test"),
     RunOption("embedding_model", "embedding model to test"),
@@ -112,6 +115,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               _not_negative(int), DEFAULT_RETRIES, metavar="N"),
     RunOption("retry_budget", "seconds a case may wait between attempts in all", _not_negative(float),
               DEFAULT_RETRY_BUDGET_S, metavar="SECONDS"),
+    RunOption("batch_wait", "seconds a live run waits for a batch (Batch API cases) to finish before it cancels it, "
+                            "deletes its files and says the output was not judged", _positive(float),
+              DEFAULT_BATCH_WAIT_S, metavar="SECONDS"),
     RunOption("cases_dir", "also run the saved cases (JSON) in this folder, e.g. shrunk fuzz failures"),
     RunOption("gaps", "known-gaps manifest .toml, or 'none' [default: the target's built-in one]"),
     RunOption("catalogue", "core (the documented features and most used parameters) or full (also every invalid "

@@ -29,6 +29,9 @@ class Profile:
     chat_model: str
     embedding_model: str
     embedding_size: int | None = None
+    # A separate server for the embeddings endpoint (vLLM serves one model per process); "" = base_url. The same
+    # key goes to both.
+    embedding_base_url: str = ""
     image_model: str = ""  # the image-generation model (images/generations); without one, the chat model
     docs: str = ""
     description: str = ""
@@ -53,6 +56,15 @@ class Profile:
     # Vertex AI's short-lived OAuth tokens). Run only for a live run; its output is kept in memory only.
     api_key_command: str = ""
     source: str = ""
+
+    def base_url_for(self, endpoint: str) -> str:
+        """The server a request to ``endpoint`` goes to."""
+        return self.embedding_base_url or self.base_url if endpoint == "embeddings" else self.base_url
+
+    @property
+    def base_urls(self) -> list[str]:
+        """Every server the target's requests go to (one, or a second for embeddings)."""
+        return [self.base_url] + ([self.embedding_base_url] if self.embedding_base_url else [])
 
     @property
     def gaps_target(self) -> str:
@@ -116,8 +128,9 @@ def load_profile(target: str | None = None, **overrides: Any) -> Profile:
     else:
         data, source = _read_target(target or "gemini")
     data.update(overrides)
-    if isinstance(data.get("base_url"), str) and "${" in data["base_url"]:
-        data["base_url"] = _expand(data["base_url"], source)
+    for key in ("base_url", "embedding_base_url"):
+        if isinstance(data.get(key), str) and "${" in data[key]:
+            data[key] = _expand(data[key], source)
     return _build(data, source)
 
 
@@ -208,6 +221,10 @@ def _build(data: dict[str, Any], source: str) -> Profile:
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise UsageError(f"{source}: embedding_size must be a positive integer")
     check_base_url(data["base_url"])
+    if data.get("embedding_base_url"):
+        if not isinstance(data["embedding_base_url"], str):
+            raise UsageError(f"{source}: embedding_base_url must be a URL string")
+        check_base_url(data["embedding_base_url"])
     auth = data.get("auth", "bearer")
     kind, _, name = str(auth).partition(":")
     if not (auth == "bearer" or (kind in ("header", "query") and name)):

@@ -86,10 +86,12 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     for sample_number in range(1, repeat + 1):
         if settings.sharing is not None:
             env.share = settings.sharing.context(case.id, sample_number, surface_name)
-        if case.is_flow:
+        if case.is_flow or case.is_batch:
+            from conformance.batches import run_batch
             from conformance.flow_runner import run_flow
 
-            sample, outcome, request, steps = run_flow(case, surface, env, settings, expect, path)
+            sample, outcome, request, steps = run_batch(case, surface, env, settings, path) if case.is_batch else \
+                run_flow(case, surface, env, settings, expect, path)
             verdict = sample.verdict
             samples.append(sample)
             outcomes.append(outcome)

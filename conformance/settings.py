@@ -10,7 +10,13 @@ from typing import Any
 from conformance.checks.registry import Selection
 from conformance.errors import UsageError
 from conformance.gaps import GapManifest, load_manifest, manifest_path
-from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET_S, DEFAULT_TIMEOUT_S
+from conformance.options import (
+    DEFAULT_BATCH_WAIT_S,
+    DEFAULT_MAX_BODY_MB,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BUDGET_S,
+    DEFAULT_TIMEOUT_S,
+)
 from conformance.profiles import Profile, load_profile
 from conformance.scrub import Scrubber
 from conformance.sharing import Sharing
@@ -32,6 +38,7 @@ class Settings:
     gaps: GapManifest = field(default_factory=GapManifest)
     retries: int = DEFAULT_RETRIES  # extra attempts after a 429 or 503
     retry_budget_s: float = DEFAULT_RETRY_BUDGET_S  # total time a case may spend waiting between attempts
+    batch_wait_s: float = DEFAULT_BATCH_WAIT_S  # how long a live run waits for a batch to finish
     max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)  # a response body past this is an ERROR
     fresh: bool = False  # re-recording: existing cassettes are ignored, each replaced once its new one is whole
     repeat: int = 1  # samples per case when recording; a replay takes each cassette's own count
@@ -49,6 +56,8 @@ class Settings:
     def provenance(self) -> dict[str, Any]:
         """What every cassette this run records says about where it came from."""
         return {"target": self.profile.name, "base_url": self.profile.base_url,
+                **({"embedding_base_url": self.profile.embedding_base_url}
+                   if self.profile.embedding_base_url else {}),
                 "chat_model": self.profile.chat_model, "embedding_model": self.profile.embedding_model,
                 "repeat": self.repeat}
 
@@ -85,7 +94,8 @@ class Settings:
 def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = False, share: bool = True) -> Settings:
     """Settings from the run options' values (see conformance.options): the one place they are interpreted."""
     profile = load_profile(values.get("target"), name=values.get("name"), base_url=values.get("base_url"),
-                           api_key_env=values.get("api_key_env"), chat_model=values.get("chat_model"),
+                           embedding_base_url=values.get("embedding_base_url"), api_key_env=values.get("api_key_env"),
+                           chat_model=values.get("chat_model"),
                            embedding_model=values.get("embedding_model"))
     fresh = fresh or record_mode == "rewrite"
     gaps = values.get("gaps")
@@ -98,6 +108,7 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         report_dir=Path(values["report_dir"]) if values.get("report_dir") else default_dir("reports", profile.name),
         surfaces=parse_surfaces(values.get("surfaces")),
         timeout_s=float(values.get("timeout") or DEFAULT_TIMEOUT_S),
+        batch_wait_s=float(values.get("batch_wait") or DEFAULT_BATCH_WAIT_S),
         retries=max(0, int(values.get("retries") if values.get("retries") is not None else DEFAULT_RETRIES)),
         retry_budget_s=max(0.0, float(values.get("retry_budget") if values.get("retry_budget") is not None
                                       else DEFAULT_RETRY_BUDGET_S)),

@@ -94,6 +94,6 @@ def test_cross_target_matrix_says_what_the_second_target_adds_and_removes() -> N
 def test_committed_matrix_is_rendered_from_the_committed_reports(tmp_path: Path) -> None:
     from conformance.report.cross import write_cross_target
 
-    reports = [json.loads((REPO / "reports" / t / "report.json").read_text()) for t in ("llamacpp", "litellm")]
+    reports = [json.loads((REPO / "reports" / t / "report.json").read_text()) for t in ("llamacpp", "litellm", "vllm")]
     write_cross_target(reports, tmp_path)
     assert (tmp_path / "matrix.md").read_text() == (REPO / "reports" / "matrix.md").read_text()

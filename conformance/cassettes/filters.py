@@ -57,7 +57,9 @@ def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
         "filter_query_parameters": [(q, REDACTED) for q in sorted(SECRET_QUERY_PARAMETERS)],
         "before_record_request": scrub_request,
         "before_record_response": scrub_response,
-        "match_on": ["method", "path", "body"],  # vcrpy's body matcher compares JSON bodies as values
+        # vcrpy's body matcher compares JSON bodies as values; a multipart upload is compared with its random
+        # boundary set aside (each client draws a new one per request).
+        "match_on": ["method", "path", BODY_MATCHER],
         "decode_compressed_response": True,
         # Every client in this process speaks httpx or httpx2 (the Python SDK, the REST surface, the proxy's
         # upstream side); http.client stays patched so that anything else is refused in a replay rather than sent.
@@ -92,3 +94,29 @@ def scrub_local_paths(text: str) -> str:
         if root in text:
             text = text.replace(root, label)
     return text
+
+
+BODY_MATCHER = "conformance_body"  # registered on every recorder (cassettes.configure)
+
+
+def body_matches(recorded: Any, sent: Any) -> None:
+    """vcrpy's body matcher, except that two multipart bodies match when they differ only in their boundary (each
+    client draws a new one per request)."""
+    from vcr.matchers import body
+
+    first, second = _multipart(recorded), _multipart(sent)
+    if first is None or second is None:
+        body(recorded, sent)
+        return
+    assert first == second, "the multipart bodies differ"
+
+
+def _multipart(request: Any) -> bytes | None:
+    from conformance.exchange import MULTIPART_BOUNDARY, multipart_boundary
+
+    boundary = multipart_boundary(dict(request.headers or {}))
+    if not boundary:
+        return None
+    raw = request.body or b""
+    raw = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+    return raw.replace(boundary.encode("latin-1"), MULTIPART_BOUNDARY.encode())

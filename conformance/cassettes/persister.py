@@ -55,7 +55,10 @@ class Recording:
 def configure(recorder: Any, recording: Recording) -> None:
     """The one recording set-up: our persister, composed with whatever persister is registered (pytest-recording's
     loads the extra cassettes of ``vcr`` marks)."""
+    from conformance.cassettes.filters import BODY_MATCHER, body_matches
+
     recorder.register_persister(ConformancePersister(recording, getattr(recorder, "persister", None)))
+    recorder.register_matcher(BODY_MATCHER, body_matches)
 
 
 def new_recorder(recording: Recording, record_mode: str, *, add_suffix: bool = True) -> Any:

@@ -17,6 +17,7 @@ OPENAI_EMBEDDINGS = "https://platform.openai.com/docs/api-reference/embeddings/c
 OPENAI_ERRORS = "https://platform.openai.com/docs/guides/error-codes"
 OPENAI_TOOLS = "https://platform.openai.com/docs/guides/function-calling"
 OPENAI_STREAMING = "https://platform.openai.com/docs/api-reference/chat-streaming"
+OPENAI_BATCH = "https://platform.openai.com/docs/guides/batch"
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 GREETING = [SYSTEM, {"role": "user", "content": "Explain to me how AI works"}]
@@ -49,6 +50,12 @@ GET_TIME: dict[str, Any] = {
         },
     },
 }
+# The same function in strict mode (OpenAI guide, Function calling, "Strict mode": every property required,
+# additionalProperties false): the server must make the arguments follow the schema.
+GET_WEATHER_STRICT: dict[str, Any] = {"type": "function", "function": {
+    **GET_WEATHER["function"], "strict": True,
+    "parameters": {**GET_WEATHER["function"]["parameters"], "required": ["location", "unit"],
+                   "additionalProperties": False}}}
 WEATHER_QUESTION = [{"role": "user", "content": "What's the weather like in Chicago today?"}]
 TOOL_ROUND_TRIP = [
     {"role": "user", "content": "What's the weather like in Chicago today?"},
@@ -112,6 +119,10 @@ CASES: list[Case] = [
          "chat/completions",
          chat(messages=[{"role": "user", "content": "What time is it in Tokyo, and what's the weather there?"}],
               tools=[GET_WEATHER, GET_TIME], tool_choice={"type": "function", "function": {"name": "get_time"}})),
+    Case("tools.strict", "Function calling", "A strict function (strict: true, named in tool_choice): the "
+         "arguments follow its parameters schema", f"{OPENAI_TOOLS}#strict-mode", "chat/completions",
+         chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER_STRICT],
+              tool_choice={"type": "function", "function": {"name": "get_weather"}}), tier="full"),
     Case("tools.parallel", "Function calling", "Two tools called in parallel in one turn", OPENAI_TOOLS,
          "chat/completions",
          chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
@@ -320,6 +331,16 @@ CASES += [
          "image", f"{GEMINI_DOC}#image-generation", "images/generations",
          {"model": IMAGE_MODEL, "prompt": "A red square on a white background", "n": 1,
           "response_format": "b64_json"}, tier="full", documented_by={"gemini": f"{GEMINI_DOC}#image-generation"}),
+    # The Batch API through the SDK, as the layer documents it (Google's post "Gemini Batch API now supports
+    # Embeddings and OpenAI Compatibility", 2025-09-08): files.create (JSONL, purpose batch), batches.create,
+    # batches.retrieve until it ends, the output file read and judged line by line, the files deleted.
+    Case("batch.chat_completions", "Batch API", "Batch API: two chat requests in a JSONL file, the batch created and "
+         "followed until it ends, its output judged line by line, the files deleted", f"{OPENAI_BATCH}",
+         "batches", {}, batch=(
+             {"custom_id": "conformance-greeting", "body": chat(messages=GREETING)},
+             {"custom_id": "conformance-counting", "body": chat(messages=[
+                 {"role": "user", "content": "Count from 1 to 3, separated by spaces."}], max_completion_tokens=20)},
+         ), tier="full", documented_by={"gemini": GEMINI_DOC}),
     Case("stream.stop", "Streaming", "stop sequences end a streamed answer too", OPENAI_STREAMING,
          "chat/completions", chat(messages=[{"role": "user", "content": "Count from 1 to 10, separated by spaces."}],
                                   stop=["5"], stream=True), tier="full"),

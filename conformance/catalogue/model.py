@@ -51,6 +51,10 @@ class Case:
             raise ValueError(f"case {self.id}: {exc}") from None
 
     in_flow: bool = False  # a follow-up step of a conversation (step_case): its answer is echoed in turn
+    # A Batch API lifecycle (conformance/batches.py): the requests of the input file, each {"custom_id", "body"}
+    # with the model placeholder; the case's endpoint is "batches" and the runner sends each step.
+    batch: tuple[dict[str, Any], ...] = ()
+    http_method: str = ""  # a batch step's method where the endpoint alone does not say (DELETE /files/{id})
 
     @property
     def is_flow(self) -> bool:
@@ -68,7 +72,18 @@ class Case:
         return replace(self, body=body, expect=expect, steps=(), in_flow=True)
 
     @property
+    def is_batch(self) -> bool:
+        return bool(self.batch)
+
+    @property
+    def is_upload(self) -> bool:
+        """POST /files: a multipart upload (the body holds ``purpose`` and ``file``: {filename, content})."""
+        return self.endpoint == "files" and self.method == "POST"
+
+    @property
     def method(self) -> str:
+        if self.http_method:
+            return self.http_method
         return "GET" if self.endpoint.startswith("models") else "POST"
 
     def path(self, profile: Profile) -> str:
@@ -90,6 +105,8 @@ class Case:
             return "embeddings"
         if self.endpoint == "images/generations":
             return "images"
+        if self.endpoint.startswith(("files", "batches")):
+            return _batch_kind(self.endpoint, self.method)
         return "stream" if self.stream else "chat.completion"
 
     def request_body(self, profile: Profile) -> dict[str, Any]:
@@ -112,3 +129,12 @@ class Case:
         if self.endpoint.startswith("models"):
             expect = expect.with_defaults(model_id=profile.chat_model)
         return expect
+
+
+def _batch_kind(endpoint: str, method: str) -> str:
+    """The response kinds of the Batch API's steps (OpenAI API reference: Files, Batch)."""
+    if endpoint.startswith("batches"):
+        return "batch"
+    if endpoint.endswith("/content"):
+        return "batch.output"
+    return "file.deleted" if method == "DELETE" else "file"

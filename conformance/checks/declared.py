@@ -11,7 +11,9 @@ from conformance.findings import Severity
 for _kind, _what in (("chat.completion", "a chat completion"), ("chat.completion.chunk", "every stream chunk"),
                      ("embeddings", "an embeddings list"), ("embeddings.base64", "an embeddings list (base64)"),
                      ("error", "an error body"), ("models", "a model list"), ("model", "a model object"),
-                     ("images", "an image generation response")):
+                     ("images", "an image generation response"), ("file", "an uploaded file object"),
+                     ("file.deleted", "a file deletion answer"), ("batch", "a batch object"),
+                     ("batch.output", "a batch's output file (each line)")):
     declare(f"schema.{_kind}", f"{_what[0].upper()}{_what[1:]} validates against the project's OpenAI schema "
                                "(required fields, types, enums, nullability)")
 

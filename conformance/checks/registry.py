@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from conformance.checks.stream_model import StreamedChoice
 
 # The kinds of response a check can look at.
-KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model", "images")
+KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model", "images", "file", "file.deleted",
+         "batch", "batch.output")
 
 
 @dataclass

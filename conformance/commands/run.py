@@ -46,7 +46,8 @@ def command_run(args: argparse.Namespace) -> int:
     baseline = _baseline(args.baseline, err)
     handle = _prepared_handle(settings, saved, args.catalogue) if args.fuzz is None else None
     if live:
-        check_reachable(profile.base_url, settings.timeout_s)
+        for base_url in profile.base_urls:
+            check_reachable(base_url, settings.timeout_s)
         check_models(settings, err)
     if handle is None:
         from conformance.commands.fuzz import command_fuzz
@@ -59,7 +60,11 @@ def command_run(args: argparse.Namespace) -> int:
     err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
               markup=False)
-    code = _run_pytest(args, settings, handle)
+    try:
+        code = _run_pytest(args, settings, handle)
+    finally:
+        if settings.recording:
+            _say_what_is_left(settings, err)
     if handle.quota_error:
         raise UsageError(handle.quota_error)
     if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
@@ -106,11 +111,15 @@ def _check_workers(workers: str) -> None:
 def planned_requests(pairs: list[tuple[str, str]], settings: Any) -> tuple[int, int]:
     """(requests a live run sends, requests without sharing). A conversation sends one request per step; with
     sharing (the default) the surfaces of a case send its requests once between them."""
+    from conformance.batches import planned_batch_requests
     from conformance.catalogue import CASES
 
-    steps = {case.id: 1 + len(case.steps) for case in CASES}
+    steps = {case.id: planned_batch_requests(settings.batch_wait_s) if case.is_batch else 1 + len(case.steps)
+             for case in CASES}
+    batches = {case.id for case in CASES if case.is_batch}  # each surface's batch is its own: never shared
     every = sum(steps.get(case, 1) for case, _ in pairs) * settings.repeat
-    distinct = sum(steps.get(case, 1) for case in dict.fromkeys(c for c, _ in pairs)) * settings.repeat
+    distinct = (sum(steps.get(case, 1) for case in dict.fromkeys(c for c, _ in pairs) if case not in batches)
+                + sum(steps[case] for case, _ in pairs if case in batches)) * settings.repeat
     return (distinct if settings.share else every), every
 
 
@@ -231,6 +240,16 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
     return int(pytest.main(pytest_args, plugins=[handle, Progress(handle, make_console(stderr=True))]))
 
 
+def _say_what_is_left(settings: Any, err: Any) -> None:
+    """What the run made on the server (Batch API files and batches) and could not remove, however it ended."""
+    from conformance.leftovers import SUMMARY_NAME, describe, gather
+
+    items = gather(settings.report_dir)
+    if items:
+        err.print(settings.scrubber.text(describe(items, settings.profile.base_url,
+                                                  settings.report_dir / SUMMARY_NAME)), markup=False)
+
+
 def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
     """What a run would do, with no request sent: the URL, the key variable, the cases and the estimate."""
     from conformance.catalogue import CASES, select_tier
@@ -242,7 +261,9 @@ def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
               f"{profile.embedding_model}); key from {profile.api_key_env}"
               f"{' or `' + profile.api_key_command + '`' if profile.api_key_command else ''}; "
               f"{'recording: ' + args.record_mode if settings.recording else 'replaying cassettes'}", markup=False)
-    err.print(f"would call {profile.base_url.rstrip('/')}/chat/completions (and embeddings, models) for "
+    embeddings = f"{profile.base_url_for('embeddings').rstrip('/')}/embeddings" if profile.embedding_base_url \
+        else "embeddings"
+    err.print(f"would call {profile.base_url.rstrip('/')}/chat/completions (and {embeddings}, models) for "
               f"{len(pairs)} case x surface run(s) (-k not applied)", markup=False)
     if settings.recording:
         err.print(request_estimate(pairs, settings), markup=False)
@@ -253,12 +274,23 @@ def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
 def check_models(settings: Any, err: Any) -> None:
     """Before a live run: does the key's model list (GET /models) hold the profile's models? A model the key
     cannot use would make every case an error: stop first, naming the ones it has. A server without the endpoint
-    is told so and the run goes on."""
+    is told so and the run goes on. A target with a second server for embeddings has each list checked for the
+    model that server is for."""
+    profile = settings.profile
+    wanted: dict[str, list[str]] = {}
+    for model, endpoint in ((profile.chat_model, "chat/completions"), (profile.embedding_model, "embeddings")):
+        if model:
+            wanted.setdefault(profile.base_url_for(endpoint), []).append(model)
+    for base_url, models in wanted.items():
+        _check_model_list(settings, err, base_url, models)
+
+
+def _check_model_list(settings: Any, err: Any, base_url: str, models: list[str]) -> None:
     from conformance.transport import Limits, classify_exception, new_client
 
     profile = settings.profile
     key = settings.api_key
-    url = profile.base_url.rstrip("/") + "/models"
+    url = base_url.rstrip("/") + "/models"
     try:
         with new_client("httpx", Limits(min(settings.timeout_s, 30), 8_000_000), {"request": [], "response": []}) \
                 as client:
@@ -274,7 +306,7 @@ def check_models(settings: Any, err: Any) -> None:
                   "models were not checked", markup=False)
         return
     ids = {str(m.get("id", "")).removeprefix("models/") for m in data if isinstance(m, dict)}
-    missing = [m for m in (profile.chat_model, profile.embedding_model) if m and m.removeprefix("models/") not in ids]
+    missing = [m for m in models if m.removeprefix("models/") not in ids]
     if missing:
         shown = ", ".join(sorted(ids)[:20]) + (f" (and {len(ids) - 20} more)" if len(ids) > 20 else "")
         raise UsageError(settings.scrubber.text(

@@ -71,9 +71,20 @@ def launch(folder: Path, command: list[str], log_name: str, *, probe: Callable[[
            timeout_s: float, **popen: Any) -> None:
     """Start a loopback server in its own session (``stop`` ends the whole group) and wait until ``probe``
     succeeds; a server that exits or stays silent is one line and exit, with its log named."""
+    wait_until_answering(folder, spawn(folder, command, log_name, **popen), log_name, probe=probe, label=label,
+                         timeout_s=timeout_s)
+
+
+def spawn(folder: Path, command: list[str], log_name: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """Start a server in its own session, its output in ``folder/log_name`` and its pid in ``folder/server.pid``."""
     log = open(folder / log_name, "w")  # the child keeps it open
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
     (folder / "server.pid").write_text(str(process.pid))
+    return process
+
+
+def wait_until_answering(folder: Path, process: subprocess.Popen[bytes], log_name: str, *,
+                         probe: Callable[[], httpx.Response], label: str, timeout_s: float) -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         if process.poll() is not None:

@@ -28,6 +28,10 @@ KIND_DEFS: dict[str, str] = {
     "models": "ListModelsResponse",
     "model": "Model",
     "images": "ImagesResponse",
+    "file": "OpenAIFile",
+    "file.deleted": "DeleteFileResponse",
+    "batch": "Batch",
+    "batch.output": "BatchOutputFile",
 }
 
 
@@ -52,7 +56,7 @@ def schema_check_id(kind: str) -> str:
 
 
 # Keywords whose outcome depends on a value rather than on a type; their keys keep their values in a skeleton.
-VALUE_KEYS = frozenset({"object", "role", "finish_reason", "type", "service_tier"})
+VALUE_KEYS = frozenset({"object", "role", "finish_reason", "type", "service_tier", "status", "purpose"})
 # The only keywords the schema file may use: with these, validity is a function of the skeleton (see below).
 # (No minItems, maxItems, uniqueItems, prefixItems, pattern, minLength, minimum, ...: those would need values.)
 SKELETON_SAFE_KEYWORDS = frozenset(

@@ -96,6 +96,8 @@ def sample_from_cassette(path: Path, root: Path) -> Sample | None:
         case = case_by_id(path.stem)
     except KeyError:
         return None  # not a catalogue case (e.g. a saved fuzz case): nothing to compare against
+    if case.is_batch:
+        return None  # a lifecycle of several answers (upload, batch, output file): injectors act on one answer
     raw_request = last["request"].get("body") or "{}"
     request = json.loads(raw_request if isinstance(raw_request, str) else raw_request.decode())
     response = last["response"]

@@ -35,9 +35,9 @@ class RunEnv:
     def limits(self) -> Limits:
         return Limits(self.timeout_s, self.max_body_bytes)
 
-    def capture(self) -> Capture:
-        """A capture that only lets requests go to the target's own origin."""
-        return Capture(self.scrubber, origin(self.profile.base_url))
+    def capture(self, case: Case) -> Capture:
+        """A capture that only lets requests go to the origin of the server the case's endpoint lives on."""
+        return Capture(self.scrubber, origin(self.profile.base_url_for(case.endpoint)))
 
     def client(self, capture: Capture, kind: str = "httpx", *, follow_redirects: bool = False,
                strip_auth: bool = False) -> Any:
@@ -52,7 +52,7 @@ class RunEnv:
         return INVALID_API_KEY if case.invalid_key else self.api_key
 
     def url_for(self, case: Case) -> str:
-        return self.profile.base_url.rstrip("/") + "/" + case.path(self.profile)
+        return self.profile.base_url_for(case.endpoint).rstrip("/") + "/" + case.path(self.profile)
 
     def auth_headers(self, case: Case) -> dict[str, str]:
         return {} if case.no_key else self.profile.auth_headers(self.key_for(case))

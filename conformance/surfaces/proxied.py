@@ -42,10 +42,10 @@ class ProxiedSurface:
         return answered_message(outcome, case)
 
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
-        capture = env.capture()
+        capture = env.capture(case)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
-        with RecordingProxy(env.profile.base_url, env.auth_headers(case), env.auth_query(case), capture,
-                            env.timeout_s, max_body_bytes=env.max_body_bytes, share=env.share) as proxy:
+        with RecordingProxy(env.profile.base_url_for(case.endpoint), env.auth_headers(case), env.auth_query(case),
+                            capture, env.timeout_s, max_body_bytes=env.max_body_bytes, share=env.share) as proxy:
             report, failure = self.client(case, env, proxy.base_url)
         if report is not None:  # a client's error message may quote the server's body, key included
             report = env.scrubber.deep(report)
@@ -97,7 +97,7 @@ class NodeSdkSurface(ProxiedSurface):
 
     def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
         job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.path(env.profile),
-               "body": case.request_body(env.profile), "timeout_ms": int(env.timeout_s * 1000)}
+               "method": case.method, "body": case.request_body(env.profile), "timeout_ms": int(env.timeout_s * 1000)}
         reply, failure = NODE_WORKER.ask(job, env.timeout_s + 30)
         if reply is not None and "worker_error" in reply:
             return None, f"the Node.js program failed: {reply['worker_error']}"
@@ -170,11 +170,19 @@ class CurlSurface(ProxiedSurface):
         command = ["curl", "-sS", "-N", "--max-time", str(max(1, int(env.timeout_s))), "-o", "/dev/null",
                    "-w", "%{http_code}", base_url.rstrip("/") + "/" + case.path(env.profile),
                    "-H", f"Authorization: Bearer {CLIENT_KEY}"]
-        if case.method == "POST":
+        body = case.request_body(env.profile)
+        stdin = ""
+        if case.is_upload:  # the documentation's upload: curl -F purpose=batch -F file=@requests.jsonl
+            command += ["-F", f"purpose={body['purpose']}",
+                        "-F", f"file=@-;filename={body['file']['filename']};type=application/jsonl"]
+            stdin = body["file"]["content"]
+        elif case.method == "POST":
             command += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+            stdin = json.dumps(body)
+        elif case.method != "GET":
+            command += ["-X", case.method]
         try:
-            done = subprocess.run(command, input=json.dumps(case.request_body(env.profile)) if case.method == "POST"
-                                  else "", text=True,
+            done = subprocess.run(command, input=stdin, text=True,
                                   capture_output=True, timeout=env.timeout_s + 30)
         except subprocess.TimeoutExpired:
             return None, "curl did not finish in time"

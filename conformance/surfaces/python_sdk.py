@@ -33,12 +33,12 @@ class PythonSdkSurface:
         return None
 
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
-        capture = env.capture()
+        capture = env.capture(case)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         http = env.client(capture, "httpx2", follow_redirects=True,  # the SDK's own default
                           strip_auth=case.no_key)
         bearer = env.profile.auth == "bearer"
-        client = openai.OpenAI(base_url=env.profile.base_url,
+        client = openai.OpenAI(base_url=env.profile.base_url_for(case.endpoint),
                                api_key=env.key_for(case) if bearer and not case.no_key else NO_BEARER,
                                http_client=http, max_retries=0, timeout=env.timeout_s,
                                default_headers=env.auth_headers(case) if not bearer else None,
@@ -61,6 +61,8 @@ class PythonSdkSurface:
             elif case.endpoint == "images/generations":
                 images = client.images.generate(**body)
                 outcome.sdk = {"returned": type(images).__name__, "images": len(images.data or [])}
+            elif case.endpoint.startswith(("files", "batches")):
+                outcome.sdk = _batch_step(client, case, body)
             elif case.stream:
                 _run_stream(client, body, outcome)
             elif (model := parse_model(body)) is not None:
@@ -84,6 +86,31 @@ class PythonSdkSurface:
         finally:
             http.close()
         return outcome
+
+
+def _batch_step(client: openai.OpenAI, case: Case, body: dict[str, Any]) -> dict[str, Any]:
+    """One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py)."""
+    parts = case.endpoint.split("/")
+    if case.is_upload:
+        upload = body["file"]
+        made: Any = client.files.create(file=(upload["filename"], upload["content"].encode(), "application/jsonl"),
+                                        purpose=body["purpose"])
+    elif parts == ["batches"]:
+        made = client.batches.create(**body)
+    elif parts[0] == "batches" and len(parts) == 3 and parts[2] == "cancel":
+        made = client.batches.cancel(parts[1])
+    elif parts[0] == "batches" and len(parts) == 2:
+        made = client.batches.retrieve(parts[1])
+    elif parts[0] == "files" and len(parts) == 3 and parts[2] == "content":
+        text = client.files.content(parts[1]).text
+        return {"returned": "HttpxBinaryResponseContent", "lines": len(text.splitlines())}
+    elif parts[0] == "files" and len(parts) == 2 and case.method == "DELETE":
+        made = client.files.delete(parts[1])
+        return {"returned": type(made).__name__, "deleted": made.deleted}
+    else:
+        raise ValueError(f"no SDK method for {case.method} {case.endpoint}")
+    return {"returned": type(made).__name__, "id": made.id, **({"status": made.status}
+                                                                if hasattr(made, "status") else {})}
 
 
 def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome) -> None:

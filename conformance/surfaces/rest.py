@@ -14,13 +14,19 @@ class RestSurface:
         return None
 
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
-        capture = env.capture()
+        capture = env.capture(case)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
         headers = {**env.auth_headers(case), "Content-Type": "application/json"}
         try:
             with env.client(capture) as client:
-                if case.method == "GET":
-                    client.get(env.url_for(case), headers=headers, params=env.auth_query(case))
+                if case.is_upload:  # multipart/form-data, as the documentation's curl -F does
+                    upload = case.request_body(env.profile)
+                    client.post(env.url_for(case), headers=env.auth_headers(case), params=env.auth_query(case),
+                                data={"purpose": upload["purpose"]},
+                                files={"file": (upload["file"]["filename"], upload["file"]["content"].encode(),
+                                                "application/jsonl")})
+                elif case.method in ("GET", "DELETE"):
+                    client.request(case.method, env.url_for(case), headers=headers, params=env.auth_query(case))
                 else:
                     client.post(env.url_for(case), json=case.request_body(env.profile), headers=headers,
                                 params=env.auth_query(case))

@@ -70,11 +70,22 @@ def _tool_calls(request: dict[str, Any]) -> list[dict[str, Any]]:
         tools = [choice["function"]["name"]]
     elif "both tools" not in str(last.get("content")):
         tools = tools[:1]
+    declared = {t["function"]["name"]: t["function"] for t in request.get("tools") or []}
     return [
         {"id": f"call_standin_{n}", "type": "function",
-         "function": {"name": name, "arguments": json.dumps({"location": "Chicago, IL"})}}
+         "function": {"name": name, "arguments": json.dumps(_arguments(declared.get(name, {})))}}
         for n, name in enumerate(tools)
     ]
+
+
+def _arguments(function: dict[str, Any]) -> dict[str, Any]:
+    """A location, and for a strict function every other required property too (its first enum value)."""
+    arguments: dict[str, Any] = {"location": "Chicago, IL"}
+    properties = (function.get("parameters") or {}).get("properties") or {}
+    for name in (function.get("parameters") or {}).get("required") or [] if function.get("strict") else []:
+        if name not in arguments and isinstance(properties.get(name), dict):
+            arguments[name] = (properties[name].get("enum") or ["x"])[0]
+    return arguments
 
 
 def _openai_rejection(request: dict[str, Any], endpoint: str = "chat/completions") -> Reply | None:
@@ -230,8 +241,11 @@ class StandinServer:
     """Start with ``with StandinServer(api_key) as server: server.base_url``."""
 
     def __init__(self, api_key: str, *, echo_key_in_errors: bool = False) -> None:
+        from tests.standin.batches import BatchService
+
         self.api_key = api_key
         self.echo_key_in_errors = echo_key_in_errors
+        self.batch_api = BatchService()
         self.mutations: list[Mutation] = []
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -249,12 +263,20 @@ class StandinServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def respond(self, path: str, headers: dict[str, str], request: dict[str, Any]) -> Reply:
+    def respond(self, path: str, headers: dict[str, str], request: dict[str, Any], method: str = "") -> Reply:
         path, _, query = path.partition("?")
         keys = {headers.get("authorization", "").removeprefix("Bearer "), headers.get("x-goog-api-key", ""),
                 *(v for k, v in parse_qsl(query) if k == "key")}
         sent = next((k for k in keys if k == self.api_key), headers.get("authorization", ""))
-        reply = bad_key_reply() if sent != self.api_key else answer(path, request)
+        if sent != self.api_key:
+            reply = bad_key_reply()
+        elif self.batch_api.handles(path):
+            status, body, content_type = self.batch_api.answer(method or ("POST" if request else "GET"), path,
+                                                               request)
+            reply = Reply(status, raw=body.encode(), headers={"content-type": content_type}) if isinstance(body, str) \
+                else Reply(status, body)
+        else:
+            reply = answer(path, request)
         for mutation in self.mutations:
             reply = mutation(path, request, reply)
         if self.echo_key_in_errors and reply.status >= 400 and isinstance(reply.body, dict):
@@ -275,18 +297,25 @@ class StandinServer:
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.requests.append((self.path, headers, {}))
-                self._send(server.respond(self.path, headers, {}))
+                self._send(server.respond(self.path, headers, {}, self.command))
+
+            do_DELETE = do_GET
 
             def do_POST(self) -> None:
+                from tests.standin.batches import parse_multipart
+
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
-                try:
-                    request = json.loads(raw or b"{}")
-                except ValueError:
-                    request = {}
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if headers.get("content-type", "").startswith("multipart/form-data"):
+                    request = parse_multipart(headers["content-type"], raw)
+                else:
+                    try:
+                        request = json.loads(raw or b"{}")
+                    except ValueError:
+                        request = {}
                 server.requests.append((self.path, headers, request))
-                reply = server.respond(self.path, headers, request)
+                reply = server.respond(self.path, headers, request, "POST")
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:

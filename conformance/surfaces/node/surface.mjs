@@ -1,7 +1,7 @@
 // The OpenAI Node.js SDK as a client surface. It reads jobs, one JSON object per line on stdin, makes each call
 // the way the documentation shows it, and writes what the SDK returned or raised, one JSON line per job, on
 // stdout. One process serves a whole run: starting Node.js for every case would cost more than the case.
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import readline from "node:readline";
 
 // What an application reads from a completion: per choice, its text, finish reason and tool calls.
@@ -15,6 +15,38 @@ function choicesOf(completion) {
   }));
 }
 
+// One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py).
+async function batchStep(client, job) {
+  const parts = job.endpoint.split("/");
+  if (parts.length === 1 && parts[0] === "files" && job.method === "POST") {
+    const file = await toFile(Buffer.from(job.body.file.content, "utf8"), job.body.file.filename,
+                              { type: "application/jsonl" });
+    const made = await client.files.create({ file, purpose: job.body.purpose });
+    return { type: "FileObject", id: made.id ?? null };
+  }
+  if (parts.length === 1 && parts[0] === "batches") {
+    const made = await client.batches.create(job.body);
+    return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
+  }
+  if (parts[0] === "batches" && parts[2] === "cancel") {
+    const made = await client.batches.cancel(parts[1]);
+    return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
+  }
+  if (parts[0] === "batches" && parts.length === 2) {
+    const made = await client.batches.retrieve(parts[1]);
+    return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
+  }
+  if (parts[0] === "files" && parts[2] === "content") {
+    const text = await (await client.files.content(parts[1])).text();
+    return { type: "Response", lines: text.split("\n").filter((l) => l.trim()).length };
+  }
+  if (parts[0] === "files" && parts.length === 2 && job.method === "DELETE") {
+    const made = await client.files.delete(parts[1]);
+    return { type: "FileDeleted", deleted: made.deleted ?? null };
+  }
+  throw new Error(`no SDK method for ${job.method} ${job.endpoint}`);
+}
+
 async function runJob(job) {
 const client = new OpenAI({ baseURL: job.base_url, apiKey: job.api_key, maxRetries: 0, timeout: job.timeout_ms });
 const out = { sdk: "openai-node" };
@@ -25,6 +57,8 @@ try {
   } else if (job.endpoint.startsWith("models/")) {
     const model = await client.models.retrieve(job.endpoint.slice("models/".length));
     out.returned = { type: "Model", id: model.id ?? null };
+  } else if (job.endpoint.startsWith("files") || job.endpoint.startsWith("batches")) {
+    out.returned = await batchStep(client, job);
   } else if (job.endpoint === "images/generations") {
     const images = await client.images.generate(job.body);
     out.returned = { type: "ImagesResponse", images: images.data?.length ?? 0 };
