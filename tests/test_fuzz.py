@@ -24,7 +24,7 @@ def test_fuzz_finds_shrinks_saves_and_replays(tmp_path: Path, canary_key: str) -
     common = ["--target", PROFILE, "--cassette-dir", str(tmp_path / "c"), "--cases-dir", str(tmp_path / "cases")]
     with running(canary_key) as server:
         server.mutations.append(ignore_n)
-        found = conformance("run", *common, "--base-url", server.base_url, "--fuzz", "200", "--fuzz-seed", "7",
+        found = conformance("run", *common, "--base-url", server.base_url, "--fuzz", "400", "--fuzz-seed", "7",
                             key=canary_key)
     assert found.returncode == 1, found.stdout + found.stderr
     saved = list((tmp_path / "cases").glob("fuzz.*.json"))
