@@ -142,8 +142,9 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     if verdict in _STOPS:
         return verdict, reason
     file_id = uploaded.get("id") if isinstance(uploaded, dict) else None
-    if not isinstance(file_id, str) or not file_id:
-        return Verdict.FAIL, f"step {life.number} (upload): the File object has no id to create a batch with"
+    if not plain_id(file_id):
+        return Verdict.FAIL, f"step {life.number} (upload): the File object has no id to create a batch with" + \
+            _shown(file_id)
     files.append(file_id)
     life.made("file", file_id, "the uploaded batch input")
     body = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
@@ -151,8 +152,8 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     if verdict in _STOPS:
         return verdict, reason
     batch_id = batch.get("id") if isinstance(batch, dict) else None
-    if not isinstance(batch_id, str) or not batch_id:
-        return Verdict.FAIL, f"step {life.number} (create): the batch object has no id to follow"
+    if not plain_id(batch_id):
+        return Verdict.FAIL, f"step {life.number} (create): the batch object has no id to follow" + _shown(batch_id)
     life.made("batch", batch_id, "a batch the run created")
     status, polls = batch_status(batch), 0
     deadline = time.monotonic() + life.settings.batch_wait_s
@@ -182,6 +183,8 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     life.removed(batch_id)
     for key in ("output_file_id", "error_file_id"):
         made = batch.get(key)
+        if made not in (None, "") and not plain_id(made):
+            return Verdict.FAIL, f"step {life.number} (retrieve): {key} is not a file id{_shown(made)}"
         if isinstance(made, str) and made:
             files.append(made)
             life.made("file", made, f"the batch's {key.removesuffix('_id').replace('_', ' ')}")
@@ -206,6 +209,20 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     verdict, reason, _ = life.send("read output", f"files/{output_file}/content", {}, "GET",
                                    judged_with={"requests": requests, "in_error_file": in_error_file})
     return (verdict, reason) if verdict in _STOPS else None
+
+
+def plain_id(value: Any) -> bool:
+    """An id the suite puts in a URL path as it is: printable, no query or fragment, never a ``..`` segment (a
+    server's answer must not steer the next request elsewhere on its origin)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 256 or value.startswith("/"):
+        return False
+    if any(c.isspace() or not c.isprintable() or c in "?#%\\" for c in value):
+        return False
+    return ".." not in value.split("/")
+
+
+def _shown(value: Any) -> str:
+    return "" if value in (None, "") else f" (it says {str(value)[:80]!r})"
 
 
 def _custom_ids(outcome: SurfaceOutcome | None) -> list[str]:

@@ -209,3 +209,13 @@ def test_a_wrong_lifecycle_answer_is_found(tmp_path: Path, standin: StandinServe
 # The batch checks whose crafted deviations live here (tests/test_checks.py counts them as covered).
 COVERED_CHECKS = ("batch.file.upload", "batch.create.echo", "batch.request_counts", "batch.file.deleted",
                   "batch.output.custom_ids", "batch.output.jsonl", "batch.output.bodies")
+
+
+def test_an_id_that_would_steer_the_next_request_elsewhere_is_not_followed(tmp_path: Path,
+                                                                           standin: StandinServer) -> None:
+    standin.mutations.append(_on(lambda path, request: path.endswith("/files") and "file" in request,
+                                 lambda body: {**body, "id": "../models"}))
+    row = _run(tmp_path, standin, surfaces="rest")["rest"]
+    assert row["verdict"] == "FAIL" and "no id to create a batch with (it says '../models')" in row["reason"]
+    assert [p for p, _, _ in standin.requests if "batches" in p] == []
+    assert [s["name"] for s in row["steps"]] == ["upload"]

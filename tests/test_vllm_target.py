@@ -152,3 +152,38 @@ def test_the_checkpoint_has_the_reference_weights_and_byte_ids(tmp_path: Path) -
     config = json.loads((out / "config.json").read_text())
     assert config["vocab_size"] == len(vocab) == len(SPECIALS) + 256 + 2
     assert config["architectures"] == ["LlamaForCausalLM"]
+
+
+# vLLM's own additions, seen in its committed recordings: undeclared fields, which OpenAI's schema allows (every
+# client ignores them). Each must be there (the recording shows it) and none may be a finding.
+VLLM_EXTRAS = {
+    "chat.system_user": ["/choices/0/stop_reason", "/choices/0/token_ids", "/choices/0/message/reasoning",
+                         "/prompt_logprobs", "/prompt_token_ids", "/kv_transfer_params"],
+    "embeddings.single": ["/id", "/created"],
+}
+
+
+def _pointer(document: Any, pointer: str) -> bool:
+    node = document
+    for part in pointer.strip("/").split("/"):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("case", sorted(VLLM_EXTRAS))
+def test_vllms_own_fields_are_legal_and_no_finding(case: str) -> None:
+    import yaml
+
+    cassette = yaml.safe_load((ROOT / "cassettes" / "vllm" / "rest" / f"{case}.yaml").read_text())
+    assert cassette["provenance"]["target"] == "vllm"
+    body = json.loads(cassette["interactions"][-1]["response"]["body"]["string"])
+    report = json.loads((ROOT / "reports" / "vllm" / "report.json").read_text())
+    row = next(r for r in report["results"] if r["case"] == case and r["surface"] == "rest")
+    for pointer in VLLM_EXTRAS[case]:
+        assert _pointer(body, pointer), f"{pointer} is no longer in the recording"
+        assert not [f for f in row["findings"] if f["pointer"].startswith(pointer)], pointer

@@ -90,22 +90,22 @@ class PythonSdkSurface:
 
 def _batch_step(client: openai.OpenAI, case: Case, body: dict[str, Any]) -> dict[str, Any]:
     """One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py)."""
-    parts = case.endpoint.split("/")
+    endpoint = case.endpoint  # "batches/<id>/cancel", "files/<id>/content": an id may hold a slash of its own
     if case.is_upload:
         upload = body["file"]
         made: Any = client.files.create(file=(upload["filename"], upload["content"].encode(), "application/jsonl"),
                                         purpose=body["purpose"])
-    elif parts == ["batches"]:
+    elif endpoint == "batches":
         made = client.batches.create(**body)
-    elif parts[0] == "batches" and len(parts) == 3 and parts[2] == "cancel":
-        made = client.batches.cancel(parts[1])
-    elif parts[0] == "batches" and len(parts) == 2:
-        made = client.batches.retrieve(parts[1])
-    elif parts[0] == "files" and len(parts) == 3 and parts[2] == "content":
-        text = client.files.content(parts[1]).text
+    elif endpoint.startswith("batches/") and endpoint.endswith("/cancel"):
+        made = client.batches.cancel(endpoint.removeprefix("batches/").removesuffix("/cancel"))
+    elif endpoint.startswith("batches/"):
+        made = client.batches.retrieve(endpoint.removeprefix("batches/"))
+    elif endpoint.startswith("files/") and endpoint.endswith("/content"):
+        text = client.files.content(endpoint.removeprefix("files/").removesuffix("/content")).text
         return {"returned": "HttpxBinaryResponseContent", "lines": len(text.splitlines())}
-    elif parts[0] == "files" and len(parts) == 2 and case.method == "DELETE":
-        made = client.files.delete(parts[1])
+    elif endpoint.startswith("files/") and case.method == "DELETE":
+        made = client.files.delete(endpoint.removeprefix("files/"))
         return {"returned": type(made).__name__, "deleted": made.deleted}
     else:
         raise ValueError(f"no SDK method for {case.method} {case.endpoint}")

@@ -17,31 +17,33 @@ function choicesOf(completion) {
 
 // One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py).
 async function batchStep(client, job) {
-  const parts = job.endpoint.split("/");
-  if (parts.length === 1 && parts[0] === "files" && job.method === "POST") {
+  // "batches/<id>/cancel", "files/<id>/content": an id may hold a slash of its own.
+  const endpoint = job.endpoint;
+  const between = (prefix, suffix) => endpoint.slice(prefix.length, endpoint.length - suffix.length);
+  if (endpoint === "files" && job.method === "POST") {
     const file = await toFile(Buffer.from(job.body.file.content, "utf8"), job.body.file.filename,
                               { type: "application/jsonl" });
     const made = await client.files.create({ file, purpose: job.body.purpose });
     return { type: "FileObject", id: made.id ?? null };
   }
-  if (parts.length === 1 && parts[0] === "batches") {
+  if (endpoint === "batches") {
     const made = await client.batches.create(job.body);
     return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
   }
-  if (parts[0] === "batches" && parts[2] === "cancel") {
-    const made = await client.batches.cancel(parts[1]);
+  if (endpoint.startsWith("batches/") && endpoint.endsWith("/cancel")) {
+    const made = await client.batches.cancel(between("batches/", "/cancel"));
     return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
   }
-  if (parts[0] === "batches" && parts.length === 2) {
-    const made = await client.batches.retrieve(parts[1]);
+  if (endpoint.startsWith("batches/")) {
+    const made = await client.batches.retrieve(between("batches/", ""));
     return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
   }
-  if (parts[0] === "files" && parts[2] === "content") {
-    const text = await (await client.files.content(parts[1])).text();
+  if (endpoint.startsWith("files/") && endpoint.endsWith("/content")) {
+    const text = await (await client.files.content(between("files/", "/content"))).text();
     return { type: "Response", lines: text.split("\n").filter((l) => l.trim()).length };
   }
-  if (parts[0] === "files" && parts.length === 2 && job.method === "DELETE") {
-    const made = await client.files.delete(parts[1]);
+  if (endpoint.startsWith("files/") && job.method === "DELETE") {
+    const made = await client.files.delete(between("files/", ""));
     return { type: "FileDeleted", deleted: made.deleted ?? null };
   }
   throw new Error(`no SDK method for ${job.method} ${job.endpoint}`);
