@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from conformance.analysis import judge
-from conformance.catalogue.model import CHAT_MODEL, Case
+from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, Case
 from conformance.checks.batches import TERMINAL, batch_status
 from conformance.checks.registry import finding as registered_finding
 from conformance.findings import Finding, Severity
 from conformance.flow_runner import StepSender
 from conformance.leftovers import Ledger
+from conformance.profiles import Profile
 from conformance.samples import Sample
 from conformance.settings import Settings
 from conformance.surfaces import RunEnv, Surface, SurfaceOutcome
@@ -48,15 +49,15 @@ def planned_batch_requests(wait_s: float) -> int:
     return 2 + polls + 2 + 3
 
 
-def input_lines(case: Case, model: str) -> list[dict[str, Any]]:
-    """The input file's requests (OpenAI guide, Batch API: custom_id, method, url, body), the model filled in."""
+def input_lines(case: Case, profile: Profile) -> list[dict[str, Any]]:
+    """The input file's requests (OpenAI guide, Batch API: custom_id, method, url, body), the models filled in."""
     lines = []
     for request in case.batch:
         body = dict(request["body"])
-        if body.get("model") == CHAT_MODEL:
-            body["model"] = model
-        lines.append({"custom_id": request["custom_id"], "method": "POST", "url": "/v1/chat/completions",
-                      "body": body})
+        body["model"] = {CHAT_MODEL: profile.chat_model, EMBEDDING_MODEL: profile.embedding_model}.get(
+            body.get("model"), body.get("model"))
+        lines.append({"custom_id": request["custom_id"], "method": "POST",
+                      "url": request.get("url", "/v1/chat/completions"), "body": body})
     return lines
 
 
@@ -114,7 +115,7 @@ def run_batch(case: Case, surface: Surface, env: RunEnv, settings: Settings, cas
     env.share = None  # each surface's batch is its own: polls of one batch are never another surface's answers
     ledger = Ledger(settings.report_dir, case.id, surface.name) if settings.recording else None
     life = _Lifecycle(case, surface, env, settings, StepSender(case, surface, env, settings, cassette), ledger)
-    requests = input_lines(case, settings.profile.chat_model)
+    requests = input_lines(case, settings.profile)
     content = "".join(json.dumps(line) + "\n" for line in requests)
     files: list[str] = []
     try:
@@ -147,7 +148,7 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
             _shown(file_id)
     files.append(file_id)
     life.made("file", file_id, "the uploaded batch input")
-    body = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    body = {"input_file_id": file_id, "endpoint": requests[0]["url"], "completion_window": "24h"}
     verdict, reason, batch = life.send("create", "batches", body)
     if verdict in _STOPS:
         return verdict, reason

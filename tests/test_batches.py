@@ -219,3 +219,24 @@ def test_an_id_that_would_steer_the_next_request_elsewhere_is_not_followed(tmp_p
     assert row["verdict"] == "FAIL" and "no id to create a batch with (it says '../models')" in row["reason"]
     assert [p for p, _, _ in standin.requests if "batches" in p] == []
     assert [s["name"] for s in row["steps"]] == ["upload"]
+
+
+def test_an_embeddings_batch_is_judged_line_by_line_as_embeddings(tmp_path: Path, standin: StandinServer) -> None:
+    args = ["run", "--target", str(_profile(tmp_path, standin.base_url)), "-k", "batch.embedding_requests",
+            "--catalogue", "full", "--gaps", "none", "--surfaces", "rest", "--cassette-dir", str(tmp_path / "c"),
+            "--report-dir", str(tmp_path / "r"), "--record-mode", "once"]
+    def one_vector_short(lines: list[dict[str, Any]]) -> list[Any]:
+        response = lines[1]["response"]
+        short = {**response, "body": {**response["body"], "data": response["body"]["data"][:1]}}
+        return [lines[0], {**lines[1], "response": short}]
+
+    standin.batch_api.output_mutation = one_vector_short
+    main(args)
+    row = json.loads((tmp_path / "r" / "report.json").read_text())["results"][0]
+    created = next(r for p, _, r in standin.requests if p.endswith("/batches"))
+    assert created["endpoint"] == "/v1/embeddings"
+    upload = next(r for p, _, r in standin.requests if p.endswith("/files"))
+    assert json.loads(upload["file"]["content"].splitlines()[0])["body"]["model"] == "standin-embed"
+    # The second request sent two inputs and got one vector back: the embeddings checks find it at its line.
+    assert any(f["pointer"].startswith("/1/response/body/data") for f in row["findings"]), row["findings"]
+    assert row["verdict"] == "FAIL" and standin.batch_api.remaining() == []

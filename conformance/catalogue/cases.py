@@ -341,6 +341,12 @@ CASES += [
              {"custom_id": "conformance-counting", "body": chat(messages=[
                  {"role": "user", "content": "Count from 1 to 3, separated by spaces."}], max_completion_tokens=20)},
          ), tier="full", documented_by={"gemini": GEMINI_DOC}),
+    Case("batch.embedding_requests", "Batch API", "Batch API for embeddings (the same post: the batch endpoint takes "
+         "/v1/embeddings): two embeddings requests, each output line judged as an embeddings list", OPENAI_BATCH,
+         "batches", {}, batch=(
+             {"custom_id": "conformance-one", "url": "/v1/embeddings", "body": embed(input="Sky blue")},
+             {"custom_id": "conformance-two", "url": "/v1/embeddings", "body": embed(input=["red", "green"])},
+         ), tier="full", documented_by={"gemini": GEMINI_DOC}),
     Case("stream.stop", "Streaming", "stop sequences end a streamed answer too", OPENAI_STREAMING,
          "chat/completions", chat(messages=[{"role": "user", "content": "Count from 1 to 10, separated by spaces."}],
                                   stop=["5"], stream=True), tier="full"),

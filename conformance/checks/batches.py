@@ -94,10 +94,11 @@ def output_custom_ids(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("batch.output.bodies", "batch.output", severity=Severity.FAILURE, needs_request=True, source=GUIDE_SOURCE)
 def output_bodies(ctx: CheckContext) -> Iterator[Finding]:
-    """Each answered request's body is judged as the chat completion it is, against the request that asked."""
+    """Each answered request's body is judged as the answer it is (a chat completion, an embeddings list), against
+    the request that asked."""
     from conformance.checks import run_checks
 
-    requests = {r.get("custom_id"): r.get("body") for r in (ctx.request or {}).get("requests", [])}
+    requests = {r.get("custom_id"): r for r in (ctx.request or {}).get("requests", [])}
     for number, line in enumerate(ctx.body if isinstance(ctx.body, list) else []):
         response = line.get("response") if isinstance(line, dict) else None
         if not isinstance(response, dict) or not isinstance(response.get("body"), dict):
@@ -110,8 +111,10 @@ def output_bodies(ctx: CheckContext) -> Iterator[Finding]:
             yield finding("batch.output.bodies", f"/{number}/response/status_code", f"the request "
                           f"{line.get('custom_id')!r} was answered with status {status!r}", expected=200, seen=status)
             continue
-        inner = CheckContext(kind="chat.completion", body=response["body"], request=requests.get(line.get("custom_id")),
-                             status=status, expect=ctx.expect, selection=ctx.selection)
+        asked = requests.get(line.get("custom_id")) or {}
+        kind = "embeddings" if str(asked.get("url", "")).endswith("/embeddings") else "chat.completion"
+        inner = CheckContext(kind=kind, body=response["body"], request=asked.get("body"), status=status,
+                             expect=ctx.expect, selection=ctx.selection)
         for found in run_checks(inner):
             if found.check.startswith("http."):
                 continue  # the line has no headers of its own

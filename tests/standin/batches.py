@@ -41,7 +41,7 @@ class BatchService:
 
     def answer(self, method: str, path: str, request: dict[str, Any]) -> tuple[int, Any, str]:
         """(status, body, content type); body is a dict (JSON) or str (a file's content)."""
-        from tests.standin.server import chat_reply
+        from tests.standin.server import answer as answer_request
 
         if self.unsupported:
             return 404, {"error": {"message": "Unknown path", "type": "invalid_request_error", "param": None,
@@ -53,7 +53,7 @@ class BatchService:
             if parts == ["batches"] and method == "POST":
                 return self._create(request)
             if len(parts) == 2 and parts[0] == "batches" and method == "GET":
-                return self._retrieve(parts[1], chat_reply)
+                return self._retrieve(parts[1], answer_request)
             if len(parts) == 3 and parts[0] == "batches" and parts[2] == "cancel":
                 return self._cancel(parts[1])
             if len(parts) == 3 and parts[0] == "files" and parts[2] == "content":
@@ -98,19 +98,21 @@ class BatchService:
         self.polls[batch_id] = 0
         return 200, self.batches[batch_id], "application/json"
 
-    def _retrieve(self, batch_id: str, chat_reply: Callable[[dict[str, Any]], Any]) -> tuple[int, Any, str]:
+    def _retrieve(self, batch_id: str, answer_request: Callable[[str, dict[str, Any]], Any]
+                  ) -> tuple[int, Any, str]:
         batch = self.batches.get(batch_id)
         if batch is None:
             return _not_found("batch", batch_id)
         if batch["status"] in ("validating", "in_progress"):
             self.polls[batch_id] += 1
             if self.polls[batch_id] >= self.polls_to_finish:
-                self._finish(batch, chat_reply)
+                self._finish(batch, answer_request)
             else:
                 batch.update(status="in_progress", in_progress_at=CREATED + 1)
         return 200, batch, "application/json"
 
-    def _finish(self, batch: dict[str, Any], chat_reply: Callable[[dict[str, Any]], Any]) -> None:
+    def _finish(self, batch: dict[str, Any], answer_request: Callable[[str, dict[str, Any]], Any]) -> None:
+        """Each line answered as the stand-in answers that request on its own (its url: chat or embeddings)."""
         if self.final_status != "completed":
             batch.update(status=self.final_status, failed_at=CREATED + 2, errors={"object": "list", "data": [
                 {"code": "standin_failure", "message": "the stand-in was told to fail this batch", "param": None,
@@ -119,7 +121,8 @@ class BatchService:
         requests = [json.loads(line) for line in self.contents[batch["input_file_id"]].splitlines() if line.strip()]
         lines: list[Any] = [
             {"id": f"batch_req_{n}", "custom_id": r["custom_id"],
-             "response": {"status_code": 200, "request_id": f"req_{n}", "body": chat_reply(r["body"]).body},
+             "response": {"status_code": 200, "request_id": f"req_{n}",
+                          "body": answer_request(r["url"].removeprefix("/v1/"), r["body"]).body},
              "error": None}
             for n, r in enumerate(requests)]
         if self.output_mutation is not None:
