@@ -138,8 +138,12 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
                files: list[str]) -> tuple[Verdict, str] | None:
     """The steps in order; returns why the lifecycle stopped short (a verdict and reason), or None when the output
     was judged. ``files`` collects what must be deleted."""
+    # Until its answer names it, what a request may have made is on the ledger as pending: a run stopped while
+    # the answer is in flight still says where to look.
+    life.made("pending", "upload", f"an upload of {INPUT_NAME} was under way: the file may be on the server")
     verdict, reason, uploaded = life.send("upload", "files", {"purpose": "batch", "file": {
         "filename": INPUT_NAME, "content": content}})
+    life.removed("upload")
     if verdict in _STOPS:
         return verdict, reason
     file_id = uploaded.get("id") if isinstance(uploaded, dict) else None
@@ -149,7 +153,9 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     files.append(file_id)
     life.made("file", file_id, "the uploaded batch input")
     body = {"input_file_id": file_id, "endpoint": requests[0]["url"], "completion_window": "24h"}
+    life.made("pending", "create", f"a batch was being created from {file_id}: it may be running")
     verdict, reason, batch = life.send("create", "batches", body)
+    life.removed("create")
     if verdict in _STOPS:
         return verdict, reason
     batch_id = batch.get("id") if isinstance(batch, dict) else None

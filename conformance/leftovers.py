@@ -90,6 +90,11 @@ def describe(items: list[dict[str, Any]], base_url: str, summary: Path) -> str:
     lines = [f"conformance: the server still holds {len(items)} thing(s) this run made and could not remove "
              f"(listed in {summary}):"]
     for item in items:
+        if item["kind"] == "pending":  # stopped while the answer that names it was in flight
+            where = "files" if item["id"] == "upload" else "batches"
+            lines.append(f"  {item['what']} ({item['case']} on {item['surface']}); look for it with GET "
+                         f"{base}/{where}")
+            continue
         how = f"DELETE {base}/files/{item['id']}" if item["kind"] == "file" else \
             f"POST {base}/batches/{item['id']}/cancel (batches cannot be deleted)"
         lines.append(f"  {item['kind']} {item['id']}: {item['what']} ({item['case']} on {item['surface']}); "

@@ -145,9 +145,9 @@ def test_a_run_stopped_half_way_says_what_it_left_on_the_server(tmp_path: Path, 
              "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
         deadline = time.monotonic() + 60
-        while not server.batch_api.polls and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert server.batch_api.polls, "the run never created its batch"
+        while not any(server.batch_api.polls.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the batch created and polled once: its id is on the ledger by then
+        assert any(server.batch_api.polls.values()), "the run never polled its batch"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
         batch_id = next(iter(server.batch_api.batches))
@@ -173,6 +173,11 @@ def test_ledgers_of_several_processes_are_gathered_into_one_summary(tmp_path: Pa
     assert not list(tmp_path.glob(".left-on-server.*.json"))
     text = describe(items, "http://127.0.0.1:1/v1/", tmp_path / "left-on-server.json")
     assert "DELETE http://127.0.0.1:1/v1/files/file-1" in text and "batch-1" not in text
+    stopped = Ledger(tmp_path, CASE, "node-sdk")  # stopped while the create request was in flight
+    stopped.add("pending", "create", "a batch was being created from file-9: it may be running")
+    text = describe(gather(tmp_path), "http://127.0.0.1:1/v1/", tmp_path / "left-on-server.json")
+    assert "a batch was being created from file-9" in text and "GET http://127.0.0.1:1/v1/batches" in text
+    stopped.remove("create")
     assert gather(tmp_path) == [] and not (tmp_path / "left-on-server.json").exists()
 
 
@@ -240,3 +245,29 @@ def test_an_embeddings_batch_is_judged_line_by_line_as_embeddings(tmp_path: Path
     # The second request sent two inputs and got one vector back: the embeddings checks find it at its line.
     assert any(f["pointer"].startswith("/1/response/body/data") for f in row["findings"]), row["findings"]
     assert row["verdict"] == "FAIL" and standin.batch_api.remaining() == []
+
+
+def test_a_run_stopped_while_its_batch_is_being_created_says_where_to_look(tmp_path: Path, canary_key: str) -> None:
+    """The server has made the batch, its answer is still in flight: the run cannot know the id, and says so."""
+    from tests.standin.server import Reply
+
+    def slow_create(path: str, request: dict[str, Any], reply: Reply) -> Reply:
+        if path.endswith("/batches"):
+            reply.stall_s = 5.0
+        return reply
+
+    with running(canary_key) as server:
+        server.mutations.append(slow_create)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "conformance.cli", "run", "--target", str(_profile(tmp_path, server.base_url)),
+             "--record-mode", "once", "-k", CASE, "--catalogue", "full", "--surfaces", "rest",
+             "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")],
+            cwd=ROOT, env={**os.environ, "STANDIN_KEY": canary_key}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, preexec_fn=default_signals)
+        deadline = time.monotonic() + 60
+        while not server.batch_api.batches and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert "a batch was being created from file-standin-0" in err, err
+    assert f"GET {server.base_url.rstrip('/')}/batches" in err
