@@ -86,12 +86,12 @@ class _Lifecycle:
         known = {(f.check, f.pointer) for f in self.findings}
         self.findings += [replace(f, step=self.number) for f in found if (f.check, f.pointer) not in known]
         self.last, self.last_request = outcome, request
-        answer = None
-        if outcome.exchange is not None and outcome.exchange.status is not None and \
-                200 <= outcome.exchange.status < 300:
+        answer = None  # the ids to go on with: a file or batch object (an output file's lines are judged, not read)
+        if step.kind != "batch.output" and outcome.exchange is not None and outcome.exchange.status is not None \
+                and 200 <= outcome.exchange.status < 300:
             try:
                 answer = json.loads(outcome.exchange.response_body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 answer = None
         return verdict, f"step {self.number} ({name}): {reason}" if reason else "", answer
 

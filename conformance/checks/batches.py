@@ -121,8 +121,7 @@ def output_bodies(ctx: CheckContext) -> Iterator[Finding]:
             yield replace(found, pointer=where + found.pointer, message=f"line {number + 1}: {found.message}")
 
 
-@check("batch.file.deleted", "file.deleted", source=FILES_SOURCE.replace("upload a file (the File object: bytes, "
-       "filename, purpose)", "delete a file (deleted: true)"))
+@check("batch.file.deleted", "file.deleted", source="OpenAI API reference, Files: delete a file (deleted: true)")
 def file_deleted(ctx: CheckContext) -> Iterator[Finding]:
     """A file the run uploaded (or its batch made) is deleted: the answer says ``deleted: true``."""
     body = ctx.body if isinstance(ctx.body, dict) else {}
