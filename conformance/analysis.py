@@ -33,7 +33,6 @@ class CaseResult:
     verdict: Verdict
     reason: str = ""
     findings: list[Finding] = field(default_factory=list)
-    duration_s: float | None = 0.0
     exchange: dict[str, Any] | None = None
     cassette: str | None = None
     recorded_at: str | None = None
@@ -57,7 +56,6 @@ class CaseResult:
             "case": self.case, "surface": self.surface, "feature": self.feature, "title": self.title,
             "section": self.section, "verdict": self.verdict.value, "reason": self.reason,
             "findings": [f.to_dict() for f in self.findings],
-            "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
             "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
             "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
             "tier": self.tier, "oracle": self.oracle, "samples": self.samples, "expectations": self.expectations,

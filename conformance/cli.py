@@ -170,7 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return command_proxy(args)
     except UsageError as exc:
-        make_console(stderr=True).print(f"conformance: error: {exc}", markup=False)
+        console = make_console(stderr=True)
+        console.print(f"conformance: error: {exc}", markup=False)
+        if exc.hint:
+            console.print(exc.hint, markup=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         make_console(stderr=True).print("conformance: interrupted; files already written were written whole",

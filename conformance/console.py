@@ -21,8 +21,11 @@ from rich.text import Text
 
 # Wide enough for any table row the suite prints; rich tables only take the width their content needs.
 PIPE_WIDTH = 10_000
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_CONTROLS_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Bidirectional controls (U+061C, U+200E-F, U+202A-E, U+2066-9) reorder what a reader sees without changing the
+# bytes ("Trojan Source"): shown as escapes too, so a server's text cannot make a line read as something else.
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{BIDI}]")
+_CONTROLS_AND_NEWLINES = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{BIDI}]")
 
 
 def _escape(match: re.Match[str]) -> str:

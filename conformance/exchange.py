@@ -6,7 +6,6 @@ The OpenAI SDKs parse (and forgive) what servers send; the suite validates what 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,7 +47,6 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     error: str | None = None
-    elapsed_s: float | None = 0.0
     encoding_problem: str | None = None
 
     @property
@@ -56,7 +54,11 @@ class Exchange:
         return self.response_headers.get("content-type", "")
 
     def to_dict(self, limit: int = 8000) -> dict[str, Any]:
+        """The exchange as a report shows it. Headers in name order: a live answer's header order is the server's,
+        a replayed one's vcrpy's, and a recording's report must be its replay's."""
         data = asdict(self)
+        for key in ("request_headers", "response_headers"):
+            data[key] = dict(sorted(data[key].items()))
         for key in ("request_body", "response_body"):
             text = data[key]
             if len(text) > limit:
@@ -77,7 +79,7 @@ class Capture:
         self.scrubber = scrubber
         self.allowed_origin = allowed_origin
         self.exchanges: list[Exchange] = []
-        self._pending: dict[int, tuple[Exchange, float]] = {}
+        self._pending: dict[int, Exchange] = {}
         self._lock = threading.Lock()
 
     @property
@@ -101,11 +103,11 @@ class Capture:
         )
         with self._lock:
             self.exchanges.append(exchange)
-            self._pending[id(request)] = (exchange, time.perf_counter())
+            self._pending[id(request)] = exchange
 
     def on_response(self, response: Any) -> None:
         with self._lock:
-            exchange, started = self._pending.pop(id(response.request), (None, 0.0))
+            exchange = self._pending.pop(id(response.request), None)
         if exchange is None:
             return
         exchange.status = response.status_code
@@ -115,8 +117,6 @@ class Capture:
         except Exception as exc:  # a stream cut mid-way: keep what is known, and let the client see the error
             exchange.error = self.scrubber.text(f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            exchange.elapsed_s = round(time.perf_counter() - started, 4)
         text, problem = decode_body(response.content, exchange.content_type)
         exchange.response_body = self.scrubber.text(text)
         exchange.encoding_problem = problem

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance import atomic
 from conformance.cassettes import cassette_path
@@ -51,6 +51,21 @@ def check_run(settings: Settings, recording: Recording, pairs: list[tuple[str, s
     else:
         recording.preflight([p for p in paths if p.is_file()])
     check_folders(settings, write_report=write_report)
+
+
+REFUSED_STATUSES = (401, 403)
+
+
+def refused_status(case: Any, result: Any) -> int | None:
+    """The 401/403 a live exchange of ``case`` got with the run's own key (None for the cases that send a bad key
+    or none on purpose): such an answer says the key is wrong, not how the server behaves, and is never kept."""
+    if case.invalid_key or case.no_key:
+        return None
+    exchanges = [result.exchange, *(step.get("exchange") for step in result.steps)]
+    for exchange in exchanges:
+        if isinstance(exchange, dict) and exchange.get("status") in REFUSED_STATUSES:
+            return int(exchange["status"])
+    return None
 
 
 def check_cases_dir(path: Path | None) -> None:

@@ -56,6 +56,21 @@ class Profile:
     # Vertex AI's short-lived OAuth tokens). Run only for a live run; its output is kept in memory only.
     api_key_command: str = ""
     source: str = ""
+    # The options given on the command line over the profile's values (name, value): a command the suite prints
+    # for the user to paste names the same server (see selector).
+    given: tuple[tuple[str, str], ...] = ()
+
+    def selector(self) -> list[str]:
+        """The options that name this target again on a command line: its name for a built-in or project target,
+        its file for a profile given as a path, its base URL and models for an ad-hoc one."""
+        if self.source == "command line":
+            return ["--base-url", self.base_url, "--name", self.name, "--api-key-env", self.api_key_env,
+                    *(["--chat-model", self.chat_model] if self.chat_model else []),
+                    *(["--embedding-model", self.embedding_model] if self.embedding_model else []),
+                    *(["--embedding-base-url", self.embedding_base_url] if self.embedding_base_url else [])]
+        named = self.source.startswith(("built-in target ", "project target "))
+        given = [part for key, value in self.given for part in ("--" + key.replace("_", "-"), value)]
+        return ["--target", self.name if named else self.source, *given]
 
     def base_url_for(self, endpoint: str) -> str:
         """The server a request to ``endpoint`` goes to."""
@@ -74,6 +89,20 @@ class Profile:
     def api_key(self) -> str | None:
         value = os.environ.get(self.api_key_env, "").strip()
         return value or None
+
+    def key_available(self) -> bool:
+        """Whether a live run would have a key, without running the key command (a dry run sends nothing): the
+        variable is set, or the command's program is installed."""
+        import shlex
+        import shutil
+
+        if self.api_key():
+            return True
+        try:
+            program = shlex.split(self.api_key_command)[:1]
+        except ValueError:
+            return False
+        return bool(program) and shutil.which(program[0]) is not None
 
     def fetch_key(self) -> str | None:
         """The key from the variable, else (when the profile names one) from its command, kept in this process
@@ -109,7 +138,7 @@ class Profile:
 
     def public(self) -> dict[str, Any]:
         """What a report may say about the target (never the key, only the variable's name)."""
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", ()) and k != "given"}
 
 
 def builtin_targets() -> list[str]:
@@ -127,11 +156,21 @@ def load_profile(target: str | None = None, **overrides: Any) -> Profile:
         source = "command line"
     else:
         data, source = _read_target(target or "gemini")
+        if "base_url" in overrides and overrides["base_url"] != data.get("base_url"):
+            # Another server than the profile's: what the profile says about its own server (its description,
+            # documentation) does not describe this one. Its key's limits (rpm, rpd) and known gaps still apply:
+            # the same key through a gateway, or the same server software on another port (a reference server
+            # in CI), is the common case.
+            for key in ("description", "docs"):
+                data.pop(key, None)
+            data["description"] = f"the server at {overrides['base_url']}, run with the settings of {source}"
     data.update(overrides)
     for key in ("base_url", "embedding_base_url"):
         if isinstance(data.get(key), str) and "${" in data[key]:
             data[key] = _expand(data[key], source)
-    return _build(data, source)
+    profile = _build(data, source)
+    given = tuple((k, str(v)) for k, v in overrides.items() if source != "command line" and isinstance(v, str))
+    return replace(profile, given=given)
 
 
 def _expand(url: str, source: str) -> str:
@@ -199,7 +238,7 @@ def _read_text(path: Path) -> str:
 
 
 def _build(data: dict[str, Any], source: str) -> Profile:
-    known = set(Profile.__dataclass_fields__) - {"source"}
+    known = set(Profile.__dataclass_fields__) - {"source", "given"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise UsageError(f"{source}: unknown profile key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")

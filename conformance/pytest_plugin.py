@@ -26,7 +26,16 @@ RESULT_ATTRIBUTE = "conformance_result"
 RESULT_KEY = pytest.StashKey[str]()
 _settings_key = pytest.StashKey["Settings"]()
 _recording_key = pytest.StashKey["Recording"]()
-_started_key = pytest.StashKey[str]()
+_refused_key = pytest.StashKey[str]()
+
+
+def key_refused(config: pytest.Config, message: str) -> None:
+    """Stop the run: its first answer refused the key (see suite/test_catalogue.py). No report is written."""
+    config.stash[_refused_key] = message
+    handle = handle_of(config)
+    if handle is not None:
+        handle.key_refused = message
+    pytest.exit(message, returncode=2)
 
 
 class RunHandle:
@@ -43,6 +52,7 @@ class RunHandle:
         self.write_error: str | None = None
         self.interrupted = False
         self.quota_error: str | None = None  # the run stopped before its first request: over the daily quota
+        self.key_refused: str | None = None  # the run's first answer refused its key: stopped, nothing written
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -106,7 +116,6 @@ def recording_for(config: pytest.Config) -> Recording:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(is_catalogue_item(item) for item in items):
         return
-    from conformance.cassettes import now_iso
     from conformance.errors import UsageError
     from conformance.preflight import check_run
     from conformance.settings import missing_key_message
@@ -114,7 +123,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     settings = settings_for(config)
     if settings.recording and not settings.profile.api_key():
         raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode, settings.cassette_dir))
-    config.stash[_started_key] = now_iso()
     selected = set(settings.surfaces)
     kept = [i for i in items if not is_catalogue_item(i) or i.callspec.params.get("surface") in selected]
     deselected = [i for i in items if i not in kept]
@@ -178,6 +186,23 @@ def split_nodeid(nodeid: str) -> tuple[str, str] | None:
         if params.endswith("-" + surface):
             return params[: -len(surface) - 1], surface
     return None
+
+
+def judged(results: list[dict[str, Any]]) -> bool:
+    """Some result was judged from an exchange (not every one NOT RECORDED or NOT RUN)."""
+    return any(r.get("verdict") not in ("NOT RECORDED", "NOT RUN") for r in results)
+
+
+def judged_report_at(folder: Any) -> bool:
+    """The folder holds a report.json with a judged result (read whole; a report is megabytes at most)."""
+    from pathlib import Path
+
+    try:
+        data = json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("results"), list) and judged(
+        [r for r in data["results"] if isinstance(r, dict)])
 
 
 class ResultCollector:
@@ -248,8 +273,10 @@ class ResultCollector:
         stopped = exitstatus == pytest.ExitCode.INTERRUPTED or interrupt.interrupted()
         if _recording_key in config.stash and stopped:
             config.stash[_recording_key].frozen = True
-        if not self.results and not self.expected:
-            return
+        if not self.results and not self.problems:
+            return  # no test ran (a pre-check stopped the run, or no case was selected): no report at all
+        if _refused_key in config.stash:
+            return  # the key was refused on the first answer: nothing is kept
         settings = settings_for(config)
         if handle is not None:
             handle.expected = len(self.expected)
@@ -270,11 +297,13 @@ class ResultCollector:
         from conformance.report.build import build_report
         from conformance.report.write import write_reports
 
-        report = build_report(results, settings, started=config.stash.get(_started_key, None))
+        report = build_report(results, settings)
         if handle is not None:
             handle.report = report
         if config.getoption("--conformance-no-report"):
             return
+        if not judged(results) and judged_report_at(settings.report_dir):
+            return  # a replay that judged nothing (no cassettes found) never replaces a report that judged something
         try:
             paths = write_reports(report, settings.report_dir)
         except OSError as exc:

@@ -71,7 +71,8 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         return result
     if not settings.recording and not path.is_file():
         result.verdict = Verdict.NOT_RECORDED
-        result.reason = f"no cassette {result.cassette}; record it with: {settings.record_command(case.id)}"
+        result.reason = (f"no cassette {result.cassette}; {settings.key_hint()}, then record it: "
+                         f"{settings.record_command(case.id)}")
         return result
     env = RunEnv(settings.profile, settings.api_key, settings.scrubber, settings.timeout_s, settings.max_body_bytes)
     # A replay takes as many samples as the cassette holds, and its date, from the cassette's provenance.
@@ -80,7 +81,6 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     expect = case.expectations(settings.profile)
     planned = case.request_body(settings.profile)
     behaviour = [] if case.expect_error else behaviour_expectations(planned, expect, settings.checks)
-    started = time.perf_counter()
     samples, outcomes, requests = [], [], []
     flows: list[list[dict[str, Any]]] = []
     for sample_number in range(1, repeat + 1):
@@ -111,14 +111,12 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         requests.append(request)
         if verdict is Verdict.NOT_RECORDED:
             break  # a replay that ran out of recorded samples: the ones before it stand, the rest cannot be had
-    # A replay's timings say nothing about the server and would make every replayed report differ: kept out.
-    result.duration_s = time.perf_counter() - started if settings.recording else None
     combined = combine(samples, behaviour)
     outcome, request = outcomes[combined.decisive], requests[combined.decisive]
     result.verdict, result.reason, result.findings = combined.verdict, combined.reason, combined.findings
     result.samples, result.expectations = len(samples), combined.expectations
     if result.verdict is Verdict.NOT_RECORDED:
-        result.reason += f"; record it again with: {settings.record_command(case.id)}"
+        result.reason += f"; {settings.key_hint()}, then record it again: {settings.record_command(case.id)}"
     documented_failure(result, case, settings)
     apply_gaps(result, settings.gaps, request)
     # Findings and reasons are built from decoded values (a joined stream, an SDK's message): scrubbed here, before
@@ -126,23 +124,14 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     result.reason = settings.scrubber.text(result.reason)
     result.findings = [Finding.from_dict(settings.scrubber.deep(_bounded(f.to_dict()))) for f in result.findings]
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
-    if result.exchange is not None and not settings.recording:
-        result.exchange["elapsed_s"] = None
     if flows:
         result.steps = settings.scrubber.deep(flows[combined.decisive])
-        for step in result.steps if not settings.recording else ():
-            if step.get("exchange"):
-                step["exchange"]["elapsed_s"] = None
     result.sdk = outcome.sdk
     if not settings.recording:
         result.recorded_at = provenance.get("recorded_at")
     answers = settings.sharing.notes_for(f"{surface_name}/{case.id}") if settings.sharing is not None else \
         provenance.get("answers")
     result.answered = summary(answers) if isinstance(answers, list) else None
-    if result.answered and "live" not in result.answered:
-        result.duration_s = None  # timings are the server's only for what it answered itself
-        if result.exchange is not None:
-            result.exchange["elapsed_s"] = None
     return result
 
 

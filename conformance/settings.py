@@ -83,12 +83,19 @@ class Settings:
         return Scrubber([self.profile.api_key()])
 
     def record_command(self, case_id: str | None = None) -> str:
-        target = self.profile.source.removeprefix("built-in target ") if self.profile.source.startswith(
-            "built-in") else self.profile.source
-        parts = [f"{self.profile.api_key_env}=...", "conformance", "run", "--target", target, "--record-mode=once"]
-        if case_id:
-            parts += ["-k", case_id]
-        return " ".join(parts)
+        """The command that records (the rest of) this run, as one line a user can paste; the key is read from
+        the profile's variable, which the caller names."""
+        return shell_command(["conformance", "run", *self.profile.selector(), "--record-mode=once",
+                              *(["-k", case_id] if case_id else [])])
+
+    def key_hint(self) -> str:
+        return f"set {self.profile.api_key_env} to the key (it is never written anywhere)"
+
+
+def shell_command(parts: list[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = False, share: bool = True) -> Settings:
@@ -150,7 +157,9 @@ def missing_key_message(profile: Profile, mode: str, cassette_dir: Path | None =
     has_cassettes = folder.is_dir() and any(folder.rglob("*.yaml"))
     hint = ("or replay its recorded cassettes with --record-mode=none" if has_cassettes else
             f"no cassettes are recorded for {profile.name} yet, so a key is needed for a first run")
-    return f"record mode '{mode}' talks to {profile.base_url} and needs an API key: set {profile.api_key_env} ({hint})"
+    return (f"record mode '{mode}' talks to {profile.base_url} and needs an API key: set {profile.api_key_env} "
+            f"({hint}); to type it in without echo or shell history:\n"
+            f"read -rs {profile.api_key_env} && export {profile.api_key_env}")
 
 
 def parse_surfaces(value: str | None) -> list[str]:

@@ -15,6 +15,22 @@ REFERENCE = SHARED / "reference"
 CANARY_KEY = "sk-canary-" + "C4n4ry" * 6
 
 
+def _node_dir() -> str:
+    from conformance.surfaces.node_setup import node_home
+
+    return str(node_home())
+
+
+# Where the Node.js SDK is installed for this user, fixed before any test moves HOME: the processes the tests start
+# with HOME elsewhere still find it (a user's HOME holds it the same way).
+NODE_DIR = os.environ.setdefault("CONFORMANCE_NODE_DIR", _node_dir())
+
+
+def user_env(home: Path | str, **extra: str) -> dict[str, str]:
+    """The environment of a user's process: PATH, HOME, the Node.js SDK's folder, and what the test adds."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "CONFORMANCE_NODE_DIR": NODE_DIR, **extra}
+
+
 def need_reference(*parts: str) -> Path:
     path = REFERENCE.joinpath(*parts)
     if not path.exists():
@@ -34,11 +50,12 @@ def node_sdk() -> None:
     import fcntl
     import shutil
 
-    from conformance.surfaces.node_setup import NODE_DIR, install_node_sdk, node_sdk_installed
+    from conformance.surfaces.node_setup import install_node_sdk, node_home, node_sdk_installed
 
     if node_sdk_installed() or shutil.which("node") is None or shutil.which("npm") is None:
         return
-    with open(NODE_DIR / ".install.lock", "w") as lock:  # pytest-xdist workers: one npm ci at a time
+    node_home().mkdir(parents=True, exist_ok=True)
+    with open(node_home() / ".install.lock", "w") as lock:  # pytest-xdist workers: one npm ci at a time
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not node_sdk_installed():
             ok, message = install_node_sdk()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO
+from tests.conftest import REPO, user_env
 from tests.test_end_to_end import conformance
 
 
@@ -44,7 +44,7 @@ def test_two_targets_at_once_do_not_interfere(tmp_path: Path) -> None:
 
     # One run in a process of its own, the other in this one while the first is under way.
     first = subprocess.Popen([sys.executable, "-m", "conformance.cli", *args("llamacpp", "a")], cwd=REPO,
-                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, stdout=subprocess.DEVNULL,
+                             env=user_env(tmp_path), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     second = conformance(*args(str(other), "b"), cwd=tmp_path)
     assert [first.wait(timeout=300), second.returncode] == [1, 1]

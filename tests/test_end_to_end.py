@@ -17,7 +17,7 @@ import pytest
 
 from conformance.catalogue import CASES
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO, need_every_surface
+from tests.conftest import REPO, need_every_surface, user_env
 from tests.standin.server import Reply, running
 
 PROFILE = str(REPO / "tests" / "standin" / "standin.toml")
@@ -31,7 +31,7 @@ def conformance(*args: str, key: str | None = None, cwd: Path | None = None,
     need a process of their own (signals, concurrent runs) start one with ``subprocess.Popen``."""
     from conformance.cli import main
 
-    env = {"PATH": path or os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd or REPO)}
+    env = user_env(cwd or REPO, PATH=path or os.environ.get("PATH", "/usr/bin:/bin"))
     if key is not None:
         env["CONFORMANCE_STANDIN_KEY"] = key
 
@@ -108,24 +108,29 @@ def test_cassette_carries_provenance(recorded: dict[str, Any]) -> None:
 def test_report_names_spec_and_points_to_cassettes(recorded: dict[str, Any]) -> None:
     report = json.loads((recorded["tmp"] / "replay" / "report.json").read_text())
     assert report["spec"]["label"] == "openai-openapi@f85dbe2"
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert all(r["recorded_at"] for r in report["results"])
     markdown = (recorded["tmp"] / "replay" / "report.md").read_text()
     assert "openai-openapi@f85dbe2" in markdown and "| Streaming | [`stream.basic`]" in markdown
 
 
-def test_missing_cassette_is_not_recorded_with_the_command(tmp_path: Path) -> None:
+def test_a_replay_that_judges_nothing_exits_2_with_the_record_command_last(tmp_path: Path) -> None:
     result = conformance(*run_args("http://127.0.0.1:9/v1/", tmp_path, "none"), "-k", "chat.stop")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert {r["verdict"] for r in report["results"]} == {"NOT RECORDED"}
     assert "--record-mode=once -k chat.stop" in report["results"][0]["reason"]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (f"conformance run --target {REPO / 'tests' / 'standin' / 'standin.toml'} "
+                    "--base-url http://127.0.0.1:9/v1/ --record-mode=once")
 
 
-def test_record_mode_without_key_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_record_mode_without_key_exits_2_and_ends_with_a_command_that_sets_it(tmp_path: Path) -> None:
     result = conformance(*run_args("http://127.0.0.1:9/v1/", tmp_path, "once"))
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "CONFORMANCE_STANDIN_KEY" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and "CONFORMANCE_STANDIN_KEY" in lines[0]
+    assert lines[-1] == "read -rs CONFORMANCE_STANDIN_KEY && export CONFORMANCE_STANDIN_KEY"
     assert "Traceback" not in result.stderr
 
 

@@ -75,7 +75,8 @@ def test_vertex_dry_run_prints_the_url_from_the_environment_and_the_estimate_wit
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("VERTEX_PROJECT", "my-project-123")
     monkeypatch.setenv("VERTEX_LOCATION", "us-central1")
-    monkeypatch.delenv("VERTEX_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("VERTEX_ACCESS_TOKEN", "ya29.dry-run-is-never-sent")
+    monkeypatch.setenv("PATH", "/nonexistent")  # no gcloud: the variable is what the run would use
     assert main(["run", "--target", "vertex", "--record-mode", "once", "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert ("https://aiplatform.googleapis.com/v1/projects/my-project-123/locations/us-central1/endpoints/openapi/"

@@ -14,7 +14,7 @@ import pytest
 
 from conformance.cassettes import check_cassette
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO, default_signals
+from tests.conftest import REPO, default_signals, user_env
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import PROFILE, conformance
 
@@ -35,7 +35,7 @@ def test_interrupted_run_keeps_previous_report_and_cassettes(tmp_path: Path, can
         report_before = (tmp_path / "r" / "report.json").read_bytes()
         server.mutations.append(stall_tools)
         already = len(server.requests)
-        env = {"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": canary_key, "HOME": str(tmp_path)}
+        env = user_env(tmp_path, CONFORMANCE_STANDIN_KEY=canary_key)
         process = subprocess.Popen([sys.executable, "-m", "conformance.cli", *args, "--base-url", server.base_url,
                                     "--record-mode", "rewrite", "-k", SUBSET], cwd=REPO, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

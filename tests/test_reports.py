@@ -44,7 +44,7 @@ def test_report_json_matches_its_schema(replayed: Path) -> None:
     report = json.loads((replayed / "report.json").read_text())
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in report_validator().iter_errors(report)]
     assert not errors, errors[:5]
-    assert report["schema_version"] == 1 and len(report["results"]) == len(CASES) * len(SURFACES)
+    assert report["schema_version"] == 2 and len(report["results"]) == len(CASES) * len(SURFACES)
 
 
 def test_schema_rejects_a_broken_report() -> None:
@@ -169,19 +169,33 @@ def test_what_breaks_comes_first_grouped_by_feature_with_the_surfaces_it_hits() 
     assert markdown.index("## What breaks for your users") < markdown.index("## Matrix")
 
 
-def test_badge_counts_gated_passes_and_takes_the_worst_gated_verdict_colour() -> None:
+def test_badge_counts_what_passes_as_it_is_and_the_new_failures() -> None:
     from conformance.report.summary import badge
 
     def report(*gated: str) -> dict:
         return {"target": {"name": "t"}, "results": [{"verdict": g, "gated_verdict": g} for g in gated]}
 
     assert badge(report("PASS", "PASS")) == {"schemaVersion": 1, "label": "OpenAI compatibility (t)",
-                                             "message": "2/2 pass", "color": "brightgreen"}
+                                             "message": "2/2 pass, 0 new failures", "color": "brightgreen"}
     assert badge(report("PASS", "DEVIATION", "NOT RECORDED"))["color"] == "yellowgreen"
-    assert badge(report("PASS", "FAIL", "DEVIATION"))["message"] == "1/3 pass"
+    assert badge(report("PASS", "FAIL", "DEVIATION"))["message"] == "1/3 pass, 1 new failures"
     assert badge(report("PASS", "FAIL"))["color"] == "red"
     assert badge(report("NOT RECORDED"))["color"] == "lightgrey"
+    # A known gap is not a pass: 1 of 2 passes, none is new, and the known failure colours it orange.
+    known = {"target": {"name": "t"}, "results": [{"verdict": "PASS", "gated_verdict": "PASS"},
+                                                  {"verdict": "FAIL", "gated_verdict": "PASS", "findings": []}]}
+    assert badge(known) == {"schemaVersion": 1, "label": "OpenAI compatibility (t)",
+                            "message": "1/2 pass, 0 new failures", "color": "orange"}
 
+
+def test_headline_counts_passes_new_failures_and_known_gaps_apart() -> None:
+    from conformance.report.summary import headline
+
+    report = json.loads(COMMITTED.read_text())
+    line = headline(report)
+    passed = sum(1 for r in report["results"] if r["verdict"] == "PASS")
+    assert line.startswith(f"{passed} of {len(report['results'])} pass; 0 new failure(s)"), line
+    assert passed < report["gated_summary"]["PASS"]  # what 'set aside' used to call a pass
 
 def test_hostile_text_in_what_breaks_stays_inside_one_code_span() -> None:
     from markdown_it import MarkdownIt

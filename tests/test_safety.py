@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
-from tests.conftest import REPO, default_signals, need_every_surface
+from tests.conftest import REPO, default_signals, need_every_surface, user_env
 from tests.standin import hostile as h
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import PROFILE, conformance
@@ -72,21 +72,6 @@ def test_unwritable_report_folder_is_found_before_the_first_request(tmp_path: Pa
         requests = len(server.requests)
     assert result.returncode == 2 and "cannot write the report" in result.stderr, result.stderr
     assert result.stderr.strip().count("\n") == 0 and requests == 0
-
-
-def test_a_target_that_refuses_every_request_exits_1(tmp_path: Path, canary_key: str) -> None:
-    def refuse(path: str, request: dict[str, Any], reply: Reply) -> Reply:
-        return Reply(401, {"error": {"message": "API key not valid", "type": "invalid_request_error",
-                                     "param": None, "code": "invalid_api_key"}})
-
-    with running(canary_key) as server:
-        server.mutations.append(refuse)
-        result = conformance("run", "--target", PROFILE, "--base-url", server.base_url, "--record-mode", "once",
-                             "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"),
-                             "--surfaces", "rest", "-k", "chat.system_user or stream.basic or embeddings.single",
-                             key=canary_key)
-    assert result.returncode == 1
-    assert "every request was refused (HTTP 401): check the key" in result.stderr
 
 
 def test_a_check_that_raises_costs_its_case_the_verdict_not_the_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -148,7 +133,7 @@ def test_double_sigint_to_the_process_group_of_a_parallel_rerecord_keeps_the_las
         assert first.returncode == 0, first.stderr
         before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
         server.mutations.append(stall_tools)
-        env = {"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": canary_key, "HOME": str(tmp_path)}
+        env = user_env(tmp_path, CONFORMANCE_STANDIN_KEY=canary_key)
         process = subprocess.Popen([sys.executable, "-m", "conformance.cli", *args, "--base-url", server.base_url,
                                     "--record-mode", "rewrite", "-n", "2"], cwd=REPO, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -74,9 +74,8 @@ def test_each_result_and_cassette_says_whether_its_answer_was_shared(runs: dict[
     rows = {(r["case"], r["surface"]): r for r in report["results"]}
     assert rows[("chat.system_user", "python-sdk")]["answered"] == "live"
     shared = rows[("chat.system_user", "curl")]
-    assert shared["answered"] == "shared from python-sdk" and shared["duration_s"] is None
-    assert shared["exchange"]["elapsed_s"] is None
-    assert rows[("chat.system_user", "python-sdk")]["duration_s"] is not None
+    assert shared["answered"] == "shared from python-sdk"
+    assert "duration_s" not in shared and "elapsed_s" not in shared["exchange"]  # a live run's timings stay out
     provenance = yaml.safe_load((runs["dir"] / "cassettes" / "s" / "rest" / "chat.system_user.yaml").read_text()
                                 )["provenance"]
     assert provenance["answers"] == ["shared from python-sdk"]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO, default_signals
+from tests.conftest import REPO, default_signals, user_env
 from tests.test_end_to_end import conformance
 
 COMMITTED = REPO / "cassettes" / "llamacpp"
@@ -117,7 +117,7 @@ def test_standalone_proxy_records_then_replays_for_any_client(tmp_path: Path, ca
     body = '{"model": "standin-chat", "messages": [{"role": "user", "content": "Hello"}]}'
 
     def session(mode: str, base_url: str, key: str | None) -> tuple[str, str]:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **({"CONFORMANCE_STANDIN_KEY": key} if key else {})}
+        env = user_env(tmp_path, **({"CONFORMANCE_STANDIN_KEY": key} if key else {}))
         proxy = subprocess.Popen([sys.executable, "-m", "conformance.cli", "proxy", "--target",
                                   str(REPO / "tests" / "standin" / "standin.toml"), "--base-url", base_url,
                                   "--cassette", str(cassette), "--record-mode", mode], cwd=REPO, env=env,

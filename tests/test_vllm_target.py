@@ -80,7 +80,8 @@ def test_a_second_server_without_the_embedding_model_stops_the_run_naming_that_s
     assert sent == ["/v1/models", "/v1/models"]
 
 
-def test_the_dry_run_names_both_servers(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_dry_run_names_both_servers(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VLLM_API_KEY", "dry-run-key-never-sent")
     assert main(["run", "--target", "vllm", "--record-mode", "once", "--dry-run"]) == 0
     err = capsys.readouterr().err
     profile = load_profile("vllm")

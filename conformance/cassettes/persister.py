@@ -37,6 +37,8 @@ class Recording:
     fresh: bool = False  # re-recording: existing cassettes are ignored and replaced once each new one is whole
     frozen: bool = False  # set when a run is interrupted: a test cut off mid-exchange must not replace a cassette
     sharing: Any = None  # a live run's shared answers: each cassette says which exchanges were shared (sharing.py)
+    discard: set[Path] = field(default_factory=set)  # cassettes never to write (a 401/403 to the run's own key)
+    answered: bool = False  # a live exchange was answered with something else than 401/403 to the run's key
     _checked: dict[Path, dict[str, Any]] = field(default_factory=dict)
 
     def load(self, path: Path) -> tuple[list[Any], list[Any]]:
@@ -98,7 +100,7 @@ class ConformancePersister:
         return requests, responses
 
     def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
-        if self.recording.frozen:
+        if self.recording.frozen or Path(cassette_path) in self.recording.discard:
             return
         if not inside(cassette_path, self.recording.root):
             raise UsageError(f"refusing to write {cassette_path}: it is outside the cassette folder "

@@ -45,11 +45,9 @@ class Progress:
             requests, _ = planned_requests(pairs, settings)
             rpd = settings.profile.rpd
             if rpd and requests > rpd:  # stop before the first request: the key's daily quota would run out
-                source = f" ({settings.profile.rpd_source})" if settings.profile.rpd_source else ""
-                self.handle.quota_error = (
-                    f"this live run would send {requests} requests, more than the {rpd} a day "
-                    f"{settings.profile.name}'s key allows{source}: select fewer cases (-k, --catalogue core) or "
-                    "fewer samples")
+                from conformance.commands.run import quota_message
+
+                self.handle.quota_error = quota_message(requests, settings)
                 raise pytest.UsageError(self.handle.quota_error)
         if self.console.is_terminal and total:
             self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -12,7 +12,6 @@ from conformance.errors import UsageError
 from conformance.exit_codes import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from conformance.options import RUN_OPTIONS
 
-REFUSED_STATUSES = (401, 403)
 EXIT_PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 
 
@@ -49,13 +48,14 @@ def command_run(args: argparse.Namespace) -> int:
         for base_url in profile.base_urls:
             check_reachable(base_url, settings.timeout_s)
         check_models(settings, err)
+    _say_unavailable_surfaces(settings, err)
+    previous = _previous_report(settings.report_dir)
     if handle is None:
         from conformance.commands.fuzz import command_fuzz
 
         return command_fuzz(args, settings)
     if not settings.recording and not settings.cassette_dir.is_dir():
-        err.print(f"note: no cassettes in {settings.cassette_dir}: every case will be NOT RECORDED; record them "
-                  f"with: {settings.record_command()}", markup=False)
+        err.print(f"note: no cassettes in {settings.cassette_dir}: every case will be NOT RECORDED", markup=False)
     planned = f"{handle.planned} case x surface run(s)" if not args.keyword else f"the cases matching -k {args.keyword}"
     err.print(f"running {planned} against {profile.name} ({profile.base_url}), "
               f"{'replaying cassettes' if not settings.recording else 'recording: ' + args.record_mode}",
@@ -65,6 +65,8 @@ def command_run(args: argparse.Namespace) -> int:
     finally:
         if settings.recording:
             _say_what_is_left(settings, err)
+    if handle.key_refused:
+        raise UsageError(handle.key_refused, hint=settings.record_command())
     if handle.quota_error:
         raise UsageError(handle.quota_error)
     if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
@@ -85,16 +87,83 @@ def command_run(args: argparse.Namespace) -> int:
     output.matrix(out, report)
     for path in handle.written:
         err.print(f"wrote {path}", markup=False)
+    _say_version_change(previous, report, settings.report_dir, err)
+    from conformance.report.summary import headline
+
+    err.print(headline(report), markup=False)
+    from conformance.pytest_plugin import judged
+
+    if not judged(report["results"]):
+        # Nothing to compare or adopt: a replay without cassettes (or with none for the selected cases).
+        kept = "" if handle.written else f" (the report in {settings.report_dir} was left as it was)"
+        raise UsageError(f"nothing was judged: no case of {profile.name} is recorded in {settings.cassette_dir}"
+                         f"{kept}; {settings.key_hint()}, then record them with:", hint=settings.record_command())
     failing = sum(report["gated_summary"].get(v, 0) for v in ("FAIL", "ERROR"))
     status = EXIT_FINDINGS if failing else EXIT_OK
     refused = _all_refused(report)
     if refused:
-        err.print(f"conformance: every request was refused (HTTP {refused}): check the key in "
-                  f"{profile.api_key_env} and the target's auth", markup=False)
+        err.print(f"conformance: the server refused every request (HTTP {refused}): nothing it does was judged. "
+                  f"{_refusal_hint(refused, settings)}", markup=False)
         status = EXIT_FINDINGS
     if args.baseline is not None:
-        status = max(status, _compare(args.baseline, baseline, report, settings.report_dir, out, err))
+        if refused:
+            err.print("conformance: the baseline was not compared or written: a run the server refused whole "
+                      "is no baseline", markup=False)
+        else:
+            if baseline is not None and (args.keyword or args.surfaces or args.checks or args.exclude_checks):
+                baseline = _selected_part(baseline, report)  # a run of part is compared on that part
+            status = max(status, _compare(args.baseline, baseline, report, settings.report_dir, out, err))
     return status
+
+
+def _selected_part(baseline: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """The baseline's results for the (case, surface) pairs this run selected (-k, --surfaces): a result the run
+    did not select is not one that vanished. Every selected pair has a row in the report, a lost one included."""
+    selected = {(r["case"], r["surface"]) for r in report["results"]}
+    return {**baseline, "results": [r for r in baseline.get("results", []) if isinstance(r, dict)
+                                    and (r.get("case"), r.get("surface")) in selected]}
+
+
+def _refusal_hint(statuses: str, settings: Any) -> str:
+    if "404" in statuses.split("/"):
+        return (f"A 404 everywhere usually means the base URL lacks its version path (/v1, or /v1beta/openai/ for "
+                f"Gemini): check --base-url ({settings.profile.base_url})")
+    if set(statuses.split("/")) <= {"401", "403"}:
+        return f"Check the key in {settings.profile.api_key_env} and the target's auth ({settings.profile.auth})"
+    return "Check --base-url, the key and the models"
+
+
+def _previous_report(folder: Path) -> dict[str, Any] | None:
+    """The report this run will replace, for the versions it was made with (None when there is none or it is not
+    a report)."""
+    import json
+
+    try:
+        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _say_version_change(previous: dict[str, Any] | None, report: dict[str, Any], folder: Path, err: Any) -> None:
+    """One line when the clients that made the replaced report differ from this run's: the report's version lines
+    and the client headers of its exchanges change with them, its verdicts do not."""
+    from conformance.report.diff import version_changes
+
+    changes = version_changes(previous, report) if previous else []
+    if changes:
+        err.print(f"note: {folder / 'report.json'} was made with other client versions ({', '.join(changes)}): "
+                  "its version lines and client headers changed; install the versions that made it with "
+                  "pip install -c requirements/lock.txt (this suite's lock) to reproduce it", markup=False)
+
+
+def _say_unavailable_surfaces(settings: Any, err: Any) -> None:
+    from conformance.surfaces import SURFACES
+
+    for name in settings.surfaces:
+        reason = SURFACES[name].unavailable()
+        if reason:
+            err.print(f"note: the {name} column will be NOT RUN: {reason}", markup=False)
 
 
 def _check_workers(workers: str) -> None:
@@ -108,12 +177,24 @@ def _check_workers(workers: str) -> None:
         raise UsageError(f"-n takes a number of workers or 'auto', not {workers!r}")
 
 
+def to_send(pairs: list[tuple[str, str]], settings: Any) -> list[tuple[str, str]]:
+    """The case x surface runs a live run sends: with --record-mode once (or new_episodes) a recorded cassette is
+    replayed, not sent, so a run that stopped (a daily quota) goes on where it stopped."""
+    from conformance.cassettes import cassette_path
+
+    if settings.fresh or settings.record_mode not in ("once", "new_episodes"):
+        return pairs
+    return [(c, s) for c, s in pairs if not cassette_path(settings.cassette_dir, s, c).is_file()]
+
+
 def planned_requests(pairs: list[tuple[str, str]], settings: Any) -> tuple[int, int]:
     """(requests a live run sends, requests without sharing). A conversation sends one request per step; with
-    sharing (the default) the surfaces of a case send its requests once between them."""
+    sharing (the default) the surfaces of a case send its requests once between them. Recorded cases that the
+    record mode replays are not counted."""
     from conformance.batches import planned_batch_requests
     from conformance.catalogue import CASES
 
+    pairs = to_send(pairs, settings)
     steps = {case.id: planned_batch_requests(settings.batch_wait_s) if case.is_batch else 1 + len(case.steps)
              for case in CASES}
     batches = {case.id for case in CASES if case.is_batch}  # each surface's batch is its own: never shared
@@ -127,6 +208,7 @@ def request_estimate(pairs: list[tuple[str, str]], settings: Any) -> str:
     """Before the first request: how many a live run sends, and how long that takes at its pace (diagnosing a
     refused conversation step and retries come on top)."""
     requests, every = planned_requests(pairs, settings)
+    pairs = to_send(pairs, settings)
     cases = len(dict.fromkeys(c for c, _ in pairs))
     if settings.share:
         count = (f"{requests} distinct request(s) ({cases} case(s) x steps x {settings.repeat} sample(s); the "
@@ -181,14 +263,15 @@ def _compare(path: Path, baseline: dict[str, Any] | None, report: dict[str, Any]
 
 
 def _all_refused(report: dict[str, Any]) -> str | None:
-    """The statuses, when every answered request of a case that expects success was 401 or 403."""
+    """The statuses, when every answered request of a case that expects success was refused (4xx): a server that
+    answers 404 (a base URL without /v1) or 401 to everything has not been judged on anything, and is no pass."""
     from conformance.catalogue import CASES
 
     expects_error = {c.id for c in CASES if c.expect_error}
     statuses = [(r.get("exchange") or {}).get("status") for r in report["results"]
                 if r["case"] not in expects_error and r.get("exchange")]
     statuses = [s for s in statuses if s is not None]
-    if statuses and all(s in REFUSED_STATUSES for s in statuses):
+    if statuses and all(isinstance(s, int) and 400 <= s < 500 for s in statuses):
         return "/".join(str(s) for s in sorted(set(statuses)))
     return None
 
@@ -251,8 +334,12 @@ def _say_what_is_left(settings: Any, err: Any) -> None:
 
 
 def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
-    """What a run would do, with no request sent: the URL, the key variable, the cases and the estimate."""
+    """What a run would do, with no request sent: the URL, the key variable, the cases and the estimate, and every
+    pre-check a real run makes that needs no server (the key set, folders and cassettes usable, the daily quota,
+    how many cases a replay would find unrecorded). It exits as the run would stop: 2 where the run would."""
+    from conformance.cassettes import cassette_path
     from conformance.catalogue import CASES, select_tier
+    from conformance.settings import missing_key_message
 
     profile = settings.profile
     cases = select_tier(CASES, args.catalogue, settings.recording, profile.catalogue)
@@ -265,10 +352,38 @@ def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
         else "embeddings"
     err.print(f"would call {profile.base_url.rstrip('/')}/chat/completions (and {embeddings}, models) for "
               f"{len(pairs)} case x surface run(s) (-k not applied)", markup=False)
+    from conformance.cassettes import Recording
+
+    # Every cassette the run would read, checked whole and free of keys (folders are not created: nothing is
+    # written by a dry run).
+    Recording(root=settings.cassette_dir, scrubber=settings.scrubber).preflight(
+        [cassette_path(settings.cassette_dir, s, c) for c, s in pairs])
+    _say_unavailable_surfaces(settings, err)
+    recorded = sum(1 for case, surface in pairs if cassette_path(settings.cassette_dir, surface, case).is_file())
     if settings.recording:
+        if not profile.key_available():
+            raise UsageError(missing_key_message(profile, args.record_mode, settings.cassette_dir))
         err.print(request_estimate(pairs, settings), markup=False)
+        requests, _ = planned_requests(pairs, settings)
+        if profile.rpd and requests > profile.rpd:
+            raise UsageError(quota_message(requests, settings))
+        err.print("no request was sent; the key's model list is checked when the run starts", markup=False)
+        return EXIT_OK
+    err.print(f"a replay would judge {recorded} of {len(pairs)} case x surface run(s) from cassettes in "
+              f"{settings.cassette_dir}; {len(pairs) - recorded} are not recorded", markup=False)
     err.print("no request was sent", markup=False)
+    if not recorded:
+        raise UsageError(f"nothing would be judged: no case of {profile.name} is recorded in "
+                         f"{settings.cassette_dir}; {settings.key_hint()}, then record them with:",
+                         hint=settings.record_command())
     return EXIT_OK
+
+
+def quota_message(requests: int, settings: Any) -> str:
+    profile = settings.profile
+    source = f" ({profile.rpd_source})" if profile.rpd_source else ""
+    return (f"this live run would send {requests} requests, more than the {profile.rpd} a day {profile.name}'s key "
+            f"allows{source}: select fewer cases (-k, --catalogue core) or fewer samples")
 
 
 def check_models(settings: Any, err: Any) -> None:
@@ -286,32 +401,105 @@ def check_models(settings: Any, err: Any) -> None:
 
 
 def _check_model_list(settings: Any, err: Any, base_url: str, models: list[str]) -> None:
-    from conformance.transport import Limits, classify_exception, new_client
+    """GET /models with the run's key, before anything is written: a refused key (401/403) or a base URL that is
+    not the API's (404, typically without /v1) stops the run with exit 2; a model the key cannot use stops it too.
+    A server without a model list (another status, or a 404 under a versioned path) is told so and runs."""
+    from conformance.console import visible
 
-    profile = settings.profile
-    key = settings.api_key
     url = base_url.rstrip("/") + "/models"
-    try:
-        with new_client("httpx", Limits(min(settings.timeout_s, 30), 8_000_000), {"request": [], "response": []}) \
-                as client:
-            answer = client.get(url, headers=profile.auth_headers(key), params=profile.auth_query(key))
-            body = answer.json() if answer.status_code == 200 else None
-    except Exception as exc:  # the catalogue's own models cases judge the endpoint; here it only informs
-        err.print(f"note: could not list the models at {settings.scrubber.url(url)} "
-                  f"({classify_exception(exc)[1][:120]}); not checked", markup=False)
+    answer = _get_json(settings, url)
+    if isinstance(answer, str):  # the catalogue's own models cases judge the endpoint; here it only informs
+        err.print(f"note: could not list the models at {settings.scrubber.url(url)} ({answer}); not checked",
+                  markup=False)
         return
+    status, body = answer
+    profile = settings.profile
+    if status in (401, 403):
+        raise UsageError(settings.scrubber.text(
+            f"the server refused the key in {profile.api_key_env} (HTTP {status} on GET {url}"
+            f"{_error_message(body)}): nothing was sent or written; check the key and the target's auth "
+            f"({profile.auth}), then run again with:"), hint=settings.record_command())
+    if status == 404:
+        suggestion = _versioned_url(settings, base_url)
+        if suggestion or not _has_version_segment(base_url):
+            where = (f"the API answers at {suggestion}" if suggestion else
+                     "an OpenAI-compatible base URL usually ends in its version path (/v1/, or /v1beta/openai/ "
+                     "for Gemini)")
+            raise UsageError(settings.scrubber.text(
+                f"GET {url} answered 404: the base URL probably lacks /v1 ({where}); nothing was sent or written; "
+                "run again with the right base URL:"),
+                hint=_with_base_url(settings, suggestion or base_url.rstrip("/") + "/v1/"))
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
-        err.print(f"note: GET /models answered HTTP {answer.status_code} without a model list: the profile's "
-                  "models were not checked", markup=False)
+        err.print(f"note: GET /models answered HTTP {status} without a model list: the profile's models were not "
+                  "checked", markup=False)
         return
-    ids = {str(m.get("id", "")).removeprefix("models/") for m in data if isinstance(m, dict)}
+    ids = {visible(str(m.get("id", "")))[:200].removeprefix("models/") for m in data[:10_000] if isinstance(m, dict)}
     missing = [m for m in models if m.removeprefix("models/") not in ids]
     if missing:
         shown = ", ".join(sorted(ids)[:20]) + (f" (and {len(ids) - 20} more)" if len(ids) > 20 else "")
         raise UsageError(settings.scrubber.text(
             f"the key's model list at {url} has no {' and no '.join(missing)}: give --chat-model / "
             f"--embedding-model (or fix the profile) with one of: {shown or 'none'}"))
+
+
+def _get_json(settings: Any, url: str) -> tuple[int, Any] | str:
+    """(status, decoded JSON body or None), or why the request failed. The body is bounded (8 MB) and decoded
+    with the suite's depth-checked reader."""
+    from conformance.sse import loads_checked
+    from conformance.transport import Limits, classify_exception, new_client
+
+    profile, key = settings.profile, settings.api_key
+    try:
+        with new_client("httpx", Limits(min(settings.timeout_s, 30), 8_000_000), {"request": [], "response": []}) \
+                as client:
+            answer = client.get(url, headers=profile.auth_headers(key), params=profile.auth_query(key))
+            status, text = answer.status_code, answer.text
+    except Exception as exc:
+        return classify_exception(exc)[1][:120]
+    try:
+        body, _ = loads_checked(text)
+    except (ValueError, RecursionError, TypeError):
+        body = None
+    return status, body
+
+
+def _error_message(body: Any) -> str:
+    from conformance.console import visible
+
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
+    return f": {visible(message)[:160]}" if isinstance(message, str) and message else ""
+
+
+def _has_version_segment(base_url: str) -> bool:
+    import re
+    from urllib.parse import urlsplit
+
+    return any(re.fullmatch(r"v\d+[a-z0-9]*", part) for part in urlsplit(base_url).path.split("/"))
+
+
+def _versioned_url(settings: Any, base_url: str) -> str | None:
+    """``base_url`` + ``v1/`` when that answers GET /models with a model list (one more request, same key)."""
+    candidate = base_url.rstrip("/") + "/v1/"
+    if _has_version_segment(base_url):
+        return None
+    answer = _get_json(settings, candidate + "models")
+    if isinstance(answer, tuple) and answer[0] == 200 and isinstance(answer[1], dict) \
+            and isinstance(answer[1].get("data"), list):
+        return candidate
+    return None
+
+
+def _with_base_url(settings: Any, base_url: str) -> str:
+    from conformance.settings import shell_command
+
+    selector = settings.profile.selector()
+    if "--base-url" in selector:
+        selector[selector.index("--base-url") + 1] = base_url
+    else:
+        selector += ["--base-url", base_url]
+    return shell_command(["conformance", "run", *selector, "--record-mode=once"])
 
 
 def check_reachable(base_url: str, timeout_s: float) -> None:

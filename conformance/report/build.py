@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from conformance import __version__
-from conformance.cassettes import now_iso, read_provenance
+from conformance.cassettes import read_provenance
 from conformance.catalogue import CASES, FEATURES
 from conformance.gaps import closed_gaps
 from conformance.settings import Settings
@@ -16,7 +16,7 @@ from conformance.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_L
 from conformance.surfaces import SURFACES
 from conformance.verdicts import DISPLAY_ORDER
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2  # 2: no wall clock, mode or timings (a recording's report is its replay's)
 _CASE_ORDER = {case.id: n for n, case in enumerate(CASES)}
 
 
@@ -27,7 +27,16 @@ def _version(package: str) -> str | None:
         return None
 
 
-def build_report(results: list[dict[str, Any]], settings: Settings, started: str | None = None) -> dict[str, Any]:
+def client_versions() -> dict[str, str | None]:
+    """The versions a report depends on: the clients that build the requests (their names are in request headers)
+    and the libraries that read and judge the answers. ``requirements/lock.txt`` pins them."""
+    from conformance.surfaces.node_setup import node_sdk_version
+
+    return {**{p: _version(p) for p in ("openai", "httpx", "vcrpy", "jsonschema", "pytest")},
+            "openai (Node.js)": node_sdk_version()}
+
+
+def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     surface_order = list(SURFACES)
     results = sorted(results, key=lambda r: (_CASE_ORDER.get(r["case"], 999), surface_order.index(r["surface"])
                                              if r["surface"] in surface_order else 99))
@@ -38,29 +47,18 @@ def build_report(results: list[dict[str, Any]], settings: Settings, started: str
     known = sum(1 for r in results if r.get("known_gap") or any(f.get("known_gap") for f in r["findings"]))
     surfaces = [s for s in surface_order if any(r["surface"] == s for r in results)]
     recorded = sorted({r["recorded_at"] for r in results if r.get("recorded_at")})
-    replay = not settings.recording
-    # A replay reproduces the recorded run: its dates are the recording's, and it has no timings of its own, so
-    # that replaying committed cassettes rewrites the committed report byte for byte.
-    if replay:
-        started = finished = recorded[-1] if recorded else None
-        duration = None
-    else:
-        started, finished = started or now_iso(), now_iso()
-        duration = round(sum(r.get("duration_s") or 0.0 for r in results), 3)
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "suite": {"name": "openai-conformance", "version": __version__},
         "spec": {"repo": OPENAI_SPEC_REPO, "commit": OPENAI_SPEC_COMMIT, "date": OPENAI_SPEC_DATE,
                  "label": OPENAI_SPEC_LABEL},
         "target": settings.profile.public(),
+        # Only what the recording and the installed clients decide: a live run and its replay write the same report
+        # (the wall clock, the mode and the timings are a live run's alone and are printed, not written).
         "run": {
-            "started": started,
-            "finished": finished,
-            "record_mode": settings.record_mode,
             "recorded": {"first": recorded[0], "last": recorded[-1]} if recorded else None,
             "python": platform.python_version(),
-            "versions": {p: _version(p) for p in ("openai", "httpx", "vcrpy", "jsonschema", "pytest")},
-            "duration_s": duration,
+            "versions": client_versions(),
         },
         "surfaces": [{"name": s, "label": SURFACES[s].label} for s in surfaces],
         "features": [f for f in FEATURES if any(r["feature"] == f for r in results)],

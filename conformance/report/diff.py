@@ -167,4 +167,21 @@ def behaviour_changes(old: dict[tuple[str, str], dict[str, Any]],
 
 
 def has_regression(changes: list[Change]) -> bool:
-    return any(c.kind == REGRESSION for c in changes)
+    """A worse result, or a result of the baseline that is gone: the gate cannot vouch for what it no longer sees."""
+    return any(c.kind in (REGRESSION, REMOVED) for c in changes)
+
+
+def version_changes(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What changed in the clients and libraries between two reports ("openai 3.57.0 -> 3.63.0"): a replay with
+    other versions rewrites the version lines and the client headers of every exchange, not the verdicts, and
+    the gate says which of the two it sees."""
+    def versions(report: dict[str, Any]) -> dict[str, Any]:
+        run = report.get("run") if isinstance(report.get("run"), dict) else {}
+        found = dict(run.get("versions") or {}) if isinstance(run.get("versions"), dict) else {}
+        if run.get("python"):
+            found["Python"] = run["python"]
+        return found
+
+    old, new = versions(baseline), versions(current)
+    return [f"{name} {old.get(name) or '(none)'} -> {new.get(name) or '(none)'}"
+            for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]

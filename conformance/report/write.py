@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 
 from conformance import atomic
+from conformance.console import BIDI
 
 
 # Compiling the templates costs more than rendering a report (about 0.17 s): jinja2 keeps the compiled code in a
@@ -49,9 +50,10 @@ def template_environment(*, html: bool = False) -> Environment:
     env.filters["rate"] = cell_rate
     env.filters["expectation_rows"] = expectation_rows
     env.globals["sample_note"] = sample_note
-    from conformance.report.summary import what_breaks
+    from conformance.report.summary import headline, what_breaks
 
     env.globals["what_breaks"] = what_breaks
+    env.globals["headline"] = headline
     env.filters["counts"] = lambda counts: ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
     return env
 
@@ -63,26 +65,31 @@ def fence(text: str, language: str = "") -> str:
     return f"{marks}{language}\n{text}\n{marks}"
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{BIDI}]")
 
 
 def inline_code(text: Any) -> str:
     """Text from anywhere (a server's message included) as one Markdown code span: no newline, control character
     or backtick run can end it early or restructure the page, and nothing in it is read as Markdown or HTML."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else " ", str(text))
+    text = _CONTROL.sub(_escaped, str(text))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     marks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{marks}{pad}{text}{pad}{marks}"
 
 
-_RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_RAW_CONTROLS = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{BIDI}]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def no_controls(text: str) -> str:
-    """No raw ESC (or any other control byte) in a report a terminal or a browser shows: each as a visible
-    escape. Tabs and line ends stay."""
-    return _RAW_CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """No raw ESC (or any other control byte) and no bidirectional control in a report a terminal or a browser
+    shows: each as a visible escape. Tabs and line ends stay."""
+    return _RAW_CONTROLS.sub(_escaped, text)
 
 
 def pretty_body(text: str) -> str:

@@ -61,8 +61,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("surface", list(SURFACES))
 
 
+def _key_refusal(case: Case, surface: str, result: Any, settings: Settings, config: pytest.Config) -> None:
+    """A 401/403 to the run's own key is never kept as a recording: a replay would repeat it after the key is
+    fixed. On the run's first answer it stops the run (exit 2, no report): the key is wrong, and every other case
+    would say the same."""
+    from conformance.preflight import refused_status
+    from conformance.pytest_plugin import key_refused, recording_for
+
+    recording = recording_for(config)
+    status = refused_status(case, result)
+    if status is None:
+        recording.answered = True
+        return
+    recording.discard.add(cassettes.cassette_path(settings.cassette_dir, surface, case.id))
+    result.reason = (f"{result.reason}; not recorded: HTTP {status} to the run's own key "
+                     f"({settings.profile.api_key_env}) says the key was refused, not how the server behaves")
+    if not recording.answered:
+        recording.frozen = True
+        key_refused(config, f"the server refused the key in {settings.profile.api_key_env} (HTTP {status} on "
+                            f"{case.id}, the run's first request): nothing was recorded and no report written; "
+                            "fix the key, then run again with:")
+
+
 def test_case(case: Case, surface: str, conformance_settings: Settings, request: pytest.FixtureRequest) -> None:
     result = run_case(case, surface, conformance_settings)
+    if conformance_settings.recording:
+        _key_refusal(case, surface, result, conformance_settings, request.config)
     request.node.stash[RESULT_KEY] = json.dumps(result.to_dict())
     # What a CI system's JUnit view shows for this test case.
     request.node.user_properties.extend([

@@ -12,16 +12,14 @@ import select
 import shutil
 import subprocess
 import threading
-from pathlib import Path
 from typing import Any
 
 from conformance.catalogue.model import Case
 from conformance.findings import Finding, Severity
 from conformance.proxy import CLIENT_KEY, RecordingProxy
 from conformance.surfaces.base import RunEnv, SurfaceOutcome
+from conformance.surfaces.node_setup import missing_reason, pinned_version, program_path
 from conformance.transport import FailureKind
-
-NODE_DIR = Path(__file__).resolve().parent / "node"
 
 
 class ProxiedSurface:
@@ -86,14 +84,10 @@ def trimmed(value: Any, limit: int = 200) -> Any:
 
 class NodeSdkSurface(ProxiedSurface):
     name = "node-sdk"
-    label = "Node.js SDK (openai 6.30.1)"
+    label = f"Node.js SDK (openai {pinned_version()})"
 
     def unavailable(self) -> str | None:
-        if shutil.which("node") is None:
-            return "Node.js is not installed (node not on PATH)"
-        if not (NODE_DIR / "node_modules" / "openai").is_dir():
-            return f"the Node.js SDK is not installed: run 'conformance setup-node' (npm ci in {NODE_DIR})"
-        return None
+        return missing_reason()
 
     def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
         job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.path(env.profile),
@@ -138,7 +132,8 @@ class NodeWorker:
 
     def _ensure(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
-            self._process = subprocess.Popen(["node", str(NODE_DIR / "surface.mjs")], cwd=NODE_DIR, text=True,
+            program = program_path()
+            self._process = subprocess.Popen(["node", str(program)], cwd=program.parent, text=True,
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                              stderr=subprocess.DEVNULL, bufsize=1)
         return self._process

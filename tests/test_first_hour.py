@@ -1,0 +1,196 @@
+"""A new user's first hour: the mistakes people make on a first run end before anything is written, with the
+command that fixes them on the last line; a recording's report is its replay's; headline numbers are honest.
+Servers here are the SYNTHETIC stand-in, on loopback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.standin.server import Reply, running
+from tests.test_end_to_end import PROFILE, conformance
+
+FEW = "chat.system_user or stream.basic or embeddings.single"
+
+
+def _run(server_url: str, tmp: Path, key: str, *extra: str, mode: str = "once") -> Any:
+    return conformance("run", "--target", PROFILE, "--base-url", server_url, "--record-mode", mode,
+                       "--cassette-dir", str(tmp / "c"), "--report-dir", str(tmp / "r"), "--surfaces", "rest",
+                       "-k", FEW, *extra, key=key)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def _refuse(status: int, *, only: str = "") -> Any:
+    def mutation(path: str, request: dict[str, Any], reply: Reply) -> Reply:
+        if only and not path.endswith(only):
+            return reply
+        return Reply(status, {"error": {"message": "API key not valid", "type": "invalid_request_error",
+                                        "param": None, "code": "invalid_api_key"}})
+    return mutation
+
+
+def test_a_refused_key_on_the_model_list_stops_before_any_case_and_writes_nothing(tmp_path: Path,
+                                                                                  canary_key: str) -> None:
+    with running(canary_key) as server:
+        server.mutations.append(_refuse(401))
+        result = _run(server.base_url, tmp_path, canary_key)
+        sent = [p for p, _, _ in server.requests]
+    assert result.returncode == 2, result.stderr
+    assert sent == ["/v1/models"]
+    assert _files(tmp_path / "c") == [] and _files(tmp_path / "r") == []
+    lines = result.stderr.strip().splitlines()
+    assert "refused the key in CONFORMANCE_STANDIN_KEY (HTTP 401" in lines[-2]
+    assert lines[-1].startswith(f"conformance run --target {PROFILE} --base-url {server.base_url}")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_key_refused_on_the_first_request_stops_the_run_and_keeps_no_cassette(tmp_path: Path, canary_key: str,
+                                                                                status: int) -> None:
+    """A server whose model list takes any key (or has none) and refuses the key on the first real request."""
+    with running(canary_key) as server:
+        server.mutations.append(_refuse(status, only="/chat/completions"))
+        result = _run(server.base_url, tmp_path, canary_key)
+        chats = [p for p, _, _ in server.requests if p.endswith("/chat/completions")]
+    assert result.returncode == 2, result.stderr
+    assert len(chats) == 1  # stopped at the first answer, not after every case
+    assert _files(tmp_path / "c") == [] and _files(tmp_path / "r") == []
+    assert f"HTTP {status} on chat.system_user, the run's first request" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("conformance run --target")
+
+
+def test_a_later_refusal_is_not_kept_as_a_recording(tmp_path: Path, canary_key: str) -> None:
+    """Once the key worked, a 403 on one endpoint (a key without access to embeddings) costs that case, not the
+    run; its answer is not kept, so a replay after the key is fixed does not repeat it."""
+    with running(canary_key) as server:
+        server.mutations.append(_refuse(403, only="/embeddings"))
+        result = _run(server.base_url, tmp_path, canary_key)
+    assert result.returncode in (0, 1), result.stderr
+    assert _files(tmp_path / "c") == ["rest/chat.system_user.yaml", "rest/stream.basic.yaml"]
+    rows = {r["case"]: r for r in json.loads((tmp_path / "r" / "report.json").read_text())["results"]}
+    assert "not recorded: HTTP 403 to the run's own key" in rows["embeddings.single"]["reason"]
+
+
+def test_a_base_url_without_v1_stops_with_the_url_that_answers(tmp_path: Path, canary_key: str) -> None:
+    def only_under_v1(path: str, request: dict[str, Any], reply: Reply) -> Reply:
+        if path.startswith("/v1/"):
+            return reply
+        return Reply(404, {"detail": "Not Found"})
+
+    with running(canary_key) as server:
+        server.mutations.append(only_under_v1)
+        bare = server.base_url.removesuffix("v1/")
+        result = _run(bare, tmp_path, canary_key)
+        sent = [p for p, _, _ in server.requests]
+    assert result.returncode == 2, result.stderr
+    assert sent == ["/models", "/v1/models"]
+    assert "the base URL probably lacks /v1" in result.stderr
+    assert f"--base-url {server.base_url} " in result.stderr.strip().splitlines()[-1]
+    assert _files(tmp_path / "c") == [] and _files(tmp_path / "r") == []
+
+
+def test_a_server_that_answers_404_to_everything_is_no_pass_and_no_baseline(tmp_path: Path, canary_key: str) -> None:
+    with running(canary_key) as server:
+        server.mutations.append(lambda path, request, reply: Reply(404, {"detail": "Not Found"}))
+        result = _run(server.base_url, tmp_path, canary_key, "--baseline", str(tmp_path / "baseline.json"))
+    assert result.returncode == 1, result.stderr
+    assert "the server refused every request (HTTP 404)" in result.stderr
+    assert "lacks its version path" in result.stderr
+    assert not (tmp_path / "baseline.json").exists()
+
+
+def test_a_dry_run_makes_the_pre_checks_of_a_run(tmp_path: Path, canary_key: str) -> None:
+    no_key = conformance("run", "--target", PROFILE, "--record-mode", "once", "--dry-run",
+                         "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"))
+    assert no_key.returncode == 2 and "needs an API key" in no_key.stderr
+    nothing = conformance("run", "--target", PROFILE, "--dry-run", "--cassette-dir", str(tmp_path / "c"),
+                          "--report-dir", str(tmp_path / "r"))
+    assert nothing.returncode == 2 and "a replay would judge 0 of" in nothing.stderr
+    assert nothing.stderr.strip().splitlines()[-1].startswith("conformance run --target")
+    profile = tmp_path / "daily.toml"
+    profile.write_text((REPO / "tests" / "standin" / "standin.toml").read_text() + "rpd = 10\n")
+    quota = conformance("run", "--target", str(profile), "--record-mode", "once", "--dry-run",
+                        "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), key=canary_key)
+    assert quota.returncode == 2 and "more than the 10 a day" in quota.stderr
+    assert _files(tmp_path) == ["daily.toml"]  # a dry run writes nothing, not even a folder
+
+
+def test_a_run_over_the_daily_quota_writes_no_report(tmp_path: Path, canary_key: str) -> None:
+    profile = tmp_path / "daily.toml"
+    profile.write_text((REPO / "tests" / "standin" / "standin.toml").read_text() + "rpd = 2\n")
+    with running(canary_key) as server:
+        result = conformance("run", "--target", str(profile), "--base-url", server.base_url, "--record-mode", "once",
+                             "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"),
+                             "--surfaces", "rest", "-k", FEW, key=canary_key)
+        chats = [p for p, _, _ in server.requests if not p.endswith("/models")]
+    assert result.returncode == 2 and "more than the 2 a day" in result.stderr
+    assert chats == [] and _files(tmp_path / "r") == [] and _files(tmp_path / "c") == []
+
+
+def test_a_recording_and_its_replay_write_the_same_report(tmp_path: Path, canary_key: str) -> None:
+    with running(canary_key) as server:
+        args = ["run", "--target", PROFILE, "--base-url", server.base_url, "--cassette-dir", str(tmp_path / "c"),
+                "--report-dir", str(tmp_path / "r"), "-k", FEW + " or flow.chat_continued"]
+        recorded = conformance(*args, "--record-mode", "once", key=canary_key)
+        assert recorded.returncode == 0, recorded.stderr
+        shutil.copytree(tmp_path / "r", tmp_path / "recorded")
+    replayed = conformance(*args)
+    assert replayed.returncode == 0, replayed.stderr
+    for name in ("report.json", "report.md", "report.html", "badge.json"):
+        assert (tmp_path / "r" / name).read_bytes() == (tmp_path / "recorded" / name).read_bytes(), name
+    run = json.loads((tmp_path / "r" / "report.json").read_text())["run"]
+    assert set(run) == {"recorded", "python", "versions"}
+
+
+def test_a_replay_with_other_client_versions_says_so_and_diff_tells_it_apart(tmp_path: Path) -> None:
+    committed = json.loads((REPO / "reports" / "llamacpp" / "report.json").read_text())
+    committed["run"]["versions"]["openai"] = "0.0.1"
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "report.json").write_text(json.dumps(committed))
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(committed))
+    result = conformance("run", "--target", "llamacpp", "--report-dir", str(folder), "-k", "chat.system_user")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "other client versions" in line]
+    assert len(notes) == 1 and "openai 0.0.1 -> " in notes[0]
+    diff = conformance("diff", str(old), str(folder / "report.json"))
+    assert diff.stdout.splitlines()[0].startswith("client versions changed (not a verdict change): openai 0.0.1 ->")
+
+
+def test_the_gate_calls_a_vanished_result_a_regression(tmp_path: Path) -> None:
+    committed = json.loads((REPO / "reports" / "llamacpp" / "report.json").read_text())
+    fewer = {**committed, "results": committed["results"][:-4]}
+    (tmp_path / "fewer.json").write_text(json.dumps(fewer))
+    result = conformance("diff", str(REPO / "reports" / "llamacpp" / "report.json"), str(tmp_path / "fewer.json"))
+    assert result.returncode == 1 and "removed" in result.stdout
+
+
+def test_a_replay_that_finds_no_cassette_leaves_a_judged_report_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "r"
+    shutil.copytree(REPO / "reports" / "llamacpp", folder)
+    before = (folder / "report.json").read_bytes()
+    result = conformance("run", "--target", "llamacpp", "--report-dir", str(folder), "--cassette-dir",
+                         str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "was left as it was" in result.stderr
+    assert (folder / "report.json").read_bytes() == before
+
+
+def test_another_base_url_is_not_described_as_the_profiles_server(tmp_path: Path, canary_key: str) -> None:
+    with running(canary_key) as server:
+        result = conformance("run", "--target", "gemini", "--base-url", server.base_url, "--api-key-env",
+                             "CONFORMANCE_STANDIN_KEY", "--chat-model", "standin-chat", "--embedding-model",
+                             "standin-embed", "--name", "mine", "--record-mode", "once", "--cassette-dir",
+                             str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), "--surfaces", "rest",
+                             "-k", "chat.system_user", key=canary_key)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert "Gemini" not in report["target"]["description"] and "docs" not in report["target"]
+    assert "Gemini" not in (tmp_path / "r" / "report.md").read_text().split("## What breaks")[0]
