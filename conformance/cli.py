@@ -19,6 +19,24 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error")
 
 
+RUN_EXAMPLES = """examples:
+  conformance run                                   replay the committed cassettes of the config's target
+  conformance run --target gemini --record-mode once --dry-run
+                                                    what a first live run would send (no request)
+  conformance run --target gemini --record-mode once
+                                                    record what is missing (GEMINI_API_KEY set)
+  conformance run --base-url http://127.0.0.1:8000/v1/ --chat-model M --embedding-model E --record-mode once
+                                                    any server (the key in OPENAI_API_KEY)
+  conformance run -k 'stream or tools' --surfaces python-sdk,rest
+                                                    part of the catalogue on two surfaces
+  conformance run --baseline reports/gemini/report.json
+                                                    the CI gate: exit 1 on a regression
+
+exit codes: 0 nothing new fails; 1 a FAIL or ERROR outside the known gaps, a regression, or a server that
+refused every request; 2 a usage error or a pre-check that stopped the run (nothing written); 130 interrupted.
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit 2, as for every other usage error
         raise UsageError(f"{message} (see: {self.prog} --help)")
@@ -35,28 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the catalogue against a target and write its report",
                               description="Run the catalogue against a target (replaying its cassettes by default) "
-                                          "and write report.json, report.md and report.html.")
-    add_cli_options(run, project)
-    run.add_argument("--record-mode", choices=RECORD_MODES, default="none",
-                     help="none replays cassettes (no key, no network); once records what is missing; rewrite "
-                          "re-records everything [default: none]")
-    run.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only cases matching this pytest -k expression")
-    run.add_argument("-n", dest="workers", metavar="N", help="run on N pytest-xdist workers")
-    run.add_argument("--junitxml", type=Path, metavar="FILE",
-                     help="also write JUnit XML (verdict and check ids per test case)")
-    run.add_argument("--baseline", type=Path, metavar="REPORT",
-                     help="a baseline report.json: print the diff after the run and exit 1 on any regression "
-                          "(if it does not exist yet, this run's report becomes it)")
-    run.add_argument("--fuzz", type=int, metavar="N",
-                     help="live fuzzing: N drawn requests; a failure is shrunk and saved as a case (needs the key)")
-    run.add_argument("--fuzz-seed", type=int, metavar="SEED", help="make --fuzz draw the same requests every time")
-    run.add_argument("--dry-run", action="store_true",
-                     help="say what the run would do (URL, key variable, cases, request estimate) and send nothing")
-    run.add_argument("--no-share", action="store_true",
-                     help="live: send every surface's request to the server, even when another surface of the case "
-                          "already sent the same one (by default its answer is shared: one live request each)")
-    run.add_argument("--skip-without-key", action="store_true",
-                     help="in record mode, exit 0 with a message (instead of 2) when the key is not set")
+                                          "and write report.json, report.md and report.html.",
+                              epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sections = add_cli_options(run, project)
+    live = run.add_argument_group("recording (live runs need the key in the profile's variable)")
+    live.add_argument("--record-mode", choices=RECORD_MODES, default="none",
+                      help="none replays cassettes (no key, no network); once records what is missing; rewrite "
+                           "re-records everything [default: none]")
+    live.add_argument("--dry-run", action="store_true",
+                      help="make every pre-check a run makes without a server (key set, folders, cassettes, daily "
+                           "quota, what a replay would find), say what the run would send, and exit as it would")
+    live.add_argument("--no-share", action="store_true",
+                      help="live: send every surface's request to the server, even when another surface of the case "
+                           "already sent the same one (by default its answer is shared: one live request each)")
+    live.add_argument("--skip-without-key", action="store_true",
+                      help="in record mode, exit 0 with a message (instead of 2) when the key is not set")
+    live.add_argument("--fuzz", type=int, metavar="N",
+                      help="live fuzzing: N drawn requests; a failure is shrunk and saved as a case (needs the key)")
+    live.add_argument("--fuzz-seed", type=int, metavar="SEED", help="make --fuzz draw the same requests every time")
+    sections["selection"].add_argument("-k", dest="keyword", metavar="EXPRESSION",
+                                       help="only cases matching this pytest -k expression")
+    sections["selection"].add_argument("-n", dest="workers", metavar="N", help="run on N pytest-xdist workers")
+    gate = run.add_argument_group("the gate")
+    gate.add_argument("--baseline", type=Path, metavar="REPORT",
+                      help="a baseline report.json: print the diff after the run and exit 1 on any regression "
+                           "(if it does not exist yet, this run's report becomes it)")
+    gate.add_argument("--junitxml", type=Path, metavar="FILE",
+                      help="also write JUnit XML (verdict and check ids per test case)")
 
     report = commands.add_parser("report", help="cross-target matrix from several report.json files")
     report.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="report.json files, one per target")
@@ -105,6 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the GitHub Action the workflow uses [default: this suite's, at its version]")
     init.add_argument("--no-workflow", action="store_true", help="do not write .github/workflows/conformance.yml")
     init.add_argument("--dir", metavar="DIR", help="the project folder [default: the working folder]")
+
+    gaps = commands.add_parser("gaps", help="known-gaps manifests: draft one from a report's findings")
+    gaps_commands = gaps.add_subparsers(dest="gaps_command", required=True, parser_class=_Parser, metavar="ACTION")
+    draft = gaps_commands.add_parser("draft", help="write a manifest from a report's findings, each with its "
+                                                   "cassette as source and a reason to fill in",
+                                     description="Draft a known-gaps manifest from a report.json: one entry per "
+                                                 "check and pointer seen outside the known gaps (and per failing "
+                                                 "verdict without a finding), each with its cassette as source "
+                                                 "and a TODO reason. Example: conformance gaps draft "
+                                                 "reports/mine/report.json --out targets/mine.gaps.toml")
+    draft.add_argument("report", type=Path, metavar="REPORT", help="a report.json written by 'conformance run'")
+    draft.add_argument("--out", type=Path, metavar="FILE", help="write the draft here (never overwrites) "
+                                                                "[default: print it]")
 
     commands.add_parser("setup-node", help="install the pinned OpenAI Node.js SDK for the node-sdk surface (npm ci)")
 
@@ -161,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.commands.init import command_init
 
             return command_init(args)
+        if args.command == "gaps":
+            from conformance.commands.gaps import command_gaps
+
+            return command_gaps(args)
         if args.command == "setup-node":
             from conformance.commands.setup_node import command_setup_node
 

@@ -36,6 +36,7 @@ class RunOption:
     default: Any = None
     env: str | None = None  # an environment variable that supplies the default
     metavar: str | None = None
+    group: str = "target"  # the section of `conformance run --help` it is listed in (GROUPS)
 
     @property
     def flag(self) -> str:
@@ -104,40 +105,52 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("chat_model", "chat model to test"),
     RunOption("embedding_model", "embedding model to test"),
     RunOption("surfaces", "comma-separated client surfaces to run (python-sdk, rest, node-sdk, curl) "
-                          "[default: all]"),
-    RunOption("cassette_dir", "cassette folder [default: cassettes/<target>]"),
-    RunOption("report_dir", "report folder [default: reports/<target>]"),
+                          "[default: all]", group="selection"),
+    RunOption("cassette_dir", "cassette folder [default: cassettes/<target>]", group="files"),
+    RunOption("report_dir", "report folder [default: reports/<target>]", group="files"),
     RunOption("timeout", "seconds one exchange may take in all: connect, headers and the whole body or stream",
-              _positive(float), DEFAULT_TIMEOUT_S, metavar="SECONDS"),
+              _positive(float), DEFAULT_TIMEOUT_S, metavar="SECONDS", group="limits"),
     RunOption("max_body_mb", "largest response body accepted, after decompression, in MB", _positive(float),
-              DEFAULT_MAX_BODY_MB, metavar="MB"),
+              DEFAULT_MAX_BODY_MB, metavar="MB", group="limits"),
     RunOption("retries", "extra attempts after HTTP 429/503, with backoff honouring Retry-After",
-              _not_negative(int), DEFAULT_RETRIES, metavar="N"),
+              _not_negative(int), DEFAULT_RETRIES, metavar="N", group="limits"),
     RunOption("retry_budget", "seconds a case may wait between attempts in all", _not_negative(float),
-              DEFAULT_RETRY_BUDGET_S, metavar="SECONDS"),
+              DEFAULT_RETRY_BUDGET_S, metavar="SECONDS", group="limits"),
     RunOption("batch_wait", "seconds a live run waits for a batch (Batch API cases) to finish before it cancels it, "
                             "deletes its files and says the output was not judged", _positive(float),
-              DEFAULT_BATCH_WAIT_S, metavar="SECONDS"),
-    RunOption("cases_dir", "also run the saved cases (JSON) in this folder, e.g. shrunk fuzz failures"),
-    RunOption("gaps", "known-gaps manifest .toml, or 'none' [default: the target's built-in one]"),
+              DEFAULT_BATCH_WAIT_S, metavar="SECONDS", group="limits"),
+    RunOption("cases_dir", "also run the saved cases (JSON) in this folder, e.g. shrunk fuzz failures",
+              group="selection"),
+    RunOption("gaps", "known-gaps manifest .toml, or 'none' [default: the target's built-in one]", group="files"),
     RunOption("catalogue", "core (the documented features and most used parameters) or full (also every invalid "
                            "value OpenAI is recorded rejecting) [default: core when recording, full when replaying]",
-              _tier, metavar="TIER"),
+              _tier, metavar="TIER", group="selection"),
     RunOption("repeat", "send each case K times when recording, all K exchanges kept in its cassette; results "
                         "carry per-expectation pass rates (a replay takes each cassette's recorded count)",
-              _positive(int), metavar="K"),
+              _positive(int), metavar="K", group="selection"),
     RunOption("rpm", "pace a live run to N requests per minute across all workers (0: unpaced) [default: the "
-                     "target profile's rpm, if it states one]", _not_negative(float), metavar="N"),
+                     "target profile's rpm, if it states one]", _not_negative(float), metavar="N", group="limits"),
     RunOption("checks", "only these checks, comma-separated ids or globs (e.g. 'stream.*,tools.call.*'); see "
-                        "'conformance checks' [default: all]", metavar="IDS"),
-    RunOption("exclude_checks", "leave out these checks, comma-separated ids or globs", metavar="IDS"),
+                        "'conformance checks' [default: all]", metavar="IDS", group="selection"),
+    RunOption("exclude_checks", "leave out these checks, comma-separated ids or globs", metavar="IDS",
+              group="selection"),
 )
 
 
-def add_cli_options(parser: argparse.ArgumentParser, project: ProjectConfig | None = None) -> None:
+# The sections of `conformance run --help`, in order: (group, title).
+GROUPS = (("target", "the server"), ("selection", "what runs"), ("files", "where files go"),
+          ("limits", "limits and pace of a live run"))
+
+
+def add_cli_options(parser: argparse.ArgumentParser, project: ProjectConfig | None = None) -> dict[str, Any]:
+    """The run options, in their help sections; returns the sections (argparse groups) by name, so that the CLI
+    can add its own flags to them."""
+    sections = {name: parser.add_argument_group(title) for name, title in GROUPS}
     for option in RUN_OPTIONS:
-        parser.add_argument(option.flag, dest=option.name, type=option.type, default=option.default_value(project),
-                            metavar=option.metavar, help=option.help_text())
+        sections[option.group].add_argument(option.flag, dest=option.name, type=option.type,
+                                            default=option.default_value(project), metavar=option.metavar,
+                                            help=option.help_text())
+    return sections
 
 
 def add_pytest_options(group: Any) -> None:

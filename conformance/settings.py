@@ -55,11 +55,17 @@ class Settings:
 
     def provenance(self) -> dict[str, Any]:
         """What every cassette this run records says about where it came from."""
+        import platform
+
+        from conformance.report.build import client_versions
+
         return {"target": self.profile.name, "base_url": self.profile.base_url,
                 **({"embedding_base_url": self.profile.embedding_base_url}
                    if self.profile.embedding_base_url else {}),
                 "chat_model": self.profile.chat_model, "embedding_model": self.profile.embedding_model,
-                "repeat": self.repeat}
+                "repeat": self.repeat,
+                # The clients that made the requests (their names are in the request headers) and the Python.
+                "clients": {"python": platform.python_version(), **client_versions()}}
 
     @property
     def recording(self) -> bool:

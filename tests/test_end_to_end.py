@@ -103,6 +103,11 @@ def test_cassette_carries_provenance(recorded: dict[str, Any]) -> None:
     assert provenance["target"] == "standin" and provenance["chat_model"] == "standin-chat"
     assert provenance["base_url"].startswith("http://127.0.0.1:")
     assert provenance["recorded_at"] and provenance["suite_version"]
+    from importlib import metadata
+
+    clients = provenance["clients"]  # what made the requests: a cassette says so without its report
+    assert clients["openai"] == metadata.version("openai") and clients["httpx"] == metadata.version("httpx")
+    assert clients["python"] and clients["openai (Node.js)"]
 
 
 def test_report_names_spec_and_points_to_cassettes(recorded: dict[str, Any]) -> None:

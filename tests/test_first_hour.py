@@ -194,3 +194,89 @@ def test_another_base_url_is_not_described_as_the_profiles_server(tmp_path: Path
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert "Gemini" not in report["target"]["description"] and "docs" not in report["target"]
     assert "Gemini" not in (tmp_path / "r" / "report.md").read_text().split("## What breaks")[0]
+
+
+def test_a_drafted_manifest_covers_every_finding_of_its_report(tmp_path: Path) -> None:
+    """Replay without known gaps, draft a manifest from that report, replay with the draft: nothing new is left."""
+    import tomllib
+
+    bare = conformance("run", "--target", "llamacpp", "--gaps", "none", "--report-dir", str(tmp_path / "bare"))
+    assert bare.returncode == 1, bare.stderr  # without a manifest its failures fail the run
+    drafted = conformance("gaps", "draft", str(tmp_path / "bare" / "report.json"), "--out", str(tmp_path / "d.toml"))
+    assert drafted.returncode == 0, drafted.stderr
+    entries = tomllib.loads((tmp_path / "d.toml").read_text())["gap"]
+    assert len({e["id"] for e in entries}) == len(entries) and all(e["reason"].startswith("TODO") for e in entries)
+    assert all(e["source"].startswith("cassettes/llamacpp/") for e in entries)
+    again = conformance("run", "--target", "llamacpp", "--gaps", str(tmp_path / "d.toml"), "--report-dir",
+                        str(tmp_path / "gated"))
+    assert again.returncode == 0, again.stderr
+    assert "; 0 new failure(s) (FAIL/ERROR); 0 new deviation(s);" in again.stderr
+    refused = conformance("gaps", "draft", str(tmp_path / "bare" / "report.json"), "--out", str(tmp_path / "d.toml"))
+    assert refused.returncode == 2 and "not overwriting" in refused.stderr
+
+
+def test_a_draft_of_hostile_findings_still_parses_to_what_was_seen(tmp_path: Path) -> None:
+    import tomllib
+
+    from conformance.commands.gaps import draft_entries, render
+
+    message = 'quote " back\\slash\nnewline \x1b[31m bidi \u202e surrogate \ud800 end'
+    report = {"target": {"name": "t"}, "results": [
+        {"case": "chat.system_user", "surface": "rest", "verdict": "DEVIATION", "gated_verdict": "DEVIATION",
+         "cassette": 'cassettes/t/rest/x"y.yaml',
+         "findings": [{"check": "schema.chat.completion", "pointer": '/choices/0/"\n', "message": message}]}]}
+    text = render(draft_entries(report), "r.json", "t")
+    assert text.isascii()  # nothing raw reaches a terminal or an editor
+    entry = tomllib.loads(text)["gap"][0]
+    assert entry["pointer"] == '/choices/*/"\n' and "\x1b[31m bidi \u202e" in entry["reason"]
+    assert entry["source"] == 'cassettes/t/rest/x"y.yaml'
+
+
+def test_init_for_a_server_describes_that_server_and_its_template_names_real_checks(tmp_path: Path) -> None:
+    import re
+    import tomllib
+
+    from conformance.checks import REGISTRY
+    from conformance.gaps import load_manifest
+
+    result = conformance("init", "--base-url", "http://127.0.0.1:8000/v1/", "--name", "mine", "--chat-model",
+                         'm"odel', "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    profile = tomllib.loads((tmp_path / "targets" / "mine.toml").read_text())["target"]
+    assert profile["description"] == "the OpenAI-compatible server at http://127.0.0.1:8000/v1/"
+    assert profile["chat_model"] == 'm"odel'
+    template = (tmp_path / "targets" / "mine.gaps.toml").read_text()
+    examples = "\n".join(line[2:] for line in template.splitlines() if re.match(r"# (\[\[gap\]\]|[a-z]+ = )", line))
+    example = tmp_path / "examples.toml"
+    example.write_text(examples)
+    gaps = load_manifest(example).gaps  # unknown check ids would be refused here
+    assert gaps and all(g.check in REGISTRY for g in gaps if g.check)
+
+
+@pytest.mark.parametrize("option, value", [("--api-key-env", "KEY\nrun: rm -rf /"), ("--action", "x/y@v1\n  evil"),
+                                           ("--chat-model", "model\nname = 'other'")])
+def test_init_refuses_what_it_cannot_write_faithfully(tmp_path: Path, option: str, value: str) -> None:
+    result = conformance("init", "--base-url", "http://127.0.0.1:8000/v1/", "--name", "mine", option, value,
+                         "--dir", str(tmp_path))
+    assert result.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_reproduce_command_sends_the_recorded_request_again(tmp_path: Path, canary_key: str) -> None:
+    import subprocess
+
+    from conformance.report.reproduce import curl_command
+
+    with running(canary_key) as server:
+        recorded = _run(server.base_url, tmp_path, canary_key)
+        assert recorded.returncode == 0, recorded.stderr
+        row = next(r for r in json.loads((tmp_path / "r" / "report.json").read_text())["results"]
+                   if r["case"] == "chat.system_user")
+        command = curl_command(row["exchange"], {"api_key_env": "CONFORMANCE_STANDIN_KEY", "auth": "bearer"})
+        assert command is not None and canary_key not in command and "$CONFORMANCE_STANDIN_KEY" in command
+        before = len(server.requests)
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30,
+                              env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": canary_key})
+        sent = server.requests[before:]
+    assert done.returncode == 0 and json.loads(done.stdout)["object"] == "chat.completion", done.stderr
+    assert [p for p, _, _ in sent] == ["/v1/chat/completions"]
+    assert json.loads(json.dumps(sent[0][2])) == json.loads(row["exchange"]["request_body"])

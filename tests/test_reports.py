@@ -98,7 +98,17 @@ def test_html_report_is_self_contained(replayed: Path) -> None:
         external = [line for line in html.splitlines() if f'src="{needle}' in line or (f'href="{needle}' in line
                     and "stylesheet" in line)]
         assert not external
-    assert "<script" not in html and "openai-openapi@f85dbe2" in html
+    assert "openai-openapi@f85dbe2" in html
+    # One script, inline (the filters), and a Content-Security-Policy that allows that one and nothing else.
+    import re
+
+    from conformance.report.write import script_hash
+
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert len(scripts) == 1 and scripts[0][0] == ""
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert policy and f"script-src '{script_hash(scripts[0][1])}'" in policy.group(1)
+    assert "default-src 'none'" in policy.group(1)
 
 
 def test_cross_target_matrix(replayed: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ baseline. Nothing that exists is overwritten: a second ``init`` names what is th
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,10 @@ from conformance.config import CONFIG_FILE, PYPROJECT, TARGETS_FOLDER, config_ta
 from conformance.console import make_console
 from conformance.errors import UsageError
 from conformance.exit_codes import EXIT_OK
+from conformance.toml_text import toml_string
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_ACTION = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*@[A-Za-z0-9_./-]+")
 
 # The reusable GitHub Action of this project (action.yml at its repository's root); --action names another
 # reference (a fork, a pinned commit).
@@ -42,10 +47,11 @@ def profile_text(args: argparse.Namespace) -> tuple[str, str, str]:
         profile = load_profile(None, base_url=args.base_url, name=args.name, api_key_env=args.api_key_env,
                                chat_model=args.chat_model or "CHANGE-ME", embedding_model=args.embedding_model
                                or "CHANGE-ME")
-        lines = [f"# Profile of {profile.name}, written by {stamp}.", "# Keys: see 'Targets' in the README of "
+        lines = [f"# Profile of {profile.name}, written by {stamp}.", "# Keys: see docs/targets.md of "
                  "openai-conformance; every run option can be set in conformance.toml too.", "[target]"]
         for key in ("name", "base_url", "api_key_env", "chat_model", "embedding_model"):
-            lines.append(f"{key} = {_toml_string(getattr(profile, key))}")
+            lines.append(f"{key} = {toml_string(getattr(profile, key))}")
+        lines.append(f"description = {toml_string(f'the OpenAI-compatible server at {profile.base_url}')}")
         lines.append('# auth = "bearer"            # or "header:NAME", "query:NAME"')
         lines.append("# rpm = 10                     # requests per minute your key allows (paces live runs)")
         return profile.name, profile.api_key_env, "\n".join(lines) + "\n"
@@ -64,11 +70,22 @@ def profile_text(args: argparse.Namespace) -> tuple[str, str, str]:
     return profile.name, profile.api_key_env, header + text
 
 
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _check_values(args: argparse.Namespace) -> None:
+    """What goes into YAML and TOML unquoted (the workflow's secret name, the action reference) must be what it
+    says: anything else is refused, never written into a file that would not parse or would say something else."""
+    if args.api_key_env and not _VARIABLE.fullmatch(args.api_key_env):
+        raise UsageError(f"--api-key-env must be an environment variable name (letters, digits, _), not "
+                         f"{args.api_key_env!r}")
+    if args.action and not _ACTION.fullmatch(args.action):
+        raise UsageError(f"--action must look like OWNER/REPO@REF, not {args.action!r}")
+    for option in ("chat_model", "embedding_model", "base_url"):
+        value = getattr(args, option, None)
+        if value and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise UsageError(f"--{option.replace('_', '-')} holds a control character (a newline?): {value!r}")
 
 
 def planned_files(args: argparse.Namespace, root: Path) -> dict[Path, str]:
+    _check_values(args)
     name, key_env, profile = profile_text(args)
     builtin_gaps = resources.files("conformance.targets").joinpath(f"{args.target or 'gemini'}.gaps.toml")
     extends = (f'# The gaps publicly reported for the built-in target {args.target or "gemini"} stay known; delete '
@@ -102,10 +119,9 @@ def command_init(args: argparse.Namespace) -> int:
     for path in files:
         err.print(f"wrote {path.relative_to(root)}", markup=False)
     name = next(iter(files)).stem
-    err.print(f"next: set the key, record a first run, replay it once (the replay's report is the baseline: no "
-              f"timings, the recording's dates) and commit:\n"
-              f"  conformance run --record-mode once        # live: cassettes/{name}/\n"
-              f"  conformance run                           # offline: reports/{name}/ (the baseline)\n"
+    err.print(f"next: set the key, record a first run and commit it (its report is the baseline; every replay "
+              f"writes it again byte for byte):\n"
+              f"  conformance run --record-mode once        # live: cassettes/{name}/ and reports/{name}/\n"
               f"  git add {CONFIG_FILE} {TARGETS_FOLDER} cassettes reports .github && git commit\n"
-              f"then every replay is offline and rewrites reports/{name}/ byte for byte.", markup=False)
+              f"  conformance run                           # offline replay, from then on", markup=False)
     return EXIT_OK

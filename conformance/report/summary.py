@@ -86,7 +86,7 @@ def tally(report: dict[str, Any]) -> dict[str, int]:
         "results": len(results),
         "pass": sum(1 for r in results if r["verdict"] == Verdict.PASS.value),
         "new_failures": sum(1 for r in results if _gated(r) in bad),
-        "new_deviations": sum(1 for r in results if _gated(r) == Verdict.DEVIATION.value),
+        "new_deviations": sum(1 for r in results if _gated(r) == Verdict.DEVIATION.value and not r.get("known_gap")),
         "known": sum(1 for r in results if r["verdict"] != Verdict.PASS.value and r["verdict"] not in not_judged
                      and (_gated(r) != r["verdict"] or any(f.get("known_gap") for f in r.get("findings", [])))),
         "known_failures": sum(1 for r in results if r["verdict"] in bad and _gated(r) not in bad),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from conformance import atomic
 from conformance.console import BIDI
@@ -54,6 +55,11 @@ def template_environment(*, html: bool = False) -> Environment:
 
     env.globals["what_breaks"] = what_breaks
     env.globals["headline"] = headline
+    from conformance.report.reproduce import curl_command
+
+    env.filters["curl"] = curl_command
+    env.filters["known"] = lambda result: "known" if result.get("gated_verdict", result["verdict"]) != result[
+        "verdict"] or any(f.get("known_gap") for f in result.get("findings", [])) else "new"
     env.filters["counts"] = lambda counts: ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
     return env
 
@@ -115,8 +121,27 @@ def render_html(report: dict[str, Any]) -> str:
     groups: dict[str, list[str]] = {}
     for case in cases:
         groups.setdefault(next(iter(grid[case].values()))["feature"], []).append(case)
-    template = template_environment(html=True).get_template("report.html.j2")
-    return template.render(report=report, grid=grid, groups=list(groups.items()))
+    env = template_environment(html=True)
+    template = env.get_template("report.html.j2")
+    script = _page_script(env)
+    return template.render(report=report, grid=grid, groups=list(groups.items()), script=Markup(script),
+                           script_hash=script_hash(script))
+
+
+def _page_script(env: Environment) -> str:
+    """The filters' script, inlined (the page works from file:// with no network)."""
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, "report.js")
+    return source
+
+
+def script_hash(script: str) -> str:
+    """The page's Content-Security-Policy allows this one script and nothing else (no script a server's text could
+    smuggle into the page would run)."""
+    import base64
+    import hashlib
+
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
 def render_markdown(report: dict[str, Any]) -> str:
