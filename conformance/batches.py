@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from conformance.analysis import judge
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, Case
@@ -104,9 +105,9 @@ class _Lifecycle:
         if self.ledger is not None:
             self.ledger.add(kind, resource_id, what)
 
-    def removed(self, resource_id: str) -> None:
+    def removed(self, kind: str, resource_id: str) -> None:
         if self.ledger is not None:
-            self.ledger.remove(resource_id)
+            self.ledger.remove(kind, resource_id)
 
 
 def run_batch(case: Case, surface: Surface, env: RunEnv, settings: Settings, cassette: Path,
@@ -122,9 +123,9 @@ def run_batch(case: Case, surface: Surface, env: RunEnv, settings: Settings, cas
         stopped = _lifecycle(life, requests, content, files)
     finally:
         for file_id in files:  # the uploaded file, then the ones the batch made: removed however the run ends
-            verdict, _, answer = life.send("delete file", f"files/{file_id}", {}, "DELETE")
+            verdict, _, answer = life.send("delete file", f"files/{segment(file_id)}", {}, "DELETE")
             if verdict not in _STOPS and isinstance(answer, dict) and answer.get("deleted") is True:
-                life.removed(file_id)
+                life.removed("file", file_id)
             elif verdict is not Verdict.NOT_RECORDED and not any(
                     f.check == "batch.file.deleted" and f.step == life.number for f in life.findings):
                 life.findings.append(replace(registered_finding(
@@ -143,9 +144,12 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     life.made("pending", "upload", f"an upload of {INPUT_NAME} was under way: the file may be on the server")
     verdict, reason, uploaded = life.send("upload", "files", {"purpose": "batch", "file": {
         "filename": INPUT_NAME, "content": content}})
-    life.removed("upload")
+    life.removed("pending", "upload")
     if verdict in _STOPS:
         return verdict, reason
+    problem = kind_problem(uploaded, "file")
+    if problem:
+        return Verdict.FAIL, f"step {life.number} (upload): {problem}: nothing to create a batch with"
     file_id = uploaded.get("id") if isinstance(uploaded, dict) else None
     if not plain_id(file_id):
         return Verdict.FAIL, f"step {life.number} (upload): the File object has no id to create a batch with" + \
@@ -155,9 +159,12 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     body = {"input_file_id": file_id, "endpoint": requests[0]["url"], "completion_window": "24h"}
     life.made("pending", "create", f"a batch was being created from {file_id}: it may be running")
     verdict, reason, batch = life.send("create", "batches", body)
-    life.removed("create")
+    life.removed("pending", "create")
     if verdict in _STOPS:
         return verdict, reason
+    problem = kind_problem(batch, "batch")
+    if problem:
+        return Verdict.FAIL, f"step {life.number} (create): {problem}: no batch to follow"
     batch_id = batch.get("id") if isinstance(batch, dict) else None
     if not plain_id(batch_id):
         return Verdict.FAIL, f"step {life.number} (create): the batch object has no id to follow" + _shown(batch_id)
@@ -171,23 +178,26 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
                 break
             time.sleep(interval)
             interval = min(interval * 2, POLL_MAX_S)
-        verdict, reason, polled = life.send("retrieve", f"batches/{batch_id}", {}, "GET")
+        verdict, reason, polled = life.send("retrieve", f"batches/{segment(batch_id)}", {}, "GET")
         if verdict is Verdict.NOT_RECORDED and not life.settings.recording:
             life.forget_last()  # the recording polled this often and no more: its wait ended here
             break
         if verdict in _STOPS:
             return verdict, reason
         polls += 1
-        batch = polled if isinstance(polled, dict) else batch
+        problem = kind_problem(polled, "batch", batch_id)
+        if problem:  # not the batch: waiting longer would only poll the same wrong answer again
+            return Verdict.FAIL, f"step {life.number} (retrieve): {problem}"
+        batch = polled
         status = batch_status(batch)
     if status not in TERMINAL:
-        verdict, _, _ = life.send("cancel", f"batches/{batch_id}/cancel", {})
+        verdict, _, _ = life.send("cancel", f"batches/{segment(batch_id)}/cancel", {})
         if verdict not in _STOPS:
-            life.removed(batch_id)
+            life.removed("batch", batch_id)
         return Verdict.NOT_RUN, (f"the batch had not finished after {polls} poll(s) (last status {status!r}; "
                                  "OpenAI's completion window is 24h): its output was not judged; the batch was "
                                  "cancelled and its input file deleted. A live run waits --batch-wait seconds")
-    life.removed(batch_id)
+    life.removed("batch", batch_id)
     for key in ("output_file_id", "error_file_id"):
         made = batch.get(key)
         if made not in (None, "") and not plain_id(made):
@@ -203,7 +213,7 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     in_error_file: list[str] = []
     error_file = batch.get("error_file_id")
     if isinstance(error_file, str) and error_file:
-        verdict, reason, _ = life.send("read error file", f"files/{error_file}/content", {}, "GET",
+        verdict, reason, _ = life.send("read error file", f"files/{segment(error_file)}/content", {}, "GET",
                                        judged_with={"requests": requests, "error_file": True})
         if verdict in _STOPS:
             return verdict, reason
@@ -213,19 +223,38 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
         if in_error_file:
             return None
         return Verdict.FAIL, f"step {life.number} (retrieve): the completed batch names no output file"
-    verdict, reason, _ = life.send("read output", f"files/{output_file}/content", {}, "GET",
+    verdict, reason, _ = life.send("read output", f"files/{segment(output_file)}/content", {}, "GET",
                                    judged_with={"requests": requests, "in_error_file": in_error_file})
     return (verdict, reason) if verdict in _STOPS else None
 
 
 def plain_id(value: Any) -> bool:
-    """An id the suite puts in a URL path as it is: printable, no query or fragment, never a ``..`` segment (a
-    server's answer must not steer the next request elsewhere on its origin)."""
-    if not isinstance(value, str) or not 0 < len(value) <= 256 or value.startswith("/"):
+    """An id the suite can follow: printable, at most 256 characters, not a dot segment. It travels as one
+    percent-encoded path segment (``segment``), so no character of it can steer the next request elsewhere."""
+    if not isinstance(value, str) or not 0 < len(value) <= 256:
         return False
     if any(c.isspace() or not c.isprintable() or c in "?#%\\" for c in value):
         return False
-    return ".." not in value.split("/")
+    return not {".", ".."} & set(value.split("/"))  # a server that decodes %2F must not see a dot segment
+
+
+def segment(resource_id: str) -> str:
+    """The id as one path segment, encoded as both OpenAI SDKs encode a path parameter (RFC 3986 pchar kept,
+    everything else, ``/`` included, percent-encoded): the same bytes on the wire from every surface."""
+    return quote(resource_id, safe="!$&'()*+,;=:@")
+
+
+def kind_problem(answer: Any, expected: str, resource_id: str | None = None) -> str | None:
+    """What is wrong with a lifecycle step's 2xx answer for going on: not a JSON object, another kind of object
+    (a chat completion where a Batch belongs), or another id. None when it is the object asked for."""
+    if not isinstance(answer, dict):
+        return "the answer is not a JSON object"
+    kind = answer.get("object")
+    if kind is not None and kind != expected:
+        return f"the answer is a {str(kind)[:40]!r} object, not a {expected!r}"
+    if resource_id is not None and answer.get("id") != resource_id:
+        return f"the answer is about another id{_shown(answer.get('id'))}, not {resource_id[:80]!r}"
+    return None
 
 
 def _shown(value: Any) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.findings import Severity
 from conformance.verdicts import Verdict, verdict_for_findings
 
 GAP_KEYS = {"id", "check", "pointer", "verdict", "cases", "surfaces", "params", "reason", "source"}
@@ -177,9 +178,14 @@ def apply(result: Any, manifest: GapManifest, request: dict[str, Any] | None = N
         matched.add(verdict_gap.id)
         result.known_gap = verdict_gap.id
         result.gated_verdict = Verdict.DEVIATION
-    elif result.findings and result.verdict in (Verdict.PASS, Verdict.DEVIATION, Verdict.FLAKY, Verdict.FAIL):
-        result.gated_verdict = verdict_for_findings([f for f in result.findings if not f.known_gap],
-                                                    getattr(result, "samples", 1))
+    elif any(f.known_gap for f in result.findings) and result.verdict in (Verdict.PASS, Verdict.DEVIATION,
+                                                                           Verdict.FLAKY, Verdict.FAIL):
+        # Only what the manifest names is set aside: with no known finding the verdict stands as it is, and a
+        # FAIL stays a FAIL unless a known finding is a failure (a lifecycle that stopped, a conversation that
+        # could not go on, says FAIL in its reason, not only in its findings).
+        gated = verdict_for_findings([f for f in result.findings if not f.known_gap], getattr(result, "samples", 1))
+        explained = any(f.known_gap and f.severity is Severity.FAILURE for f in result.findings)
+        result.gated_verdict = result.verdict if result.verdict is Verdict.FAIL and not explained else gated
     return matched
 
 

@@ -33,13 +33,17 @@ class Ledger:
         return self.folder / f".left-on-server.{os.getpid()}.json"
 
     def add(self, kind: str, resource_id: str, what: str) -> None:
-        self.items[resource_id] = {"kind": kind, "id": resource_id, "what": what, "case": self.case,
-                                   "surface": self.surface}
+        self.items[self._key(kind, resource_id)] = {"kind": kind, "id": resource_id, "what": what,
+                                                    "case": self.case, "surface": self.surface}
         self._save()
 
-    def remove(self, resource_id: str) -> None:
-        if self.items.pop(resource_id, None) is not None:
+    def remove(self, kind: str, resource_id: str) -> None:
+        if self.items.pop(self._key(kind, resource_id), None) is not None:
             self._save()
+
+    def _key(self, kind: str, resource_id: str) -> str:
+        """A file and a batch may share an id, and so may two lifecycles' resources: each entry is its own."""
+        return json.dumps([self.case, self.surface, kind, resource_id])
 
     def _save(self) -> None:
         """Merged with what this process's other lifecycles left (one file per process, one ledger per case and
@@ -95,8 +99,10 @@ def describe(items: list[dict[str, Any]], base_url: str, summary: Path) -> str:
             lines.append(f"  {item['what']} ({item['case']} on {item['surface']}); look for it with GET "
                          f"{base}/{where}")
             continue
-        how = f"DELETE {base}/files/{item['id']}" if item["kind"] == "file" else \
-            f"POST {base}/batches/{item['id']}/cancel (batches cannot be deleted)"
+        from conformance.batches import segment
+
+        how = f"DELETE {base}/files/{segment(str(item['id']))}" if item["kind"] == "file" else \
+            f"POST {base}/batches/{segment(str(item['id']))}/cancel (batches cannot be deleted)"
         lines.append(f"  {item['kind']} {item['id']}: {item['what']} ({item['case']} on {item['surface']}); "
                      f"remove with {how}")
     return "\n".join(lines)

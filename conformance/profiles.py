@@ -88,6 +88,8 @@ class Profile:
 
     def api_key(self) -> str | None:
         value = os.environ.get(self.api_key_env, "").strip()
+        if value:
+            _check_key_text(value, f"the key in {self.api_key_env}")
         return value or None
 
     def key_available(self) -> bool:
@@ -114,11 +116,14 @@ class Profile:
         import subprocess
 
         try:
-            done = subprocess.run(shlex.split(self.api_key_command), capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            done = subprocess.run(shlex.split(self.api_key_command), capture_output=True, text=True, timeout=60,
+                                  errors="replace")
+        except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
             raise UsageError(f"the key command of {self.name} ({self.api_key_command.split()[0]}) failed: "
                              f"{type(exc).__name__}; set {self.api_key_env} instead") from None
         token = done.stdout.strip()
+        if token:
+            _check_key_text(token, f"the token the key command of {self.name} printed")
         if done.returncode != 0 or not token:
             raise UsageError(f"the key command of {self.name} ({self.api_key_command.split()[0]}) exited "
                              f"{done.returncode} without a token; set {self.api_key_env} instead")
@@ -139,6 +144,14 @@ class Profile:
     def public(self) -> dict[str, Any]:
         """What a report may say about the target (never the key, only the variable's name)."""
         return {k: v for k, v in asdict(self).items() if v not in (None, "", ()) and k != "given"}
+
+
+def _check_key_text(key: str, what: str) -> None:
+    """A key is one printable token: one with a newline, a NUL or another control character cannot travel in a
+    header (it would be printed raw, or split a line) and is refused without being shown."""
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or not c.isprintable() for c in key):
+        raise UsageError(f"{what} holds a space, a line break or a control character ({len(key)} characters; not "
+                         "shown): give the key alone, on one line")
 
 
 def builtin_targets() -> list[str]:

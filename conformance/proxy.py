@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -196,6 +197,11 @@ class _Listener:
             self._routes[token] = proxy
             self.read_timeout_s = max(self.read_timeout_s, proxy.timeout_s)
 
+    def routes(self, path: str) -> bool:
+        """Whether ``path`` belongs to a proxy that is being served (its secret route token)."""
+        with self._lock:
+            return path.lstrip("/").partition("/")[0] in self._routes
+
     def remove(self, token: str) -> None:
         with self._lock:
             self._routes.pop(token, None)
@@ -250,6 +256,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not loopback_host(self.headers.get("host")):
             self._answer(*_refusal(421, "bad_host", "this proxy answers loopback names only (127.0.0.1, localhost)"))
             return
+        if not self.server.listener.routes(self.path):  # before any byte of the body is read
+            gone = {"error": {"message": "conformance proxy: no case is served at this address (it is over)",
+                              "type": "proxy_error", "param": None, "code": "no_such_route"}}
+            self._answer(404, {"content-type": "application/json"}, json.dumps(gone).encode())
+            return
         try:
             body = self._body()
         except (ValueError, OSError):
@@ -272,7 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
             parts, size = [], 0
             while True:
                 line = self.rfile.readline(1024)
-                chunk = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                size_field = line.split(b";", 1)[0].strip() or b"0"
+                if not re.fullmatch(rb"[0-9a-fA-F]{1,16}", size_field):  # no sign, no space: a size, or nothing
+                    raise ValueError("a chunk size that is not a hexadecimal number")
+                chunk = int(size_field, 16)
                 if chunk == 0:
                     while self.rfile.readline(1024).strip():  # trailers
                         pass

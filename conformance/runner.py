@@ -40,9 +40,9 @@ def run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
 
 def internal_error(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
-        return "RecursionError: the response nests too deeply to process"
+        return "the response nests too deeply to process"
     if isinstance(exc, MemoryError):
-        return "MemoryError: the response is too large to process"
+        return "the response is too large to process"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:300]
 
@@ -122,6 +122,8 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     # Findings and reasons are built from decoded values (a joined stream, an SDK's message): scrubbed here, before
     # they reach a report, a JUnit file, a pytest message or the terminal.
     result.reason = settings.scrubber.text(result.reason)
+    if len(result.reason) > 2000:  # a reason quotes server text; the cassette keeps it whole
+        result.reason = result.reason[:2000] + f"... [{len(result.reason) - 2000} more characters]"
     result.findings = [Finding.from_dict(settings.scrubber.deep(_bounded(f.to_dict()))) for f in result.findings]
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
     if flows:
@@ -136,8 +138,13 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
 
 
 def _bounded(finding: dict[str, Any], limit: int = 300) -> dict[str, Any]:
-    """A finding's expected and seen values cut to a readable size: the cassette keeps the whole exchange, and a
-    10 MB value (a key the size of a book) must not be copied into every report file."""
+    """A finding's expected and seen values, message and pointer cut to a readable size: the cassette keeps the
+    whole exchange, and a 10 MB value or JSON key (a pointer built from a server's key) must not be copied into
+    every report file."""
+    for key in ("pointer", "message"):
+        text = finding.get(key)
+        if isinstance(text, str) and len(text) > limit * 2:
+            finding[key] = text[:limit * 2] + f"... [{len(text) - limit * 2} more characters]"
     for key in ("expected", "seen"):
         value = finding.get(key)
         text = value if isinstance(value, str) else None

@@ -9,6 +9,7 @@ carries an error (OpenAI's object, a Google RPC array, FastAPI's ``detail``, a b
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +33,26 @@ class Validation:
     notes: list[str] = field(default_factory=list)
 
 
-def read_capture(path: Path) -> str:
+MAX_CAPTURE_BYTES = 64_000_000  # the run's own body cap (--max-body-mb's default)
+
+
+def read_capture(path: Path, limit: int = MAX_CAPTURE_BYTES) -> str:
+    """The capture's text, refused by its size and its first bytes before it is read whole."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size  # a regular file says its size: refused unread
+            if size > limit:
+                raise UsageError(f"{path} is larger than {limit // 1_000_000} MB ({size // 1_000_000} MB), more "
+                                 "than any answer the suite judges")
+            head = handle.read(4096)
+            if b"\x00" in head:
+                raise UsageError(f"{path} is a binary file: give a JSON body, a JSON array of chunks or SSE text")
+            rest = handle.read(limit + 1 - len(head)) if len(head) == 4096 else b""
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raw = head + rest
+    if len(raw) > limit:
+        raise UsageError(f"{path} is larger than {limit // 1_000_000} MB, more than any answer the suite judges")
     if b"\x00" in raw[:4096]:
         raise UsageError(f"{path} is a binary file: give a JSON body, a JSON array of chunks or SSE text")
     try:

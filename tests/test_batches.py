@@ -162,10 +162,10 @@ def test_ledgers_of_several_processes_are_gathered_into_one_summary(tmp_path: Pa
     first = Ledger(tmp_path, CASE, "rest")
     first.add("file", "file-1", "the uploaded batch input")
     first.add("batch", "batch-1", "a batch the run created")
-    first.remove("batch-1")
+    first.remove("batch", "batch-1")
     done = Ledger(tmp_path, CASE, "python-sdk")  # another lifecycle of the same process, all of it removed
     done.add("file", "file-3", "the uploaded batch input")
-    done.remove("file-3")
+    done.remove("file", "file-3")
     (tmp_path / ".left-on-server.99999.json").write_text(json.dumps({"file-2": {
         "kind": "file", "id": "file-2", "what": "the batch's output file", "case": CASE, "surface": "curl"}}))
     items = gather(tmp_path)
@@ -177,8 +177,16 @@ def test_ledgers_of_several_processes_are_gathered_into_one_summary(tmp_path: Pa
     stopped.add("pending", "create", "a batch was being created from file-9: it may be running")
     text = describe(gather(tmp_path), "http://127.0.0.1:1/v1/", tmp_path / "left-on-server.json")
     assert "a batch was being created from file-9" in text and "GET http://127.0.0.1:1/v1/batches" in text
-    stopped.remove("create")
+    stopped.remove("pending", "create")
     assert gather(tmp_path) == [] and not (tmp_path / "left-on-server.json").exists()
+
+
+def test_a_file_and_a_batch_with_the_same_id_are_two_entries(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path, CASE, "rest")
+    ledger.add("file", "same-1", "the uploaded batch input")
+    ledger.add("batch", "same-1", "a batch the run created")
+    ledger.remove("batch", "same-1")  # the batch ended; the file is still there
+    assert [(i["kind"], i["id"]) for i in gather(tmp_path)] == [("file", "same-1")]
 
 
 def _on(endpoint_test: Any, change: Any) -> Any:
@@ -271,3 +279,40 @@ def test_a_run_stopped_while_its_batch_is_being_created_says_where_to_look(tmp_p
         _, err = process.communicate(timeout=60)
     assert "a batch was being created from file-standin-0" in err, err
     assert f"GET {server.base_url.rstrip('/')}/batches" in err
+
+
+def test_an_id_with_a_slash_stays_one_path_segment_on_every_surface(tmp_path: Path, standin: StandinServer) -> None:
+    """'batch_1/cancel' must not turn a poll into a cancel, nor 'victim/content' a delete into a read."""
+    standin.mutations.append(_on(lambda path, request: path.endswith("/batches") and request,
+                                 lambda body: {**body, "id": "batch_1/cancel"}))
+    _run(tmp_path, standin, "--batch-wait", "3", surfaces="python-sdk,rest,node-sdk,curl")
+    polls = [(p, request) for p, _, request in standin.requests if "/batches/" in p]
+    assert len(polls) >= 4 and all(p.endswith("/batches/batch_1%2Fcancel") for p, _ in polls), polls
+    standin.mutations[:] = [_on(lambda path, request: path.endswith("/files") and "file" in request,
+                                lambda body: {**body, "id": "victim/content"})]
+    standin.requests.clear()
+    _run(tmp_path, standin, "--batch-wait", "3", "--cassette-dir", str(tmp_path / "c2"),
+         surfaces="python-sdk,rest,node-sdk,curl", report="r2")
+    paths = [p for p, _, _ in standin.requests if "/files/" in p]
+    assert len(paths) == 4 and all(p.endswith("/files/victim%2Fcontent") for p in paths), paths
+
+
+@pytest.mark.parametrize("where", ["create", "poll"])
+def test_a_lifecycle_answered_with_the_wrong_kind_of_object_fails_at_once(tmp_path: Path, standin: StandinServer,
+                                                                          where: str) -> None:
+    chat = {"id": "chatcmpl-123", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+
+    def wrong(path: str, request: dict[str, Any], reply: Any) -> Any:
+        from tests.standin.server import Reply
+
+        hit = path.endswith("/batches") and bool(request) if where == "create" else "/batches/" in path
+        return Reply(200, dict(chat)) if hit else reply
+
+    standin.mutations.append(wrong)
+    started = time.monotonic()
+    row = _run(tmp_path, standin, "--batch-wait", "60", surfaces="rest")["rest"]
+    assert time.monotonic() - started < 20  # not the whole --batch-wait
+    assert row["verdict"] == "FAIL" and "'chat.completion' object, not a 'batch'" in row["reason"], row["reason"]
+    assert row["gated_verdict"] == "FAIL"  # no manifest: a FAIL is never passed off as its findings' DEVIATION
+    polls = [p for p, _, _ in standin.requests if "/batches/" in p]
+    assert len(polls) == (0 if where == "create" else 1)

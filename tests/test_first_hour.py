@@ -280,3 +280,29 @@ def test_a_reproduce_command_sends_the_recorded_request_again(tmp_path: Path, ca
     assert done.returncode == 0 and json.loads(done.stdout)["object"] == "chat.completion", done.stderr
     assert [p for p, _, _ in sent] == ["/v1/chat/completions"]
     assert json.loads(json.dumps(sent[0][2])) == json.loads(row["exchange"]["request_body"])
+
+
+def test_a_fail_stays_a_fail_unless_a_known_failure_explains_it() -> None:
+    from conformance.analysis import CaseResult
+    from conformance.findings import Finding, Severity
+    from conformance.gaps import Gap, GapManifest, apply
+    from conformance.verdicts import Verdict
+
+    def result() -> CaseResult:
+        deviation = Finding(check="schema.chat.completion", pointer="/id", message="m", severity=Severity.DEVIATION)
+        failure = Finding(check="chat.choices.count", pointer="/choices", message="m", severity=Severity.FAILURE)
+        return CaseResult(case="c", surface="rest", feature="f", title="t", section="", verdict=Verdict.FAIL,
+                          findings=[deviation, failure])
+
+    def gap(check: str) -> Gap:
+        return Gap(id=check, reason="r", source="s", check=check)
+
+    nothing = result()
+    apply(nothing, GapManifest())
+    assert nothing.gated_verdict is Verdict.FAIL
+    only_deviation = result()
+    apply(only_deviation, GapManifest([gap("schema.chat.completion")]))
+    assert only_deviation.gated_verdict is Verdict.FAIL
+    failure_known = result()
+    apply(failure_known, GapManifest([gap("chat.choices.count")]))
+    assert failure_known.gated_verdict is Verdict.DEVIATION  # what is left is the unknown deviation

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +234,9 @@ def _duration(seconds: float) -> str:
 def _baseline(path: Path | None, err: Any) -> dict[str, Any] | None:
     if path is None:
         return None
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"--baseline {path} is a symbolic link to a file that does not exist: the baseline is "
+                         "never written through a link (give the file itself)")
     if not path.exists():
         err.print(f"note: no baseline yet at {path}: this run's report becomes it", markup=False)
         return None
@@ -252,8 +254,10 @@ def _compare(path: Path, baseline: dict[str, Any] | None, report: dict[str, Any]
     written = report_dir / "report.json"
     if baseline is None:
         if path.resolve() != written.resolve():
+            from conformance import atomic
+
             path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(written, path)
+            atomic.write_text(path, written.read_text(encoding="utf-8"))  # replaces a link, never follows it
         err.print(f"baseline written: {path}", markup=False)
         return EXIT_OK
     changes = diff_reports(baseline, report)

@@ -52,7 +52,8 @@ def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str,
         "suite": {"name": "openai-conformance", "version": __version__},
         "spec": {"repo": OPENAI_SPEC_REPO, "commit": OPENAI_SPEC_COMMIT, "date": OPENAI_SPEC_DATE,
                  "label": OPENAI_SPEC_LABEL},
-        "target": settings.profile.public(),
+        # A profile is the user's text: a key pasted into its description or key command stays out of reports.
+        "target": settings.scrubber.deep(settings.profile.public()),
         # Only what the recording and the installed clients decide: a live run and its replay write the same report
         # (the wall clock, the mode and the timings are a live run's alone and are printed, not written).
         "run": {

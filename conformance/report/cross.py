@@ -70,6 +70,8 @@ def write_cross_target(reports: list[dict[str, Any]], folder: str | Path) -> lis
         folder / "matrix.md": template_environment().get_template("cross.md.j2").render(matrix=matrix),
         folder / "matrix.html": template_environment(html=True).get_template("cross.html.j2").render(matrix=matrix),
     }
-    for path, text in rendered.items():
-        atomic.write_text(path, text)
+    from conformance.report.write import no_controls
+
+    rendered = {path: no_controls(text) for path, text in rendered.items()}
+    atomic.write_all(rendered)  # both or neither
     return list(rendered)

@@ -46,6 +46,9 @@ def template_environment(*, html: bool = False) -> Environment:
     env.filters["fence"] = fence
     env.filters["code"] = inline_code
     env.filters["cell_code"] = lambda text: inline_code(text).replace("|", "\\|")
+    env.filters["md_text"] = md_text
+    env.filters["safe_url"] = safe_url
+    env.filters["md_link"] = md_link
     from conformance.report.rates import cell_rate, expectation_rows, sample_note
 
     env.filters["rate"] = cell_rate
@@ -90,6 +93,32 @@ _RAW_CONTROLS = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{BIDI}]
 def _escaped(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_URL = re.compile(r"https?://[^\s<>\"'`\\()\[\]]+")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
+
+
+def safe_url(url: Any) -> str:
+    """A link target from data (a case's documentation section, a gap's source): an http(s) URL with nothing that
+    could end the attribute or the Markdown link, else "#" (a javascript: or data: URL is never a live link)."""
+    return url if isinstance(url, str) and _URL.fullmatch(url) else "#"
+
+
+def md_text(text: Any) -> str:
+    """Prose from data (a profile's description, a gap's reason, a saved case's title) as Markdown text: one line,
+    no control character, HTML's < > & as entities and Markdown's own punctuation escaped, so it reads as the
+    text it is and never as a tag, a link or a table cell's end."""
+    flat = " ".join(_CONTROL.sub(_escaped, str(text)).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_link(text: Any, url: Any) -> str:
+    """``text`` as inline code, linked to ``url`` when it is a safe http(s) URL."""
+    code = inline_code(text)
+    target = safe_url(url)
+    return f"[{code}]({target})" if target != "#" else code
 
 
 def no_controls(text: str) -> str:

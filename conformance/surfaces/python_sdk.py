@@ -9,6 +9,7 @@ documentation shows (see surfaces/structured.py): an answer the helper cannot pa
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import openai
 from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -90,7 +91,9 @@ class PythonSdkSurface:
 
 def _batch_step(client: openai.OpenAI, case: Case, body: dict[str, Any]) -> dict[str, Any]:
     """One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py)."""
-    endpoint = case.endpoint  # "batches/<id>/cancel", "files/<id>/content": an id may hold a slash of its own
+    # "batches/<id>/cancel", "files/<id>/content": each id is one percent-encoded path segment (conformance.batches
+    # .segment), so a slash inside an id cannot make another operation; the SDK gets the id and encodes it again.
+    endpoint = case.endpoint
     if case.is_upload:
         upload = body["file"]
         made: Any = client.files.create(file=(upload["filename"], upload["content"].encode(), "application/jsonl"),
@@ -98,14 +101,14 @@ def _batch_step(client: openai.OpenAI, case: Case, body: dict[str, Any]) -> dict
     elif endpoint == "batches":
         made = client.batches.create(**body)
     elif endpoint.startswith("batches/") and endpoint.endswith("/cancel"):
-        made = client.batches.cancel(endpoint.removeprefix("batches/").removesuffix("/cancel"))
+        made = client.batches.cancel(unquote(endpoint.removeprefix("batches/").removesuffix("/cancel")))
     elif endpoint.startswith("batches/"):
-        made = client.batches.retrieve(endpoint.removeprefix("batches/"))
+        made = client.batches.retrieve(unquote(endpoint.removeprefix("batches/")))
     elif endpoint.startswith("files/") and endpoint.endswith("/content"):
-        text = client.files.content(endpoint.removeprefix("files/").removesuffix("/content")).text
+        text = client.files.content(unquote(endpoint.removeprefix("files/").removesuffix("/content"))).text
         return {"returned": "HttpxBinaryResponseContent", "lines": len(text.splitlines())}
     elif endpoint.startswith("files/") and case.method == "DELETE":
-        made = client.files.delete(endpoint.removeprefix("files/"))
+        made = client.files.delete(unquote(endpoint.removeprefix("files/")))
         return {"returned": type(made).__name__, "deleted": made.deleted}
     else:
         raise ValueError(f"no SDK method for {case.method} {case.endpoint}")

@@ -17,9 +17,10 @@ function choicesOf(completion) {
 
 // One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py).
 async function batchStep(client, job) {
-  // "batches/<id>/cancel", "files/<id>/content": an id may hold a slash of its own.
+  // "batches/<id>/cancel", "files/<id>/content": each id is one path segment, percent-encoded by the suite (a
+  // slash inside an id cannot make another operation); the SDK is handed the id itself and encodes it again.
   const endpoint = job.endpoint;
-  const between = (prefix, suffix) => endpoint.slice(prefix.length, endpoint.length - suffix.length);
+  const between = (prefix, suffix) => decodeURIComponent(endpoint.slice(prefix.length, endpoint.length - suffix.length));
   if (endpoint === "files" && job.method === "POST") {
     const file = await toFile(Buffer.from(job.body.file.content, "utf8"), job.body.file.filename,
                               { type: "application/jsonl" });
