@@ -1,8 +1,10 @@
 """Peak memory and time of one case against hostile servers, and the cost of assembling large streams.
 
-Run on demand: `python benchmarks/bench_hostile.py`. Targets: peak resident memory of a run below 300 MB against an
-endless fast stream and against a gzip bomb (2 MB that inflates to 2 GB), each ending as ERROR with its one-line
-reason; assembling a stream grows linearly with its size. Servers are SYNTHETIC, on loopback, bounded in time.
+Run on demand: `python benchmarks/bench_hostile.py [SURFACES]` (every class on all four surfaces by default).
+Targets: peak resident memory of a run below 300 MB against every hostile class (an endless fast stream, a gzip
+bomb of 2 MB that inflates to 2 GB, answers past the judging budget in every spelling) and a legal 60 MB stream,
+each hostile one ending as ERROR with its one-line reason; assembling a stream grows linearly with its
+size. Servers are SYNTHETIC, on loopback, bounded in time.
 """
 
 from __future__ import annotations
@@ -21,23 +23,29 @@ sys.path.insert(0, str(REPO))
 from tests.standin import hostile as h  # noqa: E402
 
 KEY = "bench-key-not-secret"
+NODE_DIR = __import__("os").environ.get("CONFORMANCE_NODE_DIR") or str(
+    Path.home() / ".cache" / "openai-conformance" / "node-openai-6.30.1")
 PROFILE = str(REPO / "tests/standin/standin.toml")
 
 
-def peak_run(behaviour: h.Behaviour, case: str) -> tuple[float, float, str]:
-    """(peak RSS in MB, seconds, the result's reason) of `conformance run -k case --surfaces rest` under time -v."""
+def peak_run(behaviour: h.Behaviour, case: str, surface: str = "rest") -> tuple[float, float, str, str]:
+    """(peak RSS in MB, seconds, the verdict, its reason) of `conformance run -k case --surfaces S` under time -v."""
     with tempfile.TemporaryDirectory() as tmp, h.hostile(KEY) as server:
         server.on(h.for_case(case), behaviour)
         started = time.perf_counter()
         done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "conformance.cli", "run", "--target",
-                               PROFILE, "--base-url", server.base_url, "--record-mode", "once", "--surfaces", "rest",
-                               "--cassette-dir", f"{tmp}/c", "--report-dir", f"{tmp}/r", "-k", case],
+                               PROFILE, "--base-url", server.base_url, "--record-mode", "once", "--surfaces",
+                               surface, "--cassette-dir", f"{tmp}/c", "--report-dir", f"{tmp}/r", "-k", case],
                               capture_output=True, text=True, cwd=REPO,
-                              env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": KEY, "HOME": tmp})
+                              env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": KEY, "HOME": tmp,
+                                   **({"CONFORMANCE_NODE_DIR": NODE_DIR} if NODE_DIR else {})})
         elapsed = time.perf_counter() - started
         peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
-        report = json.loads(Path(f"{tmp}/r/report.json").read_text())
-    return peak, elapsed, report["results"][0]["reason"]
+        try:
+            result = json.loads(Path(f"{tmp}/r/report.json").read_text())["results"][0]
+        except (OSError, ValueError, IndexError):
+            return peak, elapsed, "none", done.stderr.strip().splitlines()[-1][:160] if done.stderr else ""
+    return peak, elapsed, result["verdict"], result["reason"]
 
 
 def assembly_seconds(megabytes: int) -> float:
@@ -74,16 +82,28 @@ def oversized_cassette_run(gigabytes: float) -> tuple[float, float, str]:
     return peak, elapsed, said
 
 
+CLASSES = (("endless fast stream", h.endless_stream, "stream.basic"),
+           ("gzip bomb 2 GB", h.gzip_bomb(2000), "chat.system_user"),
+           ("gzip, gzip bomb 6 GB", h.double_gzip_bomb(6000), "chat.system_user"),
+           ("500,000 choices", h.many_choices(500_000), "chat.system_user"),
+           ("500,000 choices, keys escaped", h.many_escaped_choices(500_000), "chat.system_user"),
+           ("600,000 tool calls", h.many_tool_calls(600_000), "tools.auto"),
+           ("6,000,000 tiny stream events", h.many_tiny_events(6_000_000), "stream.basic"),
+           ("one event of 300,000 parts", h.one_event_of_many_parts(300_000), "stream.basic"),
+           ("10,000,000 embedding floats", h.many_floats(10_000_000), "embeddings.single"),
+           ("a legal 60 MB stream", h.legal_large_stream(60), "stream.basic"))
+SURFACES = ("python-sdk", "rest", "node-sdk", "curl")
+
+
 def main() -> None:
-    for name, behaviour, case in (("endless fast stream", h.endless_stream, "stream.basic"),
-                                  ("gzip bomb 2 GB", h.gzip_bomb(2000), "chat.system_user"),
-                                  ("gzip, gzip bomb 6 GB", h.double_gzip_bomb(6000), "chat.system_user"),
-                                  ("500,000 choices", h.many_choices(500_000), "chat.system_user"),
-                                  ("600,000 tool calls", h.many_tool_calls(600_000), "tools.auto"),
-                                  ("6,000,000 tiny stream events", h.many_tiny_events(6_000_000), "stream.basic")):
-        peak, elapsed, reason = peak_run(behaviour, case)
-        verdict = "met" if peak < 300 else "NOT met"
-        print(f"{name}: peak {peak:.0f} MB in {elapsed:.1f} s ({verdict}: < 300 MB); reason: {reason}")
+    surfaces = sys.argv[1].split(",") if len(sys.argv) > 1 else SURFACES
+    print("| class | surface | peak RSS (MB) | seconds | verdict | goal < 300 MB |")
+    print("|---|---|---|---|---|---|")
+    for name, behaviour, case in CLASSES:
+        for surface in surfaces:
+            peak, elapsed, verdict, reason = peak_run(behaviour, case, surface)
+            print(f"| {name} | {surface} | {peak:.0f} | {elapsed:.1f} | {verdict}: {reason[:90]} | "
+                  f"{'met' if peak < 300 else 'NOT met'} |", flush=True)
     peak, elapsed, said = oversized_cassette_run(2.0)
     print(f"a 2 GB cassette: peak {peak:.0f} MB in {elapsed:.1f} s ({'met' if peak < 300 else 'NOT met'}: "
           f"< 300 MB); {said}")

@@ -117,13 +117,15 @@ class Capture:
         except Exception as exc:  # a stream cut mid-way: keep what is known, and let the client see the error
             exchange.error = self.scrubber.text(f"{type(exc).__name__}: {exc}")
             raise
+        # The budget first, on the raw bytes: an answer past it is never decoded, scrubbed or handed to a client.
+        over = judging_budget_problem(response.content, exchange.content_type)
+        if over:  # no client and no check is handed an answer no real server sends
+            exchange.error = over
+            exchange.response_body = f"[not kept: {over}]"
+            raise JudgingBudgetExceeded(over)
         text, problem = decode_body(response.content, exchange.content_type)
         exchange.response_body = self.scrubber.text(text)
         exchange.encoding_problem = problem
-        over = judging_budget_problem(text, exchange.content_type)
-        if over:  # recorded whole; no client and no check is handed an answer no real server sends
-            exchange.error = over
-            raise JudgingBudgetExceeded(over)
 
     def note_error(self, exc: BaseException) -> None:
         """Record a failure that happened before or instead of a response (timeout, refused connection)."""

@@ -19,13 +19,15 @@ from conformance.catalogue.model import Case
 from conformance.checks.registry import finding as registered_finding
 from conformance.findings import Finding, Severity
 from conformance.flows import (
-    MAX_NARROWED,
+    MAX_NAMED,
     Turn,
     echo_finding,
     extension_pointers,
     leaves,
+    narrow,
     portable,
     resolve,
+    unnamed_extensions_finding,
     wire_message,
     without,
 )
@@ -150,16 +152,21 @@ def _why_refused(sender: StepSender, case: Case, step: Any, number: int, turns: 
     retried, body, tried = attempt(wire, "verbatim message echoed")
     if not _accepted(retried):
         return outcome, sent, turns, findings
-    required = []
-    for root in candidates[:MAX_NARROWED] if len(candidates) > 1 else ():
-        check, _, _ = attempt(without(wire, root), f"verbatim without {root}")
-        if not _accepted(check):
-            required.append(root)
-    required = required or candidates
+    def accepted_without(group: list[str]) -> bool | None:
+        shown = group[0] if len(group) == 1 else f"{len(group)} fields from {group[0]}"
+        check, _, _ = attempt(without(wire, *group), f"verbatim without {shown}")
+        if check.exchange is None or check.exchange.status is None:
+            return None  # not recorded, or no answer: nothing proved either way
+        return _accepted(check)
+
+    required, finished = narrow(candidates, accepted_without) if len(candidates) > 1 else (candidates, True)
     fields = [leaf for root in required for leaf in leaves(wire, root)]
     kept = all(_has(message, leaf) and _same(message, wire, leaf) for leaf in fields)
-    for leaf in fields:
+    for leaf in fields[:MAX_NAMED]:
         findings.append(replace(echo_finding(leaf, kept, label, stream, _seen(wire, leaf)), step=number))
+    if len(fields) > MAX_NAMED or not finished or not required:
+        findings.append(replace(unnamed_extensions_finding(len(candidates), len(fields), MAX_NAMED, finished,
+                                                           label), step=number))
     return retried, body, tried, findings
 
 

@@ -33,8 +33,11 @@ TOOL_CALL_FIELDS = ("id", "type", "function")
 FUNCTION_FIELDS = ("name", "arguments")
 # Fields a stream sends in pieces: a client joins them (content, refusal, reasoning text, arguments).
 JOINED_FIELDS = ("content", "refusal", "reasoning_content", "reasoning", "arguments")
-# At most this many candidate fields are narrowed one by one (each costs one request).
-MAX_NARROWED = 4
+# Narrowing (which of the server's own fields does the next turn need?) halves the candidates: each request leaves
+# out a group, so k needed fields among n cost about 2k log2(n) requests. At most this many requests are spent, and
+# at most MAX_NAMED fields are named (each a finding); past them the rest is said in one finding.
+MAX_NARROWING_REQUESTS = 48
+MAX_NAMED = 8
 
 
 def portable(message: dict[str, Any]) -> dict[str, Any]:
@@ -89,15 +92,57 @@ def resolve(document: Any, pointer: str) -> Any:
     return node
 
 
-def without(message: dict[str, Any], pointer: str) -> dict[str, Any]:
+def without(message: dict[str, Any], *pointers: str) -> dict[str, Any]:
+    """The message without the object members at ``pointers`` (the roots of the server's own fields: members,
+    never array elements, so leaving one out moves no other)."""
     copied = copy.deepcopy(message)
-    *parents, last = pointer.split("/")[1:]
-    node: Any = copied
-    for token in parents:
-        token = token.replace("~1", "/").replace("~0", "~")
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    node.pop(last.replace("~1", "/").replace("~0", "~"), None)
+    for pointer in pointers:
+        *parents, last = pointer.split("/")[1:]
+        node: Any = copied
+        try:
+            for token in parents:
+                token = token.replace("~1", "/").replace("~0", "~")
+                node = node[int(token)] if isinstance(node, list) else node[token]
+        except (KeyError, IndexError, ValueError, TypeError):
+            continue  # under a member already left out
+        if isinstance(node, dict):
+            node.pop(last.replace("~1", "/").replace("~0", "~"), None)
     return copied
+
+
+def narrow(candidates: list[str], accepted_without: Callable[[list[str]], bool | None],
+           budget: int = MAX_NARROWING_REQUESTS) -> tuple[list[str], bool]:
+    """The candidates the next turn needs, proved one by one: a group whose absence is still accepted holds none
+    that is needed on its own; a refused group is halved until each needed field stands alone. Returns (the
+    fields proved needed, whether the search finished within ``budget`` requests). ``accepted_without`` sends the
+    verbatim message without a group: True (accepted), False (refused), None (no answer to judge: stop)."""
+    proved: list[str] = []
+    left = [budget]
+    finished = [True]
+
+    def search(group: list[str], known_refused: bool) -> None:
+        if not group or not finished[0]:
+            return
+        if not known_refused:
+            if left[0] <= 0:
+                finished[0] = False
+                return
+            left[0] -= 1
+            answer = accepted_without(group)
+            if answer is None:
+                finished[0] = False
+                return
+            if answer:
+                return
+        if len(group) == 1:
+            proved.append(group[0])
+            return
+        middle = len(group) // 2
+        search(group[:middle], False)
+        search(group[middle:], False)
+
+    search(list(candidates), True)  # without every candidate is the portable echo, refused already
+    return proved, finished[0]
 
 
 def wire_message(body: str, stream: bool) -> dict[str, Any] | None:
@@ -221,6 +266,23 @@ def continue_chat(question: str) -> Callable[[list[Turn]], dict[str, Any]]:
         return body
 
     return build
+
+
+def unnamed_extensions_finding(candidates: int, named: int, shown: int, finished: bool, surface_label: str) -> Finding:
+    """The verbatim message is accepted and the portable echo refused, and not every field it needs is named: too
+    many, the narrowing's request budget spent, or no single field needed on its own (either of two will do)."""
+    if not finished:
+        why = f"the narrowing stopped at its budget of {MAX_NARROWING_REQUESTS} requests"
+    elif named > shown:
+        why = f"{named} fields are needed; the first {shown} are named in findings of their own"
+    else:
+        why = "no single one of them is needed on its own (the server takes any of several)"
+    return Finding("flow.echo.extension_required", "/choices/0/message",
+                   f"the next turn is refused unless the assistant message carries fields of the server's own "
+                   f"({candidates} candidate(s) that are not OpenAI fields; {why}): every client that rebuilds "
+                   f"messages from OpenAI's fields breaks ({surface_label})", Severity.FAILURE,
+                   expected="the portable echo (OpenAI's message fields) is accepted",
+                   seen=f"{candidates} field(s) of the server's own")
 
 
 def echo_finding(pointer: str, client_kept: bool, surface_label: str, stream: bool, seen: Any) -> Finding:

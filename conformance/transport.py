@@ -10,6 +10,7 @@ Requests may only go to the target's own origin: a redirect elsewhere is refused
 from __future__ import annotations
 
 import enum
+import re
 import socket
 import ssl
 import threading
@@ -291,30 +292,84 @@ class JudgingBudgetExceeded(TransportFailure):
     kind = FailureKind.TOO_LARGE
 
 
-# Past these counts an answer is not judged (an ERROR saying which budget): OpenAI caps n at 128 and a call list at
-# a few dozen; a long real answer is tens of thousands of events. Counted on the raw text, before any client parses
-# it, so that no SDK builds half a million objects either.
-MAX_CHOICES_AND_CALLS = 20_000
+# Past these counts an answer is not judged (an ERROR saying which budget). Counted on the raw text, before any
+# client parses it, so that no SDK builds millions of objects either. The count is of the thing itself, whatever
+# its spelling: every JSON value (object, array, member, element: its '{', '[', ',' and ':' outside strings), so
+# that choices without "index", an escaped "\u0069ndex", tool calls, embedding floats, keys and output-file lines
+# all count, in a body or in a stream, in one event or in many. The largest legal answer the catalogue's requests
+# can draw (a few embeddings of 3,072 floats, n up to 128, a long stream) holds well under a tenth of it.
+MAX_JSON_VALUES = 500_000
 MAX_STREAM_EVENTS = 250_000
+# A JSON string, escapes included (the unrolled form: linear, no backtracking), for text and for raw bytes.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_STRING_BYTES = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# The rest of a string whose opening quote came before (its content, then its closing quote).
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"')
+_STRING_REST_BYTES = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 # What a cassette holds instead of a body past the judging budget (it is neither judged nor kept).
 NOT_KEPT_MARKER = "[openai-conformance: body not kept: "
 
 
-def judging_budget_problem(text: str, content_type: str) -> str | None:
-    """Why an answer is past the judging budget, or None. Linear, at C speed: substring counts only."""
-    if text.startswith(NOT_KEPT_MARKER):  # a recorded answer that was past it: the same reason again
-        return text[len(NOT_KEPT_MARKER):].removesuffix("]")
-    if "event-stream" in content_type or text.startswith(("data:", ":", "event:")):
-        events = text.count("data:")
+_CHUNK = 1 << 20
+
+
+def json_values(text: str | bytes, at_least: int = 0) -> int:
+    """How many JSON values ``text`` holds, near enough for a budget: each value's opening or separating character
+    outside strings. Works on one JSON body, JSON Lines and an SSE stream alike, on text or raw bytes. The count
+    with strings included is an upper bound found without a copy; only past ``at_least`` are the strings blanked
+    for the exact figure, a megabyte at a time (a string cut by a chunk's end is carried into the next), so that
+    no copy of the whole answer, nor one object per string, is ever made."""
+    marks: tuple[Any, ...] = ("{", "[", ",", ":") if isinstance(text, str) else (b"{", b"[", b",", b":")
+    upper = sum(text.count(c) for c in marks) + 1
+    if upper <= at_least:
+        return upper
+    binary = isinstance(text, bytes)
+    pattern: Any = _JSON_STRING_BYTES if binary else _JSON_STRING
+    rest_of_string: Any = _STRING_REST_BYTES if binary else _STRING_REST
+    zero, quote, backslash = (b"0", b'"', b"\\") if binary else ("0", '"', "\\")
+    total, carry, in_string = 1, text[:0], False
+    for start in range(0, len(text), _CHUNK):
+        chunk = carry + text[start:start + _CHUNK]
+        carry, pos = text[:0], 0
+        if in_string:  # inside a string a previous chunk opened: its end, if it is in this chunk
+            end = rest_of_string.match(chunk)
+            if end is None:
+                trailing = len(chunk) - len(chunk.rstrip(backslash))
+                carry = backslash if trailing % 2 else text[:0]  # an escape cut in two: its backslash goes on
+                continue
+            pos, in_string = end.end(), False
+        blanked = pattern.sub(zero, chunk[pos:])
+        cut = blanked.find(quote)  # a string that goes on past this chunk (any quote after it is escaped)
+        total += sum(blanked.count(c, 0, len(blanked) if cut < 0 else cut) for c in marks)
+        if cut >= 0:
+            in_string = True
+            trailing = len(chunk) - len(chunk.rstrip(backslash))
+            carry = backslash if trailing % 2 else text[:0]
+    return total
+
+
+def judging_budget_problem(text: str | bytes, content_type: str) -> str | None:
+    """Why an answer is past the judging budget, or None. Linear, at C speed: counts, and a regex pass only for an
+    answer that may be over. Takes the raw bytes, so that an answer over it is refused before it is decoded."""
+    marker = NOT_KEPT_MARKER if isinstance(text, str) else NOT_KEPT_MARKER.encode()
+    if text.startswith(marker):  # type: ignore[arg-type]  # a recorded answer that was past it: the same reason
+        rest = text[len(marker):]
+        return (rest if isinstance(rest, str) else rest.decode("utf-8", "replace")).removesuffix("]")
+    if isinstance(text, bytes):
+        starts: tuple[Any, ...] = (b"data:", b":", b"event:")
+        lines: tuple[Any, ...] = (b"\ndata:", b"\rdata:")
+    else:
+        starts, lines = ("data:", ":", "event:"), ("\ndata:", "\rdata:")
+    if "event-stream" in content_type or text.startswith(starts):
+        events = sum(text.count(m) for m in lines) + text.startswith(starts[0])
         if events > MAX_STREAM_EVENTS:
             return f"the stream has {events} events, past the judging budget of {MAX_STREAM_EVENTS}"
-        return None
-    parts = text.count('"index"')
-    if parts > MAX_CHOICES_AND_CALLS and text.count('"embedding"') < parts // 2:
-        return (f"the answer has {parts} choices or tool calls, past the judging budget of "
-                f"{MAX_CHOICES_AND_CALLS}")
+    values = json_values(text, at_least=MAX_JSON_VALUES)
+    if values > MAX_JSON_VALUES:
+        return (f"the answer holds about {values} JSON values (objects, arrays, members, elements), past the judging "
+                f"budget of {MAX_JSON_VALUES}")
     return None
 
 

@@ -165,3 +165,31 @@ def test_a_misspelt_expectation_is_an_error_where_it_is_written() -> None:
     with pytest.raises(AttributeError, match="no expectation named"):
         Expectations().get("min_tool_call")
     assert Expectations.of({"min_tool_calls": 2}).to_dict() == {"min_tool_calls": 2}
+
+
+def test_narrowing_twenty_thousand_fields_costs_a_few_dozen_requests_and_names_only_what_it_proved() -> None:
+    from conformance.flows import MAX_NARROWING_REQUESTS, narrow
+
+    candidates = [f"/extra_{n}" for n in range(20_000)]
+    sent: list[int] = []
+
+    def accepted_without(group: list[str]) -> bool:
+        sent.append(len(group))
+        return "/extra_13579" not in group
+
+    proved, finished = narrow(candidates, accepted_without)
+    assert proved == ["/extra_13579"] and finished
+    assert len(sent) <= MAX_NARROWING_REQUESTS
+    # Two fields, either of which will do: none is needed on its own, and none is named.
+    either = narrow(candidates[:6], lambda group: not {"/extra_1", "/extra_4"} <= set(group))
+    assert either == ([], True)
+
+
+def test_a_narrowing_cut_by_its_budget_names_what_it_proved_and_says_the_rest_in_one_finding() -> None:
+    from conformance.flows import narrow, unnamed_extensions_finding
+
+    needed = {f"/f{n}" for n in range(0, 20_000, 997)}  # 21 needed fields: more than the budget can prove
+    proved, finished = narrow([f"/f{n}" for n in range(20_000)], lambda group: not needed & set(group))
+    assert not finished and set(proved) <= needed
+    finding = unnamed_extensions_finding(20_000, len(proved), 8, finished, "REST")
+    assert finding.pointer == "/choices/0/message" and "budget" in finding.message

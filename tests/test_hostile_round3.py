@@ -214,8 +214,8 @@ def test_the_proxy_scrubs_the_key_the_server_echoes(guarded_proxy: tuple, canary
 # --- bounded judging -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("behaviour,case,budget", [
-    ("many_choices", "chat.system_user", "choices or tool calls"),
-    ("many_tool_calls", "tools.auto", "choices or tool calls"),
+    ("many_choices", "chat.system_user", "JSON values"),
+    ("many_tool_calls", "tools.auto", "JSON values"),
     ("many_tiny_events", "stream.basic", "events"),
 ])
 def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
@@ -223,7 +223,7 @@ def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
     from tests.standin import hostile as h
 
     monkeypatch.setenv("CONFORMANCE_STANDIN_KEY", CANARY_KEY)
-    count = {"many_tiny_events": 300_000}.get(behaviour, 30_000)
+    count = {"many_tiny_events": 300_000}.get(behaviour, 100_000)
     with h.hostile(CANARY_KEY) as server:
         server.on(h.for_case(case), getattr(h, behaviour)(count))
         code = main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--base-url",

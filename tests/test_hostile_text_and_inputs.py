@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import PROFILE, conformance
@@ -160,7 +162,9 @@ def test_the_proxy_reads_no_body_for_an_unknown_route_and_refuses_a_signed_chunk
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             raw.sendall(b"POST /not-the-token/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         b"Transfer-Encoding: chunked\r\n\r\n" + b"4000000\r\n")  # 64 MB announced, none sent
-            answer = raw.recv(4096)
+            answer = b""
+            while chunk := raw.recv(4096):  # the proxy answers and closes: read to the end
+                answer += chunk
         assert answer.startswith(b"HTTP/1.1 404") and b"no_such_route" in answer
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             raw.sendall(f"POST {route}chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
@@ -198,3 +202,54 @@ def test_a_too_deep_answer_is_a_reason_without_a_python_exception_name(tmp_path:
     rows = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
     assert {r["verdict"] for r in rows} == {"ERROR"}
     assert not any("RecursionError" in r["reason"] for r in rows), [r["reason"] for r in rows]
+
+
+@pytest.mark.parametrize("name, body, content_type", [
+    ("tool calls without index", '{"choices":[{"message":{"tool_calls":['
+     + ",".join('{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}' for _ in range(150_000))
+     + "]}}]}", "application/json"),
+    ("escaped index keys", '{"choices":[' + ",".join(f'{{"\\u0069ndex":{n}}}' for n in range(300_000)) + "]}",
+     "application/json"),
+    ("one event of many parts", "data: {\"choices\":[" + ",".join('{"delta":{}}' for _ in range(300_000))
+     + "]}\n\ndata: [DONE]\n\n", "text/event-stream"),
+    ("ten million embedding floats", '{"data":[{"embedding":[' + ",".join(["0.1"] * 10_000_000) + "]}]}",
+     "application/json"),
+    ("a batch output file of a million empty lines", "{}\n" * 1_000_000, "application/octet-stream"),
+    ("a member per key", "{" + ",".join(f'"k{n}":0' for n in range(300_000)) + "}", "application/json"),
+])
+def test_the_judging_budget_counts_the_thing_itself_whatever_its_spelling(name: str, body: str,
+                                                                         content_type: str) -> None:
+    from conformance.transport import judging_budget_problem
+
+    started = time.monotonic()
+    assert "past the judging budget" in (judging_budget_problem(body, content_type) or ""), name
+    assert time.monotonic() - started < 3
+
+
+def test_the_largest_legal_answers_are_within_the_judging_budget() -> None:
+    from conformance.transport import judging_budget_problem
+
+    embeddings = '{"object":"list","data":[' + ",".join(
+        f'{{"object":"embedding","index":{n},"embedding":[{",".join(["-0.0123"] * 3072)}]}}' for n in range(16)
+    ) + "]}"
+    long_text = json.dumps({"choices": [{"message": {"content": "word, " * 2_000_000}}]})  # commas inside a string
+    stream = "".join('data: {"choices":[{"index":0,"delta":{"content":"a,b:c"}}]}\n\n' for _ in range(20_000))
+    for body, kind in ((embeddings, "application/json"), (long_text, "application/json"),
+                       (stream, "text/event-stream")):
+        assert judging_budget_problem(body, kind) is None
+
+
+def test_a_too_deep_report_or_saved_case_is_one_line_exit_2(tmp_path: Path) -> None:
+    deep = "[" * 200_000 + "]" * 200_000
+    report = tmp_path / "deep.json"
+    report.write_text('{"schema_version": 2, "results": ' + deep + "}")
+    for args in (["diff", str(report), str(report)], ["report", str(report), "--out", str(tmp_path / "m")],
+                 ["gaps", "draft", str(report)]):
+        result = conformance(*args)
+        assert result.returncode == 2 and "nests too deeply" in result.stderr, (args, result.stderr[-300:])
+        assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "deep.json").write_text(deep)
+    result = conformance("run", "--target", "llamacpp", "--cases-dir", str(cases), "--report-dir", str(tmp_path / "r"))
+    assert result.returncode == 2 and "nests too deeply" in result.stderr and "recursion" not in result.stderr

@@ -81,6 +81,9 @@ def test_filters_show_what_was_chosen(browser: Any, page: Path) -> None:
     assert visible_columns == ["curl"]
 
     browser.find_element("css selector", "#filters button[type=reset]").click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 10).until(lambda b: len(_shown(b)) == len(results))
     _choose(browser, "feature", "Embeddings")
     _choose(browser, "known", "new")
     shown = _shown(browser)
@@ -93,7 +96,11 @@ def test_filters_show_what_was_chosen(browser: Any, page: Path) -> None:
     assert set(rows) <= {"Embeddings"}
 
     browser.find_element("css selector", "#filters button[type=reset]").click()
-    assert len(_shown(browser)) == len(results)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # A form's reset event comes before its fields are reset: the page filters again right after it.
+    WebDriverWait(browser, 10).until(lambda b: len(_shown(b)) == len(results))
+    assert count.text == f"{len(results)} of {len(results)} results shown"
 
 
 def test_nothing_overflows_with_every_finding_open(browser: Any, page: Path) -> None:

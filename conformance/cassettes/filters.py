@@ -28,10 +28,9 @@ def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
 
     def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         body = response.get("body", {}).get("string")
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         content_type = next((v[0] if isinstance(v, list) and v else str(v) for k, v in
                              response.get("headers", {}).items() if k.lower() == "content-type"), "")
-        over = judging_budget_problem(text, content_type) if isinstance(text, str) else None
+        over = judging_budget_problem(body, content_type) if isinstance(body, str | bytes) else None
         if over:  # not judged, so not kept: the cassette says why, and a replay ends where the live run did
             response["body"]["string"] = f"{NOT_KEPT_MARKER}{over}]".encode()
             body = None

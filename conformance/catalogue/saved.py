@@ -51,8 +51,11 @@ def load_cases(folder: str | Path | None) -> list[Case]:
                               data["body"], expect=data.get("expect", {})))
         except UsageError as exc:
             raise UsageError(f"saved case {path}: {exc}") from None
-        except (OSError, ValueError, RecursionError) as exc:
-            raise UsageError(f"saved case {path} is unusable ({exc}): fix or delete it") from None
+        except RecursionError:
+            raise UsageError(f"saved case {path} is unusable (it nests too deeply to read): fix or delete it") \
+                from None
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"saved case {path} is unusable ({str(exc)[:160]}): fix or delete it") from None
     ids = [c.id for c in cases]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

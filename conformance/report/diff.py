@@ -54,8 +54,13 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"cannot read report {path}: {exc.strerror or exc}") from None
     except ValueError:
         raise UsageError(f"{path} is not JSON: give a report.json written by 'conformance run'") from None
-    if not isinstance(data, dict) or "results" not in data or "schema_version" not in data:
-        raise UsageError(f"{path} is not a conformance report.json (no schema_version/results)")
+    except RecursionError:
+        raise UsageError(f"{path} nests too deeply to be a report.json written by 'conformance run'") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list) or "schema_version" not in data \
+            or not all(isinstance(r, dict) and isinstance(r.get("case"), str) and isinstance(r.get("surface"), str)
+                       and isinstance(r.get("verdict"), str) for r in data["results"]):
+        raise UsageError(f"{path} is not a conformance report.json (schema_version, and results each with a case, "
+                         "a surface and a verdict)")
     return data
 
 

@@ -99,7 +99,10 @@ def sample_from_cassette(path: Path, root: Path) -> Sample | None:
     if case.is_batch:
         return None  # a lifecycle of several answers (upload, batch, output file): injectors act on one answer
     raw_request = last["request"].get("body") or "{}"
-    request = json.loads(raw_request if isinstance(raw_request, str) else raw_request.decode())
+    try:
+        request = json.loads(raw_request if isinstance(raw_request, str) else raw_request.decode())
+    except (ValueError, RecursionError):
+        return None  # not a request the catalogue sent: nothing to inject into
     response = last["response"]
     headers = {k.lower(): v[0] if isinstance(v, list) and v else v for k, v in response.get("headers", {}).items()}
     text = response["body"]["string"]
@@ -115,6 +118,6 @@ def sample_from_cassette(path: Path, root: Path) -> Sample | None:
     else:
         try:
             sample.body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             sample.body = NOT_JSON
     return sample

@@ -218,6 +218,55 @@ def many_tiny_events(count: int) -> Behaviour:
     return send
 
 
+def many_escaped_choices(count: int) -> Behaviour:
+    """``count`` choices whose keys are spelt with JSON escapes (``"\\u0069ndex"``): the same answer to any JSON
+    reader, another spelling to a substring count."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        choice = ('{"\\u0069ndex":%d,"m\\u0065ssage":{"role":"assistant","content":"x"},'
+                  '"finish_reason":"stop"}')
+        text = ('{"id":"c","object":"chat.completion","created":1700000000,"model":"m","choices":['
+                + ",".join(choice % n for n in range(count)) + "]}")
+        handler.send(200, "OK", {"content-type": "application/json"}, text.encode())
+
+    return send
+
+
+def one_event_of_many_parts(count: int) -> Behaviour:
+    """A stream of one event whose chunk holds ``count`` choices, then [DONE]."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        parts = ",".join(f'{{"index":{n},"delta":{{"content":"x"}}}}' for n in range(count))
+        event = ('data: {"id":"c","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":['
+                 + parts + "]}\n\n")
+        handler.send(200, "OK", {"content-type": "text/event-stream"}, event.encode() + b"data: [DONE]\n\n")
+
+    return send
+
+
+def many_floats(count: int) -> Behaviour:
+    """An embeddings list whose one vector has ``count`` elements."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        text = ('{"object":"list","model":"m","data":[{"object":"embedding","index":0,"embedding":['
+                + ",".join(["0.1"] * count) + ']}],"usage":{"prompt_tokens":1,"total_tokens":1}}')
+        handler.send(200, "OK", {"content-type": "application/json"}, text.encode())
+
+    return send
+
+
+def legal_large_stream(megabytes: int) -> Behaviour:
+    """A legal stream of about ``megabytes`` MB: many content deltas of 1 KB each, a finish, [DONE]."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        piece = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",
+                            "system_fingerprint": None, "choices": [{"index": 0, "delta": {"content": "x" * 1000},
+                                                                     "logprobs": None, "finish_reason": None}]})
+        last = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",
+                           "system_fingerprint": None, "choices": [{"index": 0, "delta": {}, "logprobs": None,
+                                                                    "finish_reason": "stop"}]})
+        events = f"data: {piece}\n\n" * (megabytes * 1000) + f"data: {last}\n\ndata: [DONE]\n\n"
+        handler.send(200, "OK", {"content-type": "text/event-stream"}, events.encode())
+
+    return send
+
+
 def short_content_length(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
     """A stream whose Content-Length stops short, inside its second event (the rest is never read)."""
     text = "".join(f"data: {event}\n\n" for event in reply.events or []).encode()
