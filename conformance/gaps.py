@@ -59,6 +59,7 @@ class Gap:
 class GapManifest:
     gaps: list[Gap] = field(default_factory=list)
     source: str = ""
+    checked: str = ""  # when the manifest was last brought up to the public evidence (its top-level `checked`)
 
 
 def manifest_path(target: str) -> Path | None:
@@ -82,10 +83,10 @@ def load_manifest(path: str | Path | None) -> GapManifest:
         raise UsageError(f"cannot read known-gaps manifest {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"known-gaps manifest {path} is not valid TOML ({exc}): fix the file") from None
-    unknown_top = set(document) - {"gap", "extends"}
+    unknown_top = set(document) - {"gap", "extends", "checked"}
     if unknown_top:
         raise UsageError(f"{path}: unknown key(s) {', '.join(sorted(unknown_top))} (a manifest has [[gap]] "
-                         "entries and optionally extends = \"<built-in target>\")")
+                         "entries and optionally extends = \"<built-in target>\" and checked = \"<date>\")")
     gaps = _extended(document.get("extends"), path)
     for number, entry in enumerate(document.get("gap", [])):
         where = f"{path} gap #{number + 1}"
@@ -109,7 +110,7 @@ def load_manifest(path: str | Path | None) -> GapManifest:
     ids = [g.id for g in gaps]
     if len(set(ids)) != len(ids):
         raise UsageError(f"{path}: gap ids must be unique")
-    return GapManifest(gaps, _display(path))
+    return GapManifest(gaps, _display(path), str(document.get("checked", "")))
 
 
 def _extended(extends: Any, path: Path) -> list[Gap]:
@@ -187,6 +188,19 @@ def apply(result: Any, manifest: GapManifest, request: dict[str, Any] | None = N
         explained = any(f.known_gap and f.severity is Severity.FAILURE for f in result.findings)
         result.gated_verdict = result.verdict if result.verdict is Verdict.FAIL and not explained else gated
     return matched
+
+
+def gap_statuses(manifest: GapManifest, results: list[dict[str, Any]],
+                 closed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every known gap with what this run says of it: "seen" (a result matched it), "not seen" (every result it
+    covers was judged and none matched: closed) or "not yet checked" (what it covers was not judged here, e.g. an
+    offline report with nothing recorded yet)."""
+    matched = {f.get("known_gap") for r in results for f in r.get("findings", [])} | {r.get("known_gap")
+                                                                                      for r in results}
+    gone = {g["id"] for g in closed}
+    return [{"id": g.id, "what": g.check or (g.verdict.value if g.verdict else ""), "reason": g.reason,
+             "source": g.source, "status": "seen" if g.id in matched else "not seen" if g.id in gone
+             else "not yet checked"} for g in manifest.gaps]
 
 
 def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]],

@@ -69,6 +69,11 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     if unavailable:
         result.verdict, result.reason = Verdict.NOT_RUN, unavailable
         return result
+    if (case.id, surface_name) in settings.deferred:
+        result.verdict = Verdict.NOT_RUN
+        result.reason = (f"not sent: the key's daily quota ({settings.profile.rpd} requests) was spent on the cases "
+                         f"before it; the next run records the rest: {settings.record_command()}")
+        return result
     if not settings.recording and not path.is_file():
         result.verdict = Verdict.NOT_RECORDED
         result.reason = (f"no cassette {result.cassette}; {settings.key_hint()}, then record it: "

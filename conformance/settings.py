@@ -45,6 +45,8 @@ class Settings:
     rpm: float | None = None  # requests per minute when recording, shared by every worker; None: unpaced
     share: bool = True  # a live run sends each distinct request once and shares its answer (conformance/sharing.py)
     checks: Selection = field(default_factory=Selection)  # --checks / --exclude-checks
+    # (case, surface) runs a live run leaves for its next run: past the key's daily quota (commands/progress.py)
+    deferred: frozenset[tuple[str, str]] = frozenset()
 
     def pace(self) -> None:
         """Wait for this request's slot when a live run is paced (--rpm); a replay never waits."""

@@ -118,20 +118,34 @@ def test_a_dry_run_makes_the_pre_checks_of_a_run(tmp_path: Path, canary_key: str
     profile.write_text((REPO / "tests" / "standin" / "standin.toml").read_text() + "rpd = 10\n")
     quota = conformance("run", "--target", str(profile), "--record-mode", "once", "--dry-run",
                         "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), key=canary_key)
-    assert quota.returncode == 2 and "more than the 10 a day" in quota.stderr
+    assert quota.returncode == 0 and "more than the 10 a day" in quota.stderr and "sends the cases that fit" in \
+        quota.stderr
     assert _files(tmp_path) == ["daily.toml"]  # a dry run writes nothing, not even a folder
 
 
-def test_a_run_over_the_daily_quota_writes_no_report(tmp_path: Path, canary_key: str) -> None:
+def test_a_run_over_the_daily_quota_sends_what_fits_and_the_next_run_records_the_rest(tmp_path: Path,
+                                                                                      canary_key: str) -> None:
+    """A free-tier key: 3 cases (6 runs on two surfaces, 3 distinct requests) and 2 requests a day."""
     profile = tmp_path / "daily.toml"
     profile.write_text((REPO / "tests" / "standin" / "standin.toml").read_text() + "rpd = 2\n")
     with running(canary_key) as server:
-        result = conformance("run", "--target", str(profile), "--base-url", server.base_url, "--record-mode", "once",
-                             "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"),
-                             "--surfaces", "rest", "-k", FEW, key=canary_key)
-        chats = [p for p, _, _ in server.requests if not p.endswith("/models")]
-    assert result.returncode == 2 and "more than the 2 a day" in result.stderr
-    assert chats == [] and _files(tmp_path / "r") == [] and _files(tmp_path / "c") == []
+        args = ["run", "--target", str(profile), "--base-url", server.base_url, "--record-mode", "once",
+                "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"),
+                "--surfaces", "rest,python-sdk", "-k", FEW]
+        first = conformance(*args, key=canary_key)
+        sent_first = [p for p, _, _ in server.requests if not p.endswith("/models")]
+        rows = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
+        server.requests.clear()
+        second = conformance(*args, key=canary_key)
+        sent_second = [p for p, _, _ in server.requests if not p.endswith("/models")]
+    assert first.returncode == 0, first.stderr
+    assert "more than the 2 a day" in first.stderr and len(sent_first) == 2
+    assert first.stderr.strip().splitlines()[-1].startswith("conformance run --target")
+    assert sorted(r["verdict"] for r in rows) == ["NOT RUN", "NOT RUN", "PASS", "PASS", "PASS", "PASS"]
+    assert second.returncode == 0, second.stderr
+    assert len(sent_second) == 1  # only the case the quota left
+    rows = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
+    assert {r["verdict"] for r in rows} == {"PASS"}
 
 
 def test_a_recording_and_its_replay_write_the_same_report(tmp_path: Path, canary_key: str) -> None:
@@ -306,3 +320,18 @@ def test_a_fail_stays_a_fail_unless_a_known_failure_explains_it() -> None:
     failure_known = result()
     apply(failure_known, GapManifest([gap("chat.choices.count")]))
     assert failure_known.gated_verdict is Verdict.DEVIATION  # what is left is the unknown deviation
+
+
+def test_a_missing_key_answered_403_is_a_finding_naming_the_exception_each_sdk_raises() -> None:
+    from conformance.catalogue import CASES
+    from conformance.checks import CheckContext
+    from conformance.checks.error_bodies import status
+    from conformance.expectations import Expectations
+
+    case = next(c for c in CASES if c.id == "errors.no_key")
+    assert case.expect_error == (401,)
+    ctx = CheckContext(kind="error", body={"error": {"message": "m", "type": "t", "param": None, "code": None}},
+                       request={}, status=403, expect=Expectations(status=(401,)))
+    (found,) = list(status(ctx))
+    assert found.check == "errors.status" and "PermissionDeniedError" in found.message
+    assert "AuthenticationError" in found.message

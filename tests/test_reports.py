@@ -162,7 +162,7 @@ def test_replay_reproduces_the_committed_report_byte_for_byte(replayed: Path) ->
         assert (replayed / name).read_bytes() == (COMMITTED.parent / name).read_bytes(), name
 
 
-def test_what_breaks_comes_first_grouped_by_feature_with_the_surfaces_it_hits() -> None:
+def test_what_breaks_comes_first_grouped_by_harm_with_the_surfaces_it_hits() -> None:
     from conformance.report.summary import what_breaks
 
     report = json.loads(COMMITTED.read_text())
@@ -173,8 +173,11 @@ def test_what_breaks_comes_first_grouped_by_feature_with_the_surfaces_it_hits() 
     stream = by_case["tools.stream"]["problems"]
     assert {("breaks the client (sdk.assembled)", "node-sdk")} <= {(p["what"], s) for p in stream
                                                                     for s in p["surfaces"]}
-    assert [g["feature"] for g in breaks["groups"]] == [f for f in report["features"]
-                                                         if f in {g["feature"] for g in breaks["groups"]}]
+    from conformance.report.summary import HARMS
+
+    order = [key for key, _, _ in HARMS]  # worst harm first
+    assert [g["harm"] for g in breaks["groups"]] == sorted((g["harm"] for g in breaks["groups"]), key=order.index)
+    assert breaks["groups"][0]["harm"] == "conversation"  # llama.cpp's refused next turns come first
     markdown = (COMMITTED.parent / "report.md").read_text()
     assert markdown.index("## What breaks for your users") < markdown.index("## Matrix")
 
@@ -219,3 +222,30 @@ def test_hostile_text_in_what_breaks_stays_inside_one_code_span() -> None:
     children = [c.type for c in inline[0].children]
     assert children == ["text", "code_inline"], children
     assert "\x1b" not in inline_code(hostile) and "\n" not in inline_code(hostile)
+
+
+def test_what_breaks_ranks_by_what_it_does_to_a_client() -> None:
+    from conformance.report.summary import what_breaks
+
+    def row(case: str, verdict: str, check: str | None = None, **extra: object) -> dict:
+        findings = [{"check": check, "pointer": "/", "message": f"{check} broke", "severity": "failure",
+                     "known_gap": None}] if check else []
+        return {"case": case, "surface": "rest", "feature": "f", "verdict": verdict, "gated_verdict": verdict,
+                "reason": f"{case} reason", "findings": findings, "tier": "core", **extra}
+
+    report = {"features": ["f"], "results": [
+        row("chat.usage.x", "FAIL", "usage.parts"),
+        row("errors.bad_key", "ERROR"),
+        row("params.accepted.user", "UNSUPPORTED"),
+        row("params.invalid.top_p.value", "UNSUPPORTED", tier="full"),  # refusing an invalid value is right
+        row("stream.tool_call_finish", "FAIL", "stream.tool_calls.finish_reason"),
+        row("flow.tool_loop", "FAIL", "flow.echo.extension_required"),
+        row("chat.max_tokens", "FAIL", "chat.max_tokens.honoured"),
+    ]}
+    breaks = what_breaks(report)
+    assert [g["harm"] for g in breaks["groups"]] == ["conversation", "tools", "refused", "text", "no-answer",
+                                                     "accounting"]
+    assert [c["case"] for g in breaks["groups"] for c in g["cases"]][:3] == [
+        "flow.tool_loop", "stream.tool_call_finish", "params.accepted.user"]
+    assert breaks["unsupported"] == ["params.invalid.top_p.value"]
+    assert all(g["sees"] for g in breaks["groups"])

@@ -107,9 +107,9 @@ def test_no_key_in_any_shared_cassette(runs: dict[str, Any]) -> None:
         assert CANARY_KEY not in path.read_text(), path
 
 
-def test_a_run_over_the_daily_quota_stops_before_its_first_request(tmp_path: Path, canary_key: str,
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_over_the_daily_quota_sends_only_what_the_quota_allows(tmp_path: Path, canary_key: str,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STANDIN_KEY", canary_key)
     with running(canary_key) as server:
@@ -118,10 +118,14 @@ def test_a_run_over_the_daily_quota_stops_before_its_first_request(tmp_path: Pat
                            'chat_model = "standin-chat"\nembedding_model = "standin-embed"\nrpd = 5\n'
                            'rpd_source = "a test quota"\n')
         code = main(["run", "--target", str(profile), "--record-mode", "once", "--surfaces", "rest"])
-        assert [path for path, _, _ in server.requests] == ["/v1/models"]  # the model check, and not one case
+        sent = [path for path, _, _ in server.requests if path != "/v1/models"]
     err = capsys.readouterr().err
-    assert code == 2 and "more than the 5 a day" in err and "a test quota" in err
-    assert "distinct request(s)" in err  # the estimate came first
+    assert code in (0, 1) and 0 < len(sent) <= 5, sent
+    assert "more than the 5 a day" in err and "a test quota" in err
+    assert err.index("distinct request(s)") < err.index("more than the 5 a day")  # the estimate came first
+    rows = json.loads((tmp_path / "reports" / "quota" / "report.json").read_text())["results"]
+    assert sum(r["verdict"] == "NOT RUN" for r in rows) == len(rows) - len(sent)
+    assert err.strip().splitlines()[-1].startswith("conformance run --target")
 
 
 def test_the_gate_pools_a_shared_answer_once() -> None:

@@ -19,8 +19,22 @@ def status(ctx: CheckContext) -> Iterator[Finding]:
         yield finding("errors.status", "", f"accepted an invalid request: HTTP {ctx.status} where OpenAI answers "
                       f"{' or '.join(map(str, allowed))}", expected=allowed, seen=ctx.status, severity=Severity.FAILURE)
     elif ctx.status not in allowed:
-        yield finding("errors.status", "", f"HTTP {ctx.status} where OpenAI answers {' or '.join(map(str, allowed))}",
-                      expected=allowed, seen=ctx.status)
+        raised = _sdk_exceptions(ctx.status, allowed)
+        yield finding("errors.status", "", f"HTTP {ctx.status} where OpenAI answers {' or '.join(map(str, allowed))}"
+                      f"{raised}", expected=allowed, seen=ctx.status)
+
+
+# The exception class each OpenAI SDK (Python and Node.js alike) raises for a status: code that catches OpenAI's
+# class misses the other (openai-python's _exceptions.py, openai-node's core/error.ts).
+SDK_EXCEPTIONS = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
+                  404: "NotFoundError", 409: "ConflictError", 422: "UnprocessableEntityError",
+                  429: "RateLimitError"}
+
+
+def _sdk_exceptions(status: int, allowed: list[int]) -> str:
+    seen = SDK_EXCEPTIONS.get(status, "InternalServerError" if status >= 500 else "APIStatusError")
+    wanted = " or ".join(SDK_EXCEPTIONS.get(s, "APIStatusError") for s in allowed)
+    return "" if seen == wanted else f": the OpenAI SDKs raise {seen} where code written for OpenAI catches {wanted}"
 
 
 OPENAI_ERROR_BODIES = ("genuine OpenAI error bodies in shared/reference/openai-recordings (1,672 answers: error.code "

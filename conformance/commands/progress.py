@@ -44,11 +44,14 @@ class Progress:
             self.console.print(request_estimate(pairs, settings), markup=False)
             requests, _ = planned_requests(pairs, settings)
             rpd = settings.profile.rpd
-            if rpd and requests > rpd:  # stop before the first request: the key's daily quota would run out
-                from conformance.commands.run import quota_message
+            if rpd and requests > rpd:  # the key's daily quota would run out: send what fits, leave the rest
+                from conformance.commands.run import quota_message, to_send, within_quota
 
-                self.handle.quota_error = quota_message(requests, settings)
-                raise pytest.UsageError(self.handle.quota_error)
+                kept = within_quota(pairs, settings, rpd)
+                settings.deferred = frozenset(set(to_send(pairs, settings)) - kept)
+                self.handle.deferred = len(settings.deferred)
+                self.console.print(quota_message(requests, settings, len(kept), len(settings.deferred)),
+                                   markup=False)
         if self.console.is_terminal and total:
             self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,

@@ -104,6 +104,11 @@ def command_run(args: argparse.Namespace) -> int:
         err.print(f"conformance: the server refused every request (HTTP {refused}): nothing it does was judged. "
                   f"{_refusal_hint(refused, settings)}", markup=False)
         status = EXIT_FINDINGS
+    if handle.deferred:  # the key's daily quota: what is left goes to the next run, said last, as a command
+        err.print(f"conformance: {handle.deferred} case x surface run(s) were left for the next run (the key's daily "
+                  "quota); tomorrow, record only them with:", markup=False)
+        err.print(settings.record_command(), markup=False)
+        return status
     if args.baseline is not None:
         if refused:
             err.print("conformance: the baseline was not compared or written: a run the server refused whole "
@@ -370,7 +375,9 @@ def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
         err.print(request_estimate(pairs, settings), markup=False)
         requests, _ = planned_requests(pairs, settings)
         if profile.rpd and requests > profile.rpd:
-            raise UsageError(quota_message(requests, settings))
+            kept = within_quota(pairs, settings, profile.rpd)
+            err.print(quota_message(requests, settings, len(kept), len(to_send(pairs, settings)) - len(kept)),
+                      markup=False)
         err.print("no request was sent; the key's model list is checked when the run starts", markup=False)
         return EXIT_OK
     err.print(f"a replay would judge {recorded} of {len(pairs)} case x surface run(s) from cassettes in "
@@ -383,11 +390,36 @@ def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
     return EXIT_OK
 
 
-def quota_message(requests: int, settings: Any) -> str:
+def within_quota(pairs: list[tuple[str, str]], settings: Any, budget: int) -> set[tuple[str, str]]:
+    """The runs a live run sends when the key allows ``budget`` requests today: whole cases, in catalogue order,
+    while their requests fit (a case's surfaces share its answers; a batch is each surface's own)."""
+    from conformance.batches import planned_batch_requests
+    from conformance.catalogue import CASES
+
+    steps = {case.id: (planned_batch_requests(settings.batch_wait_s), True) if case.is_batch
+             else (1 + len(case.steps), False) for case in CASES}
+    by_case: dict[str, list[tuple[str, str]]] = {}
+    for pair in to_send(pairs, settings):
+        by_case.setdefault(pair[0], []).append(pair)
+    kept: set[tuple[str, str]] = set()
+    spent = 0
+    for case, runs in by_case.items():
+        each, own = steps.get(case, (1, False))
+        cost = (each * len(runs) if own or not settings.share else each) * settings.repeat
+        if spent + cost > budget:
+            break
+        spent += cost
+        kept.update(runs)
+    return kept
+
+
+def quota_message(requests: int, settings: Any, sent: int, deferred: int) -> str:
     profile = settings.profile
     source = f" ({profile.rpd_source})" if profile.rpd_source else ""
     return (f"this live run would send {requests} requests, more than the {profile.rpd} a day {profile.name}'s key "
-            f"allows{source}: select fewer cases (-k, --catalogue core) or fewer samples")
+            f"allows{source}: it sends the cases that fit ({sent} case x surface runs) and leaves {deferred} NOT RUN; "
+            f"the next --record-mode once run records only those (requests already made today count against the "
+            f"quota too)")
 
 
 def check_models(settings: Any, err: Any) -> None:

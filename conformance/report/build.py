@@ -10,7 +10,7 @@ from typing import Any
 from conformance import __version__
 from conformance.cassettes import read_provenance
 from conformance.catalogue import CASES, FEATURES
-from conformance.gaps import closed_gaps
+from conformance.gaps import closed_gaps, gap_statuses
 from conformance.settings import Settings
 from conformance.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_LABEL, OPENAI_SPEC_REPO
 from conformance.surfaces import SURFACES
@@ -44,6 +44,7 @@ def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str,
         if not result.get("recorded_at") and result.get("cassette"):
             result["recorded_at"] = read_provenance(result["cassette"]).get("recorded_at")
     counts = Counter(r["verdict"] for r in results)
+    closed = closed_gaps(settings.gaps, results)
     known = sum(1 for r in results if r.get("known_gap") or any(f.get("known_gap") for f in r["findings"]))
     surfaces = [s for s in surface_order if any(r["surface"] == s for r in results)]
     recorded = sorted({r["recorded_at"] for r in results if r.get("recorded_at")})
@@ -67,7 +68,12 @@ def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str,
         "gated_summary": {v.value: sum(1 for r in results if r.get("gated_verdict", r["verdict"]) == v.value)
                           for v in DISPLAY_ORDER},
         "known_gaps": {"manifest": settings.gaps.source or None, "entries": len(settings.gaps.gaps),
-                       "results_with_known_gaps": known},
-        "gaps_closed": closed_gaps(settings.gaps, results),
+                       "results_with_known_gaps": known, "checked": settings.gaps.checked or None,
+                       "list": gap_statuses(settings.gaps, results, closed),
+                       # Gaps known from public reports (every source a link): what a user of that provider should
+                       # know first, before anything is recorded with their own key.
+                       "public": bool(settings.gaps.gaps) and all(
+                           g.source.startswith(("https://", "http://")) for g in settings.gaps.gaps)},
+        "gaps_closed": closed,
         "results": results,
     }

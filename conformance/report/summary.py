@@ -23,24 +23,84 @@ def _gated(result: dict[str, Any]) -> str:
     return result.get("gated_verdict") or result["verdict"]
 
 
+# What a client suffers, worst first: (rank, heading, what the user's code sees). A problem takes the first harm
+# whose test matches it (its case id, its check id, its verdict).
+HARMS: tuple[tuple[str, str, str], ...] = (
+    ("conversation", "A conversation cannot continue",
+     "the next turn is refused or lost: an agent loop or a chat stops mid-way"),
+    ("tools", "Tool calls are lost or unusable",
+     "the tool call is missing, unparseable or unfinished: the function is never run, or run with wrong arguments"),
+    ("refused", "A request is refused for a parameter clients send",
+     "the whole request fails with a 4xx: the SDK raises (BadRequestError in Python, APIError in Node.js)"),
+    ("client", "The client library cannot read the answer",
+     "the SDK raises or assembles something else than the server sent"),
+    ("text", "No text, or the wrong text",
+     "the answer's text is empty, cut, or not what was asked (stop, max_tokens, response_format)"),
+    ("no-answer", "No usable answer",
+     "an error instead of an answer: a 5xx, a broken stream, a body no client can read"),
+    ("accounting", "Wrong token accounting",
+     "usage is missing, repeated or does not add up: clients that bill or budget on it count wrong"),
+    ("other", "Other failures", "a documented feature does not work as documented"),
+)
+_HARM_RANK = {key: n for n, (key, _, _) in enumerate(HARMS)}
+
+
+def harm_of(case: str, check: str | None, verdict: str) -> str:
+    """Which harm a problem does to a client (see HARMS)."""
+    check = check or ""
+    if case.startswith("flow.") or check.startswith("flow."):
+        return "conversation"
+    if check.startswith(("tools.", "stream.tool_calls")) or (case.startswith("tools.") and not check):
+        return "tools"
+    if verdict == Verdict.UNSUPPORTED.value:
+        return "refused"
+    if check.startswith(SDK_BREAKING_PREFIX):
+        return "client"
+    if check.startswith(("usage.", "stream.usage", "chat.usage", "embeddings.usage")):
+        return "accounting"
+    if check in ("chat.message.content", "chat.stop.honoured", "chat.max_tokens.honoured", "chat.response_format",
+                 "chat.finish_reason.length", "json.strict") or check.startswith("structured."):
+        return "text"
+    if verdict == Verdict.ERROR.value:
+        return "no-answer"
+    return "other"
+
+
+def _refused_parameter(result: dict[str, Any]) -> bool:
+    """An UNSUPPORTED that breaks clients: a parameter or value of OpenAI's that clients send as a matter of course
+    (the accepted-parameter cases, and the core features), not an invalid value the server is right to refuse."""
+    case = result["case"]
+    return result["verdict"] == Verdict.UNSUPPORTED.value and not case.startswith("params.invalid.") and \
+        result.get("tier", "core") == "core"
+
+
 def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
-    """Per feature (in the report's order), the cases that break a client: FAIL and ERROR verdicts and SDK-breaking
-    findings, each with the surfaces it hits and why; then counts of what else stands out."""
+    """What breaks a client, grouped by harm and ordered worst first (a conversation that cannot continue before a
+    wrong count): FAIL and ERROR verdicts, SDK-breaking findings and refused parameters clients send, each with
+    what the user's code sees and the surfaces it hits; then counts of what else stands out."""
     items: dict[str, dict[str, dict[str, Any]]] = {}
     for result in report["results"]:
-        reasons: list[tuple[str, str, bool]] = []  # (what, why, set aside as a known gap)
-        failure = _first_failure(result) if result["verdict"] == Verdict.FAIL.value else None
-        if failure is not None:
-            reasons.append(("does not work", failure, _gated(result) != Verdict.FAIL.value))
-        if result["verdict"] == Verdict.ERROR.value:  # no usable answer: the client got nothing it could use
+        reasons: list[tuple[str, str, str, bool]] = []  # (what, why, harm, set aside as a known gap)
+        verdict = result["verdict"]
+        failures = [f for f in result.get("findings", []) if f.get("severity") == "failure"]
+        only_sdk = bool(failures) and all(f["check"].startswith(SDK_BREAKING_PREFIX) for f in failures)
+        if verdict == Verdict.FAIL.value and not only_sdk:  # an SDK's failure is said as what it breaks, below
+            finding = _failing_finding(result)
+            why = (finding or {}).get("message") or result.get("reason", "")
+            reasons.append(("does not work", why, harm_of(result["case"], (finding or {}).get("check"), verdict),
+                            _gated(result) != Verdict.FAIL.value))
+        if verdict == Verdict.ERROR.value:  # no usable answer: the client got nothing it could use
             reasons.append(("gives no usable answer (ERROR)", result.get("reason", ""),
-                            _gated(result) != Verdict.ERROR.value))
+                            harm_of(result["case"], None, verdict), _gated(result) != Verdict.ERROR.value))
+        if _refused_parameter(result):
+            reasons.append(("is refused (UNSUPPORTED)", result.get("reason", ""), "refused",
+                            bool(result.get("known_gap"))))
         for finding in result.get("findings", []):
             if finding["check"].startswith(SDK_BREAKING_PREFIX):
                 reasons.append((f"breaks the client ({finding['check']})", finding.get("message") or "",
-                                bool(finding.get("known_gap"))))
-        for what, why, known in reasons:
-            case = items.setdefault(result["feature"], {}).setdefault(result["case"], {
+                                harm_of(result["case"], finding["check"], verdict), bool(finding.get("known_gap"))))
+        for what, why, harm, known in reasons:
+            case = items.setdefault(harm, {}).setdefault(result["case"], {
                 "case": result["case"], "title": result.get("title", ""), "section": result.get("section", ""),
                 "problems": {}})
             problem = case["problems"].setdefault((what, _short(why)), {
@@ -48,13 +108,13 @@ def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
             if result["surface"] not in problem["surfaces"]:
                 problem["surfaces"].append(result["surface"])
             problem["known_gap"] = problem["known_gap"] and known
-    features = [f for f in report.get("features", []) if f in items] + sorted(set(items) - set(report.get(
-        "features", [])))
-    groups = [{"feature": f, "cases": [{**c, "problems": list(c["problems"].values())} for c in items[f].values()]}
-              for f in features]
+    groups = [{"harm": key, "feature": heading, "sees": sees,
+               "cases": [{**c, "problems": list(c["problems"].values())} for c in items[key].values()]}
+              for key, heading, sees in HARMS if key in items]
     counts = Counter(r["verdict"] for r in report["results"])
     return {"groups": groups, "breaking": sum(len(g["cases"]) for g in groups),
-            "unsupported": sorted({r["case"] for r in report["results"] if r["verdict"] == Verdict.UNSUPPORTED}),
+            "unsupported": sorted({r["case"] for r in report["results"]
+                                   if r["verdict"] == Verdict.UNSUPPORTED and not _refused_parameter(r)}),
             "errors": sorted({r["case"] for r in report["results"] if r["verdict"] == Verdict.ERROR}),
             "deviations": counts.get(Verdict.DEVIATION.value, 0), "results": len(report["results"]),
             "judged": sum(counts.get(v.value, 0) for v in Verdict if v not in (Verdict.NOT_RECORDED, Verdict.NOT_RUN)),
@@ -62,13 +122,10 @@ def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
                                                               Verdict.FAIL))}
 
 
-def _first_failure(result: dict[str, Any]) -> str | None:
-    """Why the feature does not work, or None when an SDK-breaking finding is the whole reason (it says so)."""
+def _failing_finding(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The finding that makes a FAIL (the first failure that is not an SDK's), if any."""
     failures = [f for f in result.get("findings", []) if f.get("severity") == "failure"]
-    for finding in failures:
-        if not finding["check"].startswith(SDK_BREAKING_PREFIX):
-            return finding.get("message") or result.get("reason", "")
-    return None if failures else result.get("reason", "")
+    return next((f for f in failures if not f["check"].startswith(SDK_BREAKING_PREFIX)), None)
 
 
 def _short(text: str, limit: int = 200) -> str:

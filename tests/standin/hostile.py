@@ -261,7 +261,8 @@ def legal_large_stream(megabytes: int) -> Behaviour:
         last = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",
                            "system_fingerprint": None, "choices": [{"index": 0, "delta": {}, "logprobs": None,
                                                                     "finish_reason": "stop"}]})
-        events = f"data: {piece}\n\n" * (megabytes * 1000) + f"data: {last}\n\ndata: [DONE]\n\n"
+        line = f"data: {piece}\n\n"
+        events = line * (megabytes * 1_000_000 // len(line)) + f"data: {last}\n\ndata: [DONE]\n\n"
         handler.send(200, "OK", {"content-type": "text/event-stream"}, events.encode())
 
     return send
