@@ -44,7 +44,7 @@ class PythonSdkSurface:
                                http_client=http, max_retries=0, timeout=env.timeout_s,
                                default_headers=env.auth_headers(case) if not bearer else None,
                                default_query=env.auth_query(case) or None)
-        body = case.request_body(env.profile)
+        body = sdk_arguments(case.request_body(env.profile))
         required_keys = {"chat/completions": ("model", "messages"), "embeddings": ("model", "input"),
                          "images/generations": ("model", "prompt")}
         for required in required_keys.get(case.endpoint, ()):
@@ -114,6 +114,20 @@ def _batch_step(client: openai.OpenAI, case: Case, body: dict[str, Any]) -> dict
         raise ValueError(f"no SDK method for {case.method} {case.endpoint}")
     return {"returned": type(made).__name__, "id": made.id, **({"status": made.status}
                                                                 if hasattr(made, "status") else {})}
+
+
+# Arguments of the SDK's methods that are options of the call, not fields of the body: a body field of the same
+# name (Gemini documents a body field "extra_body" for its thinking_config) must go inside the SDK's extra_body,
+# as the layer's Python example writes it (extra_body={"extra_body": {...}}), or the SDK would take it as its own.
+SDK_CALL_OPTIONS = ("extra_body", "extra_headers", "extra_query", "timeout")
+
+
+def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that make the SDK send ``body`` as it is on the wire."""
+    clashing = {k: body[k] for k in SDK_CALL_OPTIONS if k in body}
+    if not clashing:
+        return body
+    return {**{k: v for k, v in body.items() if k not in clashing}, "extra_body": clashing}
 
 
 def _run_stream(client: openai.OpenAI, body: dict[str, Any], outcome: SurfaceOutcome) -> None:
