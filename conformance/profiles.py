@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,13 @@ class Profile:
     # Where the models come from and when that was last checked (the documentation's examples change).
     models_source: str = ""
     models_checked: str = ""
+    # What the target's documentation allows per model, for the documentation oracle (docs.rejected): a request
+    # parameter -> {model glob -> the values documented for models matching it}. A value the page documents only
+    # for other models is no broken promise when this model refuses it. (documented_source and documented_checked
+    # say where and when.)
+    documented: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    documented_source: str = ""
+    documented_checked: str = ""
     # A command that prints the key when the variable is not set (e.g. "gcloud auth print-access-token" for
     # Vertex AI's short-lived OAuth tokens). Run only for a live run; its output is kept in memory only.
     api_key_command: str = ""
@@ -59,6 +66,20 @@ class Profile:
     # The options given on the command line over the profile's values (name, value): a command the suite prints
     # for the user to paste names the same server (see selector).
     given: tuple[tuple[str, str], ...] = ()
+
+    def documents(self, param: str, value: Any, model: str | None = None) -> bool | None:
+        """Whether the documentation promises ``param: value`` for the chat model (or ``model``): True or False
+        where the profile says, None where it says nothing of the parameter (the case's own claim then stands)."""
+        from fnmatch import fnmatchcase
+
+        table = self.documented.get(param)
+        if not table:
+            return None
+        model = model or self.chat_model
+        for pattern, values in table.items():
+            if fnmatchcase(model, pattern):
+                return value in values
+        return False
 
     def selector(self) -> list[str]:
         """The options that name this target again on a command line: its name for a built-in or project target,
@@ -277,6 +298,10 @@ def _build(data: dict[str, Any], source: str) -> Profile:
         if not isinstance(data["embedding_base_url"], str):
             raise UsageError(f"{source}: embedding_base_url must be a URL string")
         check_base_url(data["embedding_base_url"])
+    documented = data.get("documented", {})
+    if not isinstance(documented, dict) or not all(
+            isinstance(t, dict) and all(isinstance(v, list) for v in t.values()) for t in documented.values()):
+        raise UsageError(f"{source}: documented must be tables of parameter -> {{model glob = [values]}}")
     auth = data.get("auth", "bearer")
     kind, _, name = str(auth).partition(":")
     if not (auth == "bearer" or (kind in ("header", "query") and name)):

@@ -167,6 +167,12 @@ def documented_failure(result: CaseResult, case: Case, settings: Settings) -> No
     page = case.documented_by.get(settings.profile.gaps_target) or case.documented_by.get(settings.profile.name)
     if not page or result.verdict is not Verdict.UNSUPPORTED:
         return
+    for param, value in case.request_body(settings.profile).items():
+        promised = settings.profile.documents(param, value)
+        if promised is False:  # the page documents this value for other models only: a refusal it announces
+            result.reason += (f"; {settings.profile.name}'s documentation lists {param} {value!r} for other models "
+                              f"than {settings.profile.chat_model} ({settings.profile.documented_source or page})")
+            return
     message = (f"{settings.profile.name}'s own documentation ({page}) lists this request as supported, and the "
                f"server rejected it ({result.reason}); against OpenAI's contract alone it is UNSUPPORTED")
     result.findings.append(Finding("docs.rejected", "", message, Severity.FAILURE, expected="accepted",

@@ -17,8 +17,9 @@ from tests.standin.server import Reply, _error, running
 
 def test_the_gemini_profile_names_the_documentations_models_with_source_and_date() -> None:
     profile = load_profile("gemini")
-    assert profile.chat_model == "gemini-3-flash-preview" and profile.embedding_model == "gemini-embedding-001"
+    assert profile.chat_model == "gemini-3.5-flash" and profile.embedding_model == "gemini-embedding-001"
     assert profile.models_source.startswith("https://ai.google.dev/gemini-api/docs/openai")
+    assert profile.documented["reasoning_effort"] and profile.documented_source and profile.documented_checked
     assert profile.models_checked and profile.rpd and profile.rpd_source
 
 
@@ -33,7 +34,8 @@ def test_every_reasoning_effort_of_the_pinned_spec_has_a_case_and_the_catalogue_
 def _profile(tmp_path: Path, base_url: str, chat_model: str = "standin-chat") -> Path:
     path = tmp_path / "p.toml"
     path.write_text(f'[target]\nname = "gemini"\nbase_url = "{base_url}"\napi_key_env = "STANDIN_KEY"\n'
-                    f'chat_model = "{chat_model}"\nembedding_model = "standin-embed"\n')
+                    f'chat_model = "{chat_model}"\nembedding_model = "standin-embed"\n'
+                    '[target.documented.reasoning_effort]\n"*" = ["low", "medium", "high"]\n')
     return path
 
 
@@ -64,7 +66,7 @@ def test_the_documentation_oracle_fails_a_documented_value_the_server_rejects(
               "rest", "-k", "reasoning.effort.minimal or reasoning.effort.low", "--catalogue", "full", "--gaps", "none",
               "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")])
     rows = {r["case"]: r for r in json.loads((tmp_path / "r" / "report.json").read_text())["results"]}
-    # "minimal" is not on Gemini's page: OpenAI's contract alone says UNSUPPORTED.
+    # "minimal" is not documented for this model (the page has it for Gemini 3 Flash only): UNSUPPORTED.
     assert rows["reasoning.effort.minimal"]["verdict"] == "UNSUPPORTED"
     low = rows["reasoning.effort.low"]
     assert low["verdict"] == "FAIL" and "ai.google.dev/gemini-api/docs/openai" in low["reason"]
@@ -126,3 +128,25 @@ def test_reasoning_in_content_and_unreported_reasoning_tokens_are_findings() -> 
     assert found["reasoning.in_content"].pointer == "/choices/0/message/content"
     assert "<thought> block" in found["reasoning.in_content"].message
     assert found["reasoning.tokens.reported"].pointer == "/usage/completion_tokens_details/reasoning_tokens"
+
+
+@pytest.mark.parametrize("value, documented", [("none", False), ("minimal", True), ("xhigh", False)])
+def test_the_documentation_oracle_holds_the_page_to_what_it_documents_for_this_model(value: str,
+                                                                                   documented: bool) -> None:
+    """gemini-3.5-flash: the page documents 'minimal' for Gemini 3 Flash, and 'none' only for 2.5 non-Pro models
+    (Gemini 3 thinking cannot be turned off): refusing 'none' is a refusal the page announces, not a FAIL."""
+    from conformance.analysis import CaseResult
+    from conformance.catalogue import CASES
+    from conformance.runner import documented_failure
+    from conformance.settings import resolve
+    from conformance.verdicts import Verdict
+
+    settings = resolve({"target": "gemini"})
+    case = next(c for c in CASES if c.id == f"reasoning.effort.{value}")
+    result = CaseResult(case=case.id, surface="rest", feature=case.feature, title=case.title, section=case.section,
+                        verdict=Verdict.UNSUPPORTED, reason="HTTP 400: Invalid reasoning_effort")
+    documented_failure(result, case, settings)
+    assert (result.verdict is Verdict.FAIL) is documented
+    assert any(f.check == "docs.rejected" for f in result.findings) is documented
+    if value == "none":
+        assert "for other models than gemini-3.5-flash" in result.reason

@@ -110,7 +110,7 @@ def test_the_project_profile_and_manifest_beat_the_built_in_and_extend_it(tmp_pa
     own.write_text(own.read_text() + '\n[[gap]]\nid = "mine"\nverdict = "ERROR"\nreason = "r"\nsource = "s"\n')
     assert [g.id for g in load_manifest(own).gaps][-1] == "mine"
     (tmp_path / "targets" / "gemini.toml").write_text((tmp_path / "targets" / "gemini.toml").read_text().replace(
-        'chat_model = "gemini-3-flash-preview"', 'chat_model = "my-model"'))
+        'chat_model = "gemini-3.5-flash"', 'chat_model = "my-model"'))
     from conformance.profiles import load_profile
 
     profile = load_profile("gemini")

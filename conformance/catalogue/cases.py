@@ -264,7 +264,7 @@ def tiny_png_data_url(size: int = 8, rgb: tuple[int, int, int] = (220, 30, 30)) 
 # Every reasoning_effort value of the pinned spec (ReasoningEffort, openai-openapi@f85dbe2), and the ones Gemini's
 # OpenAI-compatibility page documents ("low", "medium", "high" mapped to thinking budgets or levels, "none" off).
 REASONING_EFFORT = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-GEMINI_DOCUMENTED_EFFORT = ("none", "low", "medium", "high")
+GEMINI_DOCUMENTED_EFFORT = ("none", "minimal", "low", "medium", "high")  # for some model: see the profiles
 
 def tiny_wav_base64(seconds: float = 0.25, rate: int = 16_000, hertz: float = 440.0) -> str:
     """A short WAV made here (a 440 Hz tone, 16-bit mono PCM), base64-encoded for an `input_audio` part."""
@@ -404,6 +404,19 @@ CASES += [
              chat(messages=[{"role": "developer", "content": "Answer briefly."},
                             {"role": "user", "content": "Explain to me how AI works"}]), tier="core"),
     accepted("params.accepted.user", "user (an end-user id) is accepted", chat(messages=GREETING, user="user-1234")),
+    # Parameters of the pinned spec that common clients and frameworks send by default (stored-completion flags,
+    # request metadata, caching and safety ids, a neutral logit bias): refusing one fails every request such a
+    # client makes.
+    accepted("params.accepted.store", "store false (a stored-completions flag clients send) is accepted",
+             chat(messages=GREETING, store=False)),
+    accepted("params.accepted.metadata", "metadata (key-value pairs for the request) is accepted",
+             chat(messages=GREETING, metadata={"app": "openai-conformance"})),
+    accepted("params.accepted.prompt_cache_key", "prompt_cache_key (a caching hint) is accepted",
+             chat(messages=GREETING, prompt_cache_key="conformance-cache-1")),
+    accepted("params.accepted.safety_identifier", "safety_identifier (a hashed end-user id) is accepted",
+             chat(messages=GREETING, safety_identifier="user-hash-1234")),
+    accepted("params.accepted.logit_bias", "logit_bias (a neutral bias of 0 on one token) is accepted",
+             chat(messages=GREETING, logit_bias={"1": 0})),
     Case("params.accepted.embeddings.tokens", "Request parameters", "Embeddings input as a list of token arrays",
          f"{OPENAI_EMBEDDINGS}#input", "embeddings",
          embed(input=[[9906, 1917], [791, 8415, 374, 6437]], encoding_format="float"), tier="full"),

@@ -71,7 +71,7 @@ def _refused_parameter(result: dict[str, Any]) -> bool:
     (the accepted-parameter cases, and the core features), not an invalid value the server is right to refuse."""
     case = result["case"]
     return result["verdict"] == Verdict.UNSUPPORTED.value and not case.startswith("params.invalid.") and \
-        result.get("tier", "core") == "core"
+        (result.get("tier", "core") == "core" or case.startswith("params.accepted."))
 
 
 def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
