@@ -63,3 +63,14 @@ def test_the_lock_pins_what_this_environment_runs() -> None:
     report = json.loads((REPO / "reports" / "llamacpp" / "report.json").read_text())
     assert {k: v for k, v in report["run"]["versions"].items() if k in pins} == {
         k: pins[k] for k in report["run"]["versions"] if k in pins}
+
+
+def test_the_readme_quotes_the_committed_reports_headline() -> None:
+    """What the README says the first command prints is what it prints (the committed report's headline)."""
+    import json
+
+    from conformance.report.summary import headline
+
+    report = json.loads((REPO / "reports" / "llamacpp" / "report.json").read_text())
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert f"`{headline(report)}`" in readme
