@@ -203,15 +203,28 @@ def gap_statuses(manifest: GapManifest, results: list[dict[str, Any]],
              else "not yet checked"} for g in manifest.gaps]
 
 
-def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]],
-                case_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """Gaps that matched nothing although the run exercised every catalogue case and surface they cover.
+# A check that cannot see its deviation on an answer where another check fired: the tool-call checks tell calls
+# apart by their index, so on deltas without one (stream.tool_calls.index) they cannot see calls that share one.
+BLINDED_BY = {"stream.tool_calls.first": "stream.tool_calls.index", "sdk.stream.accumulate": "stream.tool_calls.index"}
+# Verdicts of an answer that was judged for its behaviour (an error, a refusal or nothing recorded shows none).
+_ANSWERED = (Verdict.PASS.value, Verdict.DEVIATION.value, Verdict.FLAKY.value, Verdict.FAIL.value)
 
-    A partial run (``-k``, ``--surfaces``, cases not recorded) cannot close a gap it did not fully look at.
+
+def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]],
+                case_ids: list[str] | None = None, selected: Any = None) -> list[dict[str, Any]]:
+    """Gaps that matched nothing although the run looked where they would show: every catalogue case and surface
+    they cover was judged on an answer (a refusal, an error or a missing recording shows no behaviour), their check
+    ran (``selected``: the run's check selection) and was not blinded on any of those answers (BLINDED_BY).
+
+    A partial run (``-k``, ``--surfaces``, cases not recorded) cannot close a gap it did not fully look at: the
+    gap stays "not yet checked", which the report says.
     """
     from conformance.catalogue import CASES
 
     ran = [r for r in results if r["verdict"] not in (Verdict.NOT_RECORDED.value, Verdict.NOT_RUN.value)]
+    answered = {(r["case"], r["surface"]) for r in ran if r["verdict"] in _ANSWERED}
+    blinded = {(r["case"], r["surface"], check) for r in ran for check, by in BLINDED_BY.items()
+               if any(f.get("check") == by for f in r.get("findings", []))}
     ran_pairs = {(r["case"], r["surface"]) for r in ran}
     surfaces = {r["surface"] for r in results}
     matched = {f.get("known_gap") for r in ran for f in r.get("findings", [])} | {r.get("known_gap") for r in ran}
@@ -220,6 +233,11 @@ def closed_gaps(manifest: GapManifest, results: list[dict[str, Any]],
         if gap.id in matched:
             continue
         covered = {(c, s) for c in (case_ids or [c.id for c in CASES]) for s in surfaces if gap.covers(c, s)}
+        if gap.check is not None:
+            if selected is not None and not selected.selected(gap.check):
+                continue  # its check did not run
+            if not covered & answered or any((c, s, gap.check) in blinded for c, s in covered):
+                continue  # no answer where it would have shown, or its check could not see it there
         if covered and covered <= ran_pairs:
             cases = sorted({c for c, _ in covered})
             closed.append({**gap.to_dict(), "case": cases[0] if len(cases) == 1 else "*", "surface": "*"})

@@ -335,3 +335,24 @@ def test_a_missing_key_answered_403_is_a_finding_naming_the_exception_each_sdk_r
     (found,) = list(status(ctx))
     assert found.check == "errors.status" and "PermissionDeniedError" in found.message
     assert "AuthenticationError" in found.message
+
+
+def test_a_known_gap_closes_only_where_its_check_could_have_seen_it() -> None:
+    from conformance.checks.registry import Selection
+    from conformance.gaps import Gap, GapManifest, closed_gaps
+
+    share = Gap(id="share", reason="r", source="s", check="stream.tool_calls.first", cases=("stream.tools_auto",),
+                surfaces=("rest",))
+
+    def row(verdict: str, checks: tuple[str, ...] = ()) -> dict:
+        return {"case": "stream.tools_auto", "surface": "rest", "verdict": verdict,
+                "findings": [{"check": c, "pointer": "/x"} for c in checks]}
+
+    ids = ["stream.tools_auto"]
+    assert [g["id"] for g in closed_gaps(GapManifest([share]), [row("PASS")], ids)] == ["share"]
+    # Deltas without an index: the check cannot tell calls apart, so its silence proves nothing.
+    assert closed_gaps(GapManifest([share]), [row("DEVIATION", ("stream.tool_calls.index",))], ids) == []
+    # A refusal or an error shows no behaviour; a check left out of the run saw nothing.
+    assert closed_gaps(GapManifest([share]), [row("UNSUPPORTED")], ids) == []
+    assert closed_gaps(GapManifest([share]), [row("ERROR")], ids) == []
+    assert closed_gaps(GapManifest([share]), [row("PASS")], ids, selected=Selection(exclude=("stream.*",))) == []

@@ -44,7 +44,7 @@ def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str,
         if not result.get("recorded_at") and result.get("cassette"):
             result["recorded_at"] = read_provenance(result["cassette"]).get("recorded_at")
     counts = Counter(r["verdict"] for r in results)
-    closed = closed_gaps(settings.gaps, results)
+    closed = closed_gaps(settings.gaps, results, selected=settings.checks)
     known = sum(1 for r in results if r.get("known_gap") or any(f.get("known_gap") for f in r["findings"]))
     surfaces = [s for s in surface_order if any(r["surface"] == s for r in results)]
     recorded = sorted({r["recorded_at"] for r in results if r.get("recorded_at")})
