@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import CASES, case_by_id
+from conformance.catalogue.cases import tiny_png_data_url
 from conformance.checks import REGISTRY, CheckContext, run_checks
 from conformance.findings import Severity
 from conformance.profiles import load_profile
@@ -215,6 +216,8 @@ DEVIATIONS = [
     Deviation("errors.type", "errors.bad_key", body("/error/type", "AuthenticationError"), "/error/type"),
     Deviation("images.data", "images.generate", body("/data/0/b64_json", "bm90IGFuIGltYWdl"), "/data/0/b64_json"),
     Deviation("images.data", "images.generate", body("/data", []), "/data"),
+    Deviation("images.size", "images.size", body("/data/0/b64_json", tiny_png_data_url(8).split(",", 1)[1]),
+              "/data/0/b64_json"),
     Deviation("schema.images", "images.generate", body("/created", DELETE), "/created"),
     Deviation("reasoning.in_content", "chat.system_user",
               body("/choices/0/message/content", "<think>The user asks about AI.</think>Sky blue"),

@@ -334,6 +334,11 @@ CASES += [
          "image", f"{GEMINI_DOC}#image-generation", "images/generations",
          {"model": IMAGE_MODEL, "prompt": "A red square on a white background", "n": 1,
           "response_format": "b64_json"}, tier="full", documented_by={"gemini": f"{GEMINI_DOC}#image-generation"}),
+    # size is the one image parameter the page says is honoured (the others are silently ignored).
+    Case("images.size", "Image generation", "images.generate with a size: one image of that size",
+         f"{GEMINI_DOC}#image-generation", "images/generations",
+         {"model": IMAGE_MODEL, "prompt": "A red square on a white background", "n": 1, "size": "1024x1024",
+          "response_format": "b64_json"}, tier="full", documented_by={"gemini": f"{GEMINI_DOC}#image-generation"}),
     # The Batch API through the SDK, as the layer documents it (Google's post "Gemini Batch API now supports
     # Embeddings and OpenAI Compatibility", 2025-09-08): files.create (JSONL, purpose batch), batches.create,
     # batches.retrieve until it ends, the output file read and judged line by line, the files deleted.
@@ -360,6 +365,17 @@ CASES += [
     Case("chat.service_tier.flex", "Chat completions", "service_tier flex is accepted", f"{OPENAI_CHAT}#service_tier",
          "chat/completions", chat(messages=GREETING, service_tier="flex"), tier="full",
          documented_by={"gemini": GEMINI_DOC}),
+    # The page documents service_tier "priority" beside "flex" (both values of the pinned spec's ServiceTier).
+    Case("chat.service_tier.priority", "Chat completions", "service_tier priority is accepted",
+         f"{OPENAI_CHAT}#service_tier", "chat/completions", chat(messages=GREETING, service_tier="priority"),
+         tier="full", documented_by={"gemini": GEMINI_DOC}),
+    # Gemini 3's thinking control through extra_body, as the page's example writes it today (thinking_level).
+    Case("reasoning.thinking_level", "Reasoning", "extra_body thinking_config with a thinking_level, as Gemini's "
+         "layer documents it for Gemini 3", f"{GEMINI_DOC}#thinking", "chat/completions",
+         chat(messages=GREETING, extra_body={"google": {"thinking_config": {"thinking_level": "low",
+                                                                            "include_thoughts": True}}}),
+         tier="full", oracle="the layer's documentation",
+         documented_by={"gemini": f"{GEMINI_DOC}#thinking", "vertex": f"{GEMINI_DOC}#thinking"}),
     # Gemini's own thinking configuration through the OpenAI SDK's extra_body (the layer's documentation): the body
     # carries an "extra_body" object with Google's thinking_config. Not an OpenAI parameter: OpenAI rejects it.
     Case("reasoning.thinking_config", "Reasoning", "extra_body thinking_config (a budget, thoughts included), as "

@@ -43,3 +43,37 @@ def images_data(ctx: CheckContext) -> Iterator[Finding]:
         if not any(raw.startswith(magic) for magic in _MAGIC):
             yield finding("images.data", f"/data/{number}/b64_json", "b64_json does not decode to a PNG, JPEG, WebP "
                           "or GIF image", expected="an image file", seen=raw[:8].hex())
+
+
+def image_size(raw: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG (its IHDR) or GIF (its logical screen), read from the header; None otherwise."""
+    if raw.startswith(b"\x89PNG\r\n\x1a\n") and len(raw) >= 24 and raw[12:16] == b"IHDR":
+        return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if raw.startswith(b"GIF8") and len(raw) >= 10:
+        return int.from_bytes(raw[6:8], "little"), int.from_bytes(raw[8:10], "little")
+    return None
+
+
+@check("images.size", "images", needs_request=True,
+       source="OpenAI API reference, Images: size, \"The size of the generated images\" (e.g. 1024x1024)")
+def images_size(ctx: CheckContext) -> Iterator[Finding]:
+    """An image asked for at a `size` ("WIDTHxHEIGHT") comes back at that size (read from a PNG or GIF header)."""
+    size = (ctx.request or {}).get("size")
+    if not isinstance(size, str) or "x" not in size:
+        return
+    try:
+        wanted = tuple(int(part) for part in size.split("x", 1))
+    except ValueError:
+        return
+    data = ctx.body.get("data") if isinstance(ctx.body, dict) else None
+    for number, item in enumerate(data if isinstance(data, list) else []):
+        encoded = item.get("b64_json") if isinstance(item, dict) else None
+        if not isinstance(encoded, str):
+            continue
+        try:
+            seen = image_size(base64.b64decode(encoded[:64], validate=False))
+        except (binascii.Error, ValueError):
+            continue
+        if seen is not None and seen != wanted:
+            yield finding("images.size", f"/data/{number}/b64_json", f"asked for {size}, got {seen[0]}x{seen[1]}",
+                          expected=size, seen=f"{seen[0]}x{seen[1]}")

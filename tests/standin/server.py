@@ -227,7 +227,9 @@ def answer(path: str, request: dict[str, Any]) -> Reply:
     if path.endswith("images/generations"):
         from conformance.catalogue.cases import tiny_png_data_url
 
-        image = tiny_png_data_url().split(",", 1)[1]
+        size = request.get("size") if isinstance(request.get("size"), str) else ""
+        side = int(size.split("x")[0]) if size.split("x")[0].isdigit() else 8  # the size asked for (square)
+        image = tiny_png_data_url(side).split(",", 1)[1]
         return Reply(200, {"created": 1_700_000_000,
                            "data": [{"b64_json": image} for _ in range(request.get("n") or 1)]})
     return _error(404, "Unknown path", "invalid_request_error", None)
