@@ -48,6 +48,57 @@ def peak_run(behaviour: h.Behaviour, case: str, surface: str = "rest") -> tuple[
     return peak, elapsed, result["verdict"], result["reason"]
 
 
+def standin_peak_run(mutation: object, case: str, surface: str, *extra: str) -> tuple[float, float, str, str]:
+    """As peak_run, against the SYNTHETIC stand-in (tests/standin/server.py, its Batch API included) changed by
+    ``mutation``: the classes that need a whole lifecycle or a conversation."""
+    from tests.standin.server import running
+
+    with tempfile.TemporaryDirectory() as tmp, running(KEY) as server:
+        server.mutations.append(mutation)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "conformance.cli", "run", "--target",
+                               PROFILE, "--base-url", server.base_url, "--record-mode", "once", "--surfaces",
+                               surface, "--catalogue", "full", "--cassette-dir", f"{tmp}/c", "--report-dir",
+                               f"{tmp}/r", "-k", case, *extra], capture_output=True, text=True, cwd=REPO,
+                              env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": KEY, "HOME": tmp,
+                                   **({"CONFORMANCE_NODE_DIR": NODE_DIR} if NODE_DIR else {})})
+        elapsed = time.perf_counter() - started
+        peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
+        try:
+            result = json.loads(Path(f"{tmp}/r/report.json").read_text())["results"][0]
+        except (OSError, ValueError, IndexError):
+            return peak, elapsed, "none", done.stderr.strip().splitlines()[-1][:160] if done.stderr else ""
+    findings = len(result.get("findings", []))
+    return peak, elapsed, result["verdict"], f"{result['reason'][:70]} ({findings} finding(s))"
+
+
+def million_line_output(path: str, request: dict, reply: object) -> object:
+    """A batch output file of 1,000,000 empty objects, one a line (3 MB)."""
+    from tests.standin.server import Reply
+
+    if path.endswith("/content"):
+        return Reply(200, raw=b"{}\n" * 1_000_000, headers={"content-type": "application/octet-stream"})
+    return reply
+
+
+def twenty_thousand_fields(path: str, request: dict, reply: object) -> object:
+    """A conversation whose answer carries 20,000 fields of the server's own, and whose next turn is refused unless
+    the one named x_13579 comes back (the narrowing must find it and name no other)."""
+    from tests.standin.server import Reply
+
+    messages = request.get("messages") or []
+    if len(messages) > 2:  # the next turn
+        echoed = next((m for m in messages if m.get("role") == "assistant"), {})
+        if "x_13579" not in echoed:
+            return Reply(400, {"error": {"message": "missing x_13579", "type": "invalid_request_error",
+                                         "param": None, "code": None}})
+        return reply
+    body = getattr(reply, "body", None)
+    if isinstance(body, dict) and body.get("choices"):
+        body["choices"][0]["message"].update({f"x_{n}": 0 for n in range(20_000)})
+    return reply
+
+
 def assembly_seconds(megabytes: int) -> float:
     from conformance.checks import CheckContext, run_checks
     from conformance.sse import parse_stream
@@ -102,6 +153,14 @@ def main() -> None:
     for name, behaviour, case in CLASSES:
         for surface in surfaces:
             peak, elapsed, verdict, reason = peak_run(behaviour, case, surface)
+            print(f"| {name} | {surface} | {peak:.0f} | {elapsed:.1f} | {verdict}: {reason[:90]} | "
+                  f"{'met' if peak < 300 else 'NOT met'} |", flush=True)
+    for name, mutation, case, extra in (
+            ("a batch output file of 1,000,000 lines", million_line_output, "batch.chat_completions",
+             ("--batch-wait", "20")),
+            ("a next turn needing 1 of 20,000 fields", twenty_thousand_fields, "flow.chat_continued", ())):
+        for surface in surfaces:
+            peak, elapsed, verdict, reason = standin_peak_run(mutation, case, surface, *extra)
             print(f"| {name} | {surface} | {peak:.0f} | {elapsed:.1f} | {verdict}: {reason[:90]} | "
                   f"{'met' if peak < 300 else 'NOT met'} |", flush=True)
     peak, elapsed, said = oversized_cassette_run(2.0)

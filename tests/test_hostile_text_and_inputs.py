@@ -253,3 +253,22 @@ def test_a_too_deep_report_or_saved_case_is_one_line_exit_2(tmp_path: Path) -> N
     (cases / "deep.json").write_text(deep)
     result = conformance("run", "--target", "llamacpp", "--cases-dir", str(cases), "--report-dir", str(tmp_path / "r"))
     assert result.returncode == 2 and "nests too deeply" in result.stderr and "recursion" not in result.stderr
+
+
+def test_the_junit_file_keeps_server_text_as_visible_escapes(tmp_path: Path, canary_key: str) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    def hostile(path: str, request: dict[str, Any], reply: Reply) -> Reply:
+        if path.endswith("/chat/completions"):
+            return Reply(500, {"error": {"message": "boom \x1b[2J" + BIDI + " <img src=x> ]]>", "type": "x",
+                                         "param": None, "code": None}})
+        return reply
+
+    with running(canary_key) as server:
+        server.mutations.append(hostile)
+        conformance("run", "--target", PROFILE, "--base-url", server.base_url, "--record-mode", "once",
+                    "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), "--surfaces", "rest",
+                    "-k", "chat.system_user", "--junitxml", str(tmp_path / "junit.xml"), key=canary_key)
+    text = (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    ElementTree.fromstring(text.encode())  # well-formed
+    assert "\x1b" not in text and BIDI not in text and "\\u202e" in text and "<img" not in text

@@ -94,7 +94,11 @@ def test_case(case: Case, surface: str, conformance_settings: Settings, request:
         ("gated_verdict", (result.gated_verdict or result.verdict).value),
         ("checks", ",".join(sorted({f.check for f in result.findings}))),
     ])
-    message = f"{result.verdict.value}: {result.reason}"
+    # What JUnit files, pytest's output and CI views show: server text with every control and bidi character as a
+    # visible escape, on one line.
+    from conformance.console import visible
+
+    message = visible(f"{result.verdict.value}: {result.reason}")
     if (result.gated_verdict or result.verdict).fails_run:
         pytest.fail(message, pytrace=False)
     if result.verdict in (Verdict.NOT_RECORDED, Verdict.NOT_RUN):
