@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, UNKNOWN_MODEL, Case
+from conformance.expectations import Expectations
 from conformance.flows import Step, continue_chat, continue_with_tool_results
 
 GEMINI_DOC = "https://ai.google.dev/gemini-api/docs/openai"
@@ -110,7 +111,7 @@ CASES: list[Case] = [
     Case("tools.auto", "Function calling", "tool_choice=auto with the documentation's get_weather",
          f"{GEMINI_DOC}#function-calling", "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto"),
-         expect={"tool_call_expected": True}),
+         expect=Expectations(tool_call_expected=True)),
     Case("tools.none", "Function calling", "tool_choice=none answers without a tool call", OPENAI_TOOLS,
          "chat/completions", chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="none")),
     Case("tools.required", "Function calling", "tool_choice=required forces a tool call", OPENAI_TOOLS,
@@ -128,7 +129,7 @@ CASES: list[Case] = [
          chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
                                                     "Use both tools."}],
               tools=[GET_WEATHER, GET_TIME], tool_choice="auto"),
-         expect={"min_tool_calls": 2}),
+         expect=Expectations(min_tool_calls=2)),
     Case("tools.result_round_trip", "Function calling",
          "A tool result sent back gets a final answer (a fixed, hand-written history)", OPENAI_TOOLS,
          "chat/completions", chat(messages=TOOL_ROUND_TRIP, tools=[GET_WEATHER]),
@@ -140,13 +141,13 @@ CASES: list[Case] = [
     Case("stream.tools_auto", "Function calling", "tool_choice auto, streamed: the call assembles from its deltas",
          f"{GEMINI_DOC}#function-calling", "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto", stream=True),
-         expect={"tool_call_expected": True}, tier="full"),
+         expect=Expectations(tool_call_expected=True), tier="full"),
     Case("stream.tools_parallel", "Function calling", "Two tools called in parallel, streamed (each call its own "
          "index)", OPENAI_TOOLS, "chat/completions",
          chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
                                                     "Use both tools."}],
               tools=[GET_WEATHER, GET_TIME], tool_choice="auto", stream=True),
-         expect={"min_tool_calls": 2}, tier="full"),
+         expect=Expectations(min_tool_calls=2), tier="full"),
     # --- Embeddings ------------------------------------------------------------------------------------------
     Case("embeddings.single", "Embeddings", "One string in, one vector out", f"{GEMINI_DOC}#embeddings",
          "embeddings", embed(input="Your text string goes here", encoding_format="float")),
@@ -170,7 +171,7 @@ CASES: list[Case] = [
     # shared/reference/openai-recordings).
     Case("errors.unknown_model", "Errors", "An unknown model is rejected with 404 model_not_found", OPENAI_ERRORS,
          "chat/completions", {"model": UNKNOWN_MODEL, "messages": [{"role": "user", "content": "Hello"}]},
-         expect={"error_code": "model_not_found"}, expect_error=(404,)),
+         expect=Expectations(error_code="model_not_found"), expect_error=(404,)),
     Case("errors.invalid_parameter", "Errors", "An invalid parameter value is rejected with 400", OPENAI_ERRORS,
          "chat/completions", chat(messages=[{"role": "user", "content": "Hello"}], temperature="hot"),
          expect_error=(400,)),
@@ -204,7 +205,7 @@ def invalid_case(param: str, value: Any) -> Case:
         title = f"{param}={value!r} is rejected"
     return Case(f"params.invalid.{param}.{_KIND[fact['code']]}", "Invalid requests",
                 f"{title} ({fact['status']} {fact['code']}, param {fact['error_param']})", f"{OPENAI_CHAT}#{param}",
-                "chat/completions", body, expect={"error_code": fact["code"], "error_param": fact["error_param"]},
+                "chat/completions", body, expect=Expectations(error_code=fact["code"], error_param=fact["error_param"]),
                 expect_error=(fact["status"],), tier="full", oracle="OpenAI's recorded answer (openai-answers.json)")
 
 
@@ -239,7 +240,7 @@ def invalid_embeddings_case(param: str, value: Any, kind: str) -> Case:
     return Case(f"params.invalid.embeddings.{param}.{kind}", "Invalid requests",
                 f"Embeddings with {param}={value!r} are rejected ({fact['status']} {fact['type']})",
                 f"{OPENAI_EMBEDDINGS}#{param}", "embeddings", body,
-                expect={"error_code": fact["code"], "error_param": fact["error_param"]},
+                expect=Expectations(error_code=fact["code"], error_param=fact["error_param"]),
                 expect_error=(fact["status"],), tier="full", oracle="OpenAI's recorded answer (openai-answers.json)")
 
 
@@ -393,7 +394,7 @@ COUNTING = [{"role": "user", "content": "Count from 1 to 10, separated by spaces
 def accepted(case_id: str, title: str, body: dict[str, Any], tier: str = "full", **expect: Any) -> Case:
     param = case_id.split(".")[2]
     return Case(case_id, "Request parameters", title, f"{OPENAI_CHAT}#{param}", "chat/completions", body,
-                expect=expect, tier=tier)
+                expect=Expectations.of(expect), tier=tier)
 
 
 CASES += [
@@ -447,17 +448,17 @@ CASES += [
     Case("flow.tool_loop", "Conversations", "Tool call, the client's message and the tool result sent back, "
          "an answer (live first turn)", OPENAI_FLOW, "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto"),
-         expect={"tool_call_expected": True}, steps=(TOOL_RESULT,)),
+         expect=Expectations(tool_call_expected=True), steps=(TOOL_RESULT,)),
     Case("flow.tool_loop.stream", "Conversations", "The same loop streamed: the message the client's stream "
          "helper assembled is sent back", OPENAI_FLOW, "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="auto", stream=True),
-         expect={"tool_call_expected": True}, steps=(TOOL_RESULT,)),
+         expect=Expectations(tool_call_expected=True), steps=(TOOL_RESULT,)),
     Case("flow.parallel_results", "Conversations", "Two parallel calls answered together in one turn", OPENAI_FLOW,
          "chat/completions",
          chat(messages=[{"role": "user", "content": "What is the weather in Paris and what time is it in Tokyo? "
                                                     "Use both tools."}], tools=[GET_WEATHER, GET_TIME],
               tool_choice="auto"),
-         expect={"min_tool_calls": 2}, steps=(TOOL_RESULT,)),
+         expect=Expectations(min_tool_calls=2), steps=(TOOL_RESULT,)),
     Case("flow.required_then_result", "Conversations", "tool_choice required, then the result: the answer is text",
          OPENAI_FLOW, "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER], tool_choice="required"), steps=(TOOL_RESULT,)),
