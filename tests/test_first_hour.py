@@ -356,3 +356,20 @@ def test_a_known_gap_closes_only_where_its_check_could_have_seen_it() -> None:
     assert closed_gaps(GapManifest([share]), [row("UNSUPPORTED")], ids) == []
     assert closed_gaps(GapManifest([share]), [row("ERROR")], ids) == []
     assert closed_gaps(GapManifest([share]), [row("PASS")], ids, selected=Selection(exclude=("stream.*",))) == []
+
+
+def test_setup_node_installs_in_a_user_folder_once_and_never_empties_a_working_install(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed here (CI installs them)")
+    from conformance.surfaces.node_setup import install_node_sdk, node_home, pinned_version
+
+    monkeypatch.setenv("CONFORMANCE_NODE_DIR", str(tmp_path / "node"))
+    ok, said = install_node_sdk()
+    assert ok and said.startswith(f"the OpenAI Node.js SDK {pinned_version()} is installed"), said
+    installed = node_home() / "node_modules" / "openai" / "package.json"
+    before = installed.stat().st_mtime_ns
+    ok, said = install_node_sdk()
+    assert ok and "already installed" in said and installed.stat().st_mtime_ns == before
+    assert sorted(p.name for p in node_home().iterdir()) == ["node_modules", "package-lock.json", "package.json",
+                                                             "surface.mjs"]  # no staging folder left behind

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -81,11 +82,26 @@ def install_node_sdk() -> tuple[bool, str]:
         program_path()
     except OSError as exc:
         return False, f"cannot write to {home} ({exc.strerror or exc}): set CONFORMANCE_NODE_DIR to a writable folder"
+    if node_sdk_installed() and node_sdk_version() == pinned_version():
+        return True, f"the OpenAI Node.js SDK {pinned_version()} is already installed in {home / 'node_modules'}"
+    # npm ci empties node_modules before it fills it: it runs in a folder of its own, and the result is swapped in
+    # whole, so that a run using the SDK meanwhile (the folder is per user, not per checkout) never sees it gone.
+    staging = Path(tempfile.mkdtemp(prefix=".install-", dir=home))
     try:
-        done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=home,
-                              capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        return False, f"npm ci did not finish within 10 minutes in {home}"
-    if done.returncode != 0:
-        return False, f"npm ci failed in {home}: {done.stderr.strip()[-300:]}"
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(SOURCE_DIR / name, staging / name)
+        try:
+            done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=staging,
+                                  capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            return False, f"npm ci did not finish within 10 minutes in {staging}"
+        if done.returncode != 0:
+            return False, f"npm ci failed in {staging}: {done.stderr.strip()[-300:]}"
+        target, old = home / "node_modules", home / f".old-node_modules-{os.getpid()}"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging / "node_modules", target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return True, f"the OpenAI Node.js SDK {node_sdk_version()} is installed in {home / 'node_modules'}"
