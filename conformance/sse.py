@@ -57,7 +57,8 @@ def parse_events(text: str, stray: list[tuple[int, str]] | None = None,
     name: str | None = None
     last_id: str | None = None
     fields_seen = False
-    lines = split_lines(text)
+    # The WHATWG event-stream parser drops one leading U+FEFF BOM before anything else.
+    lines = split_lines(text.removeprefix("\ufeff"))
     ends_with_newline = lines[-1] == ""
     if ends_with_newline:
         lines.pop()  # the terminator of the last line, not an empty line

@@ -67,3 +67,10 @@ def test_malformed_stream_gives_classified_findings_not_exceptions(text: str) ->
     checks = {f.check for f in findings}
     assert parsed.done or "stream.done" in checks
     assert not parsed.problems or "stream.events.json" in checks
+
+
+def test_a_leading_bom_is_dropped_as_the_whatwg_parser_drops_it() -> None:
+    from conformance.sse import parse_stream
+
+    parsed = parse_stream('\ufeffdata: {"a": 1}\r\rdata: [DONE]\r\r')  # a BOM, then CR line ends
+    assert parsed.chunks == [{"a": 1}] and parsed.done and not parsed.stray_lines
