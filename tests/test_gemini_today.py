@@ -150,3 +150,28 @@ def test_the_documentation_oracle_holds_the_page_to_what_it_documents_for_this_m
     assert any(f.check == "docs.rejected" for f in result.findings) is documented
     if value == "none":
         assert "for other models than gemini-3.5-flash" in result.reason
+
+
+def test_what_breaks_on_a_gemini_like_server_comes_worst_first(tmp_path: Path, canary_key: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against the SYNTHETIC Gemini-like stand-in (tests/standin/gemini_like.py: thought signatures required,
+    finish_reason stop with tool calls, index-less tool-call deltas, store refused, error arrays)."""
+    from conformance.report.summary import what_breaks
+    from tests.standin.gemini_like import gemini_like
+
+    monkeypatch.setenv("STANDIN_KEY", canary_key)
+    with running(canary_key) as server:
+        server.mutations.append(gemini_like)
+        main(["run", "--target", str(_profile(tmp_path, server.base_url)), "--record-mode", "once", "--catalogue",
+              "full", "--surfaces", "rest,python-sdk", "-k", "flow.tool_loop or tools.result_round_trip or "
+              "tools.auto or tools.stream or params.accepted.store or chat.system_user",
+              "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")])
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    groups = {g["harm"]: {c["case"] for c in g["cases"]} for g in what_breaks(report)["groups"]}
+    assert next(iter(groups)) == "conversation"
+    assert {"flow.tool_loop", "tools.result_round_trip"} <= groups["conversation"]
+    assert {"tools.auto", "tools.stream"} <= groups["tools"]  # finish_reason stop; deltas without an index
+    assert "params.accepted.store" in groups["refused"]
+    assert list(groups).index("tools") < list(groups).index("refused")
+    markdown = (tmp_path / "r" / "report.md").read_text()
+    assert markdown.index("A conversation cannot continue") < markdown.index("Tool calls are lost")

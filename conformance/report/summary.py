@@ -45,10 +45,28 @@ HARMS: tuple[tuple[str, str, str], ...] = (
 _HARM_RANK = {key: n for n, (key, _, _) in enumerate(HARMS)}
 
 
+# Findings that break real clients although the answer is readable (a DEVIATION by the contract): agent loops run
+# tools while finish_reason is "tool_calls" and stop at "stop" (microsoft/autogen#4878, BerriAI/litellm#10485).
+CLIENT_BREAKING = {"tools.finish_reason": "agent loops stop: finish_reason says the answer is done while it asks "
+                                          "for tool calls"}
+
+
+def _continues_a_conversation(case: str) -> bool:
+    """A case whose request carries a history with tool results (a fixed transcript): its refusal is a next turn
+    refused, which the conversation cases explain (flow.*), not a parameter."""
+    from conformance.catalogue import case_by_id
+
+    try:
+        messages = case_by_id(case).body.get("messages") or []
+    except KeyError:
+        return False
+    return any(isinstance(m, dict) and m.get("role") == "tool" for m in messages)
+
+
 def harm_of(case: str, check: str | None, verdict: str) -> str:
     """Which harm a problem does to a client (see HARMS)."""
     check = check or ""
-    if case.startswith("flow.") or check.startswith("flow."):
+    if case.startswith("flow.") or check.startswith("flow.") or _continues_a_conversation(case):
         return "conversation"
     if check.startswith(("tools.", "stream.tool_calls")) or (case.startswith("tools.") and not check):
         return "tools"
@@ -74,6 +92,11 @@ def _refused_parameter(result: dict[str, Any]) -> bool:
         (result.get("tier", "core") == "core" or case.startswith("params.accepted."))
 
 
+def _refused_turn(result: dict[str, Any]) -> bool:
+    """An UNSUPPORTED next turn of a fixed transcript (see _continues_a_conversation)."""
+    return result["verdict"] == Verdict.UNSUPPORTED.value and _continues_a_conversation(result["case"])
+
+
 def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
     """What breaks a client, grouped by harm and ordered worst first (a conversation that cannot continue before a
     wrong count): FAIL and ERROR verdicts, SDK-breaking findings and refused parameters clients send, each with
@@ -92,13 +115,20 @@ def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
         if verdict == Verdict.ERROR.value:  # no usable answer: the client got nothing it could use
             reasons.append(("gives no usable answer (ERROR)", result.get("reason", ""),
                             harm_of(result["case"], None, verdict), _gated(result) != Verdict.ERROR.value))
-        if _refused_parameter(result):
+        if _refused_turn(result):
+            reasons.append(("the next turn is refused (UNSUPPORTED; the conversation cases say why)",
+                            result.get("reason", ""), "conversation", bool(result.get("known_gap"))))
+        elif _refused_parameter(result):
             reasons.append(("is refused (UNSUPPORTED)", result.get("reason", ""), "refused",
                             bool(result.get("known_gap"))))
         for finding in result.get("findings", []):
             if finding["check"].startswith(SDK_BREAKING_PREFIX):
                 reasons.append((f"breaks the client ({finding['check']})", finding.get("message") or "",
                                 harm_of(result["case"], finding["check"], verdict), bool(finding.get("known_gap"))))
+            elif finding["check"] in CLIENT_BREAKING:
+                reasons.append((f"breaks clients ({finding['check']}: {CLIENT_BREAKING[finding['check']]})",
+                                finding.get("message") or "", harm_of(result["case"], finding["check"], verdict),
+                                bool(finding.get("known_gap"))))
         for what, why, harm, known in reasons:
             case = items.setdefault(harm, {}).setdefault(result["case"], {
                 "case": result["case"], "title": result.get("title", ""), "section": result.get("section", ""),
@@ -113,8 +143,8 @@ def what_breaks(report: dict[str, Any]) -> dict[str, Any]:
               for key, heading, sees in HARMS if key in items]
     counts = Counter(r["verdict"] for r in report["results"])
     return {"groups": groups, "breaking": sum(len(g["cases"]) for g in groups),
-            "unsupported": sorted({r["case"] for r in report["results"]
-                                   if r["verdict"] == Verdict.UNSUPPORTED and not _refused_parameter(r)}),
+            "unsupported": sorted({r["case"] for r in report["results"] if r["verdict"] == Verdict.UNSUPPORTED
+                                   and not _refused_parameter(r) and not _refused_turn(r)}),
             "errors": sorted({r["case"] for r in report["results"] if r["verdict"] == Verdict.ERROR}),
             "deviations": counts.get(Verdict.DEVIATION.value, 0), "results": len(report["results"]),
             "judged": sum(counts.get(v.value, 0) for v in Verdict if v not in (Verdict.NOT_RECORDED, Verdict.NOT_RUN)),
