@@ -28,14 +28,14 @@ NODE_DIR = __import__("os").environ.get("CONFORMANCE_NODE_DIR") or str(
 PROFILE = str(REPO / "tests/standin/standin.toml")
 
 
-def peak_run(behaviour: h.Behaviour, case: str, surface: str = "rest") -> tuple[float, float, str, str]:
-    """(peak RSS in MB, seconds, the verdict, its reason) of `conformance run -k case --surfaces S` under time -v."""
-    with tempfile.TemporaryDirectory() as tmp, h.hostile(KEY) as server:
-        server.on(h.for_case(case), behaviour)
+def _measured_run(base_url: str, case: str, surface: str, *extra: str) -> tuple[float, float, str, str]:
+    """(peak RSS in MB, seconds, the verdict, its reason) of `conformance run -k case --surfaces S` against
+    ``base_url``, under /usr/bin/time -v."""
+    with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "conformance.cli", "run", "--target",
-                               PROFILE, "--base-url", server.base_url, "--record-mode", "once", "--surfaces",
-                               surface, "--cassette-dir", f"{tmp}/c", "--report-dir", f"{tmp}/r", "-k", case],
+                               PROFILE, "--base-url", base_url, "--record-mode", "once", "--surfaces", surface,
+                               "--cassette-dir", f"{tmp}/c", "--report-dir", f"{tmp}/r", "-k", case, *extra],
                               capture_output=True, text=True, cwd=REPO,
                               env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": KEY, "HOME": tmp,
                                    **({"CONFORMANCE_NODE_DIR": NODE_DIR} if NODE_DIR else {})})
@@ -45,7 +45,15 @@ def peak_run(behaviour: h.Behaviour, case: str, surface: str = "rest") -> tuple[
             result = json.loads(Path(f"{tmp}/r/report.json").read_text())["results"][0]
         except (OSError, ValueError, IndexError):
             return peak, elapsed, "none", done.stderr.strip().splitlines()[-1][:160] if done.stderr else ""
-    return peak, elapsed, result["verdict"], result["reason"]
+    findings = len(result.get("findings", []))
+    return peak, elapsed, result["verdict"], f"{result['reason']} ({findings} finding(s))"
+
+
+def peak_run(behaviour: h.Behaviour, case: str, surface: str = "rest") -> tuple[float, float, str, str]:
+    """The run of one case against the SYNTHETIC hostile server doing ``behaviour``."""
+    with h.hostile(KEY) as server:
+        server.on(h.for_case(case), behaviour)
+        return _measured_run(server.base_url, case, surface)
 
 
 def standin_peak_run(mutation: object, case: str, surface: str, *extra: str) -> tuple[float, float, str, str]:
@@ -53,23 +61,9 @@ def standin_peak_run(mutation: object, case: str, surface: str, *extra: str) -> 
     ``mutation``: the classes that need a whole lifecycle or a conversation."""
     from tests.standin.server import running
 
-    with tempfile.TemporaryDirectory() as tmp, running(KEY) as server:
+    with running(KEY) as server:
         server.mutations.append(mutation)  # type: ignore[arg-type]
-        started = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "conformance.cli", "run", "--target",
-                               PROFILE, "--base-url", server.base_url, "--record-mode", "once", "--surfaces",
-                               surface, "--catalogue", "full", "--cassette-dir", f"{tmp}/c", "--report-dir",
-                               f"{tmp}/r", "-k", case, *extra], capture_output=True, text=True, cwd=REPO,
-                              env={"PATH": "/usr/bin:/bin", "CONFORMANCE_STANDIN_KEY": KEY, "HOME": tmp,
-                                   **({"CONFORMANCE_NODE_DIR": NODE_DIR} if NODE_DIR else {})})
-        elapsed = time.perf_counter() - started
-        peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
-        try:
-            result = json.loads(Path(f"{tmp}/r/report.json").read_text())["results"][0]
-        except (OSError, ValueError, IndexError):
-            return peak, elapsed, "none", done.stderr.strip().splitlines()[-1][:160] if done.stderr else ""
-    findings = len(result.get("findings", []))
-    return peak, elapsed, result["verdict"], f"{result['reason'][:70]} ({findings} finding(s))"
+        return _measured_run(server.base_url, case, surface, "--catalogue", "full", *extra)
 
 
 def million_line_output(path: str, request: dict, reply: object) -> object:
