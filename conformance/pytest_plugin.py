@@ -194,16 +194,22 @@ def judged(results: list[dict[str, Any]]) -> bool:
     return any(r.get("verdict") not in ("NOT RECORDED", "NOT RUN") for r in results)
 
 
-def judged_report_at(folder: Any) -> bool:
-    """The folder holds a report.json with a judged result (read whole; a report is megabytes at most)."""
+def report_at(folder: Any) -> dict[str, Any] | None:
+    """The report.json in ``folder``, or None when there is none or it is not a report (read whole; a report is
+    megabytes at most)."""
     from pathlib import Path
 
     try:
         data = json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("results"), list) and judged(
-        [r for r in data["results"] if isinstance(r, dict)])
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("results"), list) else None
+
+
+def judged_report_at(folder: Any) -> bool:
+    """The folder holds a report.json with a judged result."""
+    report = report_at(folder)
+    return report is not None and judged([r for r in report["results"] if isinstance(r, dict)])
 
 
 class ResultCollector:

@@ -48,7 +48,9 @@ def command_run(args: argparse.Namespace) -> int:
             check_reachable(base_url, settings.timeout_s)
         check_models(settings, err)
     _say_unavailable_surfaces(settings, err)
-    previous = _previous_report(settings.report_dir)
+    from conformance.pytest_plugin import report_at
+
+    previous = report_at(settings.report_dir)  # the report this run replaces: the versions it was made with
     if handle is None:
         from conformance.commands.fuzz import command_fuzz
 
@@ -135,18 +137,6 @@ def _refusal_hint(statuses: str, settings: Any) -> str:
     if set(statuses.split("/")) <= {"401", "403"}:
         return f"Check the key in {settings.profile.api_key_env} and the target's auth ({settings.profile.auth})"
     return "Check --base-url, the key and the models"
-
-
-def _previous_report(folder: Path) -> dict[str, Any] | None:
-    """The report this run will replace, for the versions it was made with (None when there is none or it is not
-    a report)."""
-    import json
-
-    try:
-        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _say_version_change(previous: dict[str, Any] | None, report: dict[str, Any], folder: Path, err: Any) -> None:
