@@ -51,7 +51,6 @@ class RunHandle:
         self.written: list[Any] = []
         self.write_error: str | None = None
         self.interrupted = False
-        self.quota_error: str | None = None  # the run stopped before its first request: over the daily quota
         self.deferred = 0  # case x surface runs left for the next run (the key's daily quota)
         self.key_refused: str | None = None  # the run's first answer refused its key: stopped, nothing written
 

@@ -68,8 +68,6 @@ def command_run(args: argparse.Namespace) -> int:
             _say_what_is_left(settings, err)
     if handle.key_refused:
         raise UsageError(handle.key_refused, hint=settings.record_command())
-    if handle.quota_error:
-        raise UsageError(handle.quota_error)
     if handle.interrupted or code == EXIT_PYTEST_INTERRUPTED:
         total = handle.expected or handle.planned
         err.print(f"conformance: interrupted after {len(handle.results)} of {total} case(s); "
