@@ -17,7 +17,7 @@ from conformance.checks.registry import ALL_CHECKS, Selection, finding
 from conformance.exchange import Exchange
 from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
-from conformance.sse import error_message, loads_checked, parse_stream
+from conformance.sse import error_message, loads_checked, loads_leading, parse_stream
 from conformance.surfaces.base import SurfaceOutcome
 from conformance.transport import FailureKind
 from conformance.verdicts import Verdict, verdict_for_findings
@@ -83,18 +83,46 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
             raise StreamError(f"the stream broke off inside event {len(parsed.chunks)}, without [DONE]: the body "
                               "was cut (a Content-Length shorter than the stream, or a closed connection)")
         if not parsed.chunks and not parsed.done and exchange.response_body.strip():
-            # Not an event stream at all: maybe a JSON body where SSE was asked for.
-            raise ValueError(f"the streamed response is not an event stream ({_preview(exchange.response_body)})")
+            # Not an event stream at all: a JSON completion where SSE was asked for is judged as what it is (the
+            # request's `stream` makes that the stream.requested finding); anything else cannot be judged.
+            answered = _completion_instead(exchange.response_body)
+            if answered is None:
+                raise ValueError(f"the streamed response is not an event stream ({_preview(exchange.response_body)})")
+            ctx.kind, (ctx.body, duplicates, ctx.trailing) = "chat.completion", answered
+            ctx.duplicate_keys = [(None, d) for d in duplicates]
+            return ctx
         ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
         ctx.stream_problems = parsed.problems
         ctx.stray_lines, ctx.events_after_done = parsed.stray_lines, parsed.events_after_done
         ctx.duplicate_keys = parsed.duplicate_keys
     elif kind == "batch.output":
         ctx.body, ctx.stream_problems = decode_jsonl(exchange.response_body)
+    elif kind == "chat.completion" and _is_event_stream(exchange.response_body):
+        # An event stream where one JSON body was asked for: judged as the stream it is (stream.requested).
+        ctx.kind = "stream"
+        parsed = parse_stream(exchange.response_body)
+        ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
+        ctx.stream_problems, ctx.stray_lines = parsed.problems, parsed.stray_lines
+        ctx.events_after_done, ctx.duplicate_keys = parsed.events_after_done, parsed.duplicate_keys
     else:
-        ctx.body, duplicates = decode_json(exchange.response_body, exchange.content_type)
+        ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)
         ctx.duplicate_keys = [(None, d) for d in duplicates]
     return ctx
+
+
+def _completion_instead(text: str) -> tuple[Any, list[str], str] | None:
+    """The decoded chat completion a server sent where a stream was asked for, or None when it sent no such thing."""
+    try:
+        value = loads_leading(text)
+    except ValueError:
+        return None
+    return value if isinstance(value[0], dict) and "choices" in value[0] else None
+
+
+def _is_event_stream(text: str) -> bool:
+    """Whether a body is an event stream of chunks (not a JSON value): a data line opens it."""
+    head = text.lstrip("\ufeff \t\r\n")
+    return head.startswith(("data:", "event:", ":", "id:", "retry:")) and bool(parse_stream(text).chunks)
 
 
 def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
@@ -119,8 +147,15 @@ class StreamError(ValueError):
 
 def decode_json(text: str, content_type: str = "") -> tuple[Any, list[str]]:
     """The decoded body and its duplicated keys; ValueError (with a one-line reason) when it is no JSON value."""
+    value, duplicates, _ = decode_json_leading(text, content_type)
+    return value, duplicates
+
+
+def decode_json_leading(text: str, content_type: str = "") -> tuple[Any, list[str], str]:
+    """The decoded body, its duplicated keys and whatever followed its value (sse.loads_leading); ValueError (with a
+    one-line reason) when it does not even start with a JSON value."""
     try:
-        return loads_checked(text)
+        return loads_leading(text)
     except ValueError as exc:
         if "nested" in str(exc):
             raise ValueError(f"the response body is {exc}") from None
@@ -206,7 +241,7 @@ def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Exp
     ctx = CheckContext(kind="error", request=request, status=exchange.status, expect=replace(expect, status=()),
                        content_type=exchange.content_type, selection=selection)
     try:
-        ctx.body, duplicates = decode_json(exchange.response_body, exchange.content_type)
+        ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)
     except ValueError as exc:
         return [Finding("schema.error", "", f"the error body is not an OpenAI error object: {exc}", Severity.DEVIATION,
                         "OpenAI error object", "not JSON")]

@@ -16,7 +16,8 @@ from conformance.errors import UsageError
 from conformance.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
-VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error")
+VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error", "models",
+                  "model", "images", "file", "file.deleted", "batch", "batch.output")
 
 
 RUN_EXAMPLES = """examples:

@@ -175,6 +175,29 @@ def loads_checked(text: str) -> tuple[Any, list[str]]:
     return value, [f"key {key!r}" for key in duplicates]
 
 
+def loads_leading(text: str) -> tuple[Any, list[str], str]:
+    """Like ``loads_checked``, but a body whose JSON value is followed by more text (stray stream lines, a second
+    object, a log line) still gives its first value, with the rest: the answer is judged, and the rest is the
+    ``json.trailing`` finding (a strict reader, as every SDK's is, refuses the whole body). ValueError when not even
+    the start of the text is a JSON value."""
+    try:
+        value, duplicates = loads_checked(text)
+        return value, duplicates, ""
+    except ValueError as exc:
+        if "nested" in str(exc):
+            raise
+        stripped = text.lstrip("\ufeff \t\r\n")
+        try:
+            end = json.JSONDecoder().raw_decode(stripped)[1]
+        except (ValueError, RecursionError):
+            raise exc from None
+        rest = stripped[end:]
+        if not rest.strip():
+            raise exc from None
+        value, duplicates = loads_checked(stripped[:end])
+        return value, duplicates, rest
+
+
 def depth_exceeds(value: Any, limit: int) -> bool:
     """Whether a decoded JSON value nests deeper than ``limit`` (walked without recursion)."""
     stack = [(value, 1)]

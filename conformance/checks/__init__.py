@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from conformance import schemas
 from conformance.checks import (  # noqa: F401
+    agreement,
     batches,
     chat,
     declared,

@@ -30,11 +30,16 @@ def choices_present(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-@check("chat.choices.count", "chat.completion", severity=Severity.FAILURE, needs_request=True)
+@check("chat.choices.count", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
 def choices_count(ctx: CheckContext) -> Iterator[Finding]:
-    """`n` choices come back (1 when `n` is not sent)."""
+    """`n` choices come back (1 when `n` is not sent), streamed or not."""
     wanted = (ctx.request or {}).get("n") or 1
-    seen = len(choices_of(ctx.body))
+    if ctx.kind == "stream":
+        if ctx.truncated or not ctx.chunks:
+            return  # a cut or empty stream is its own finding (stream.done, stream.chunks.present)
+        seen = len(ctx.streamed)
+    else:
+        seen = len(choices_of(ctx.body))
     if seen != wanted:
         yield finding(
             "chat.choices.count", "/choices", f"asked for n={wanted}, got {seen} choice(s)", expected=wanted, seen=seen
@@ -53,9 +58,19 @@ def index_findings(check_id: str, indexes: list[Any], base: str, what: str) -> I
             )
 
 
-@check("chat.choices.index", "chat.completion")
+@check("chat.choices.index", "chat.completion", "stream")
 def choices_index(ctx: CheckContext) -> Iterator[Finding]:
-    """Choice `index` values run 0..n-1 in order."""
+    """Choice `index` values run 0..n-1 in order (in a stream: the choices streamed are 0..k-1, none skipped)."""
+    if ctx.kind == "stream":
+        streamed = sorted(ctx.streamed)
+        for position, index in enumerate(streamed):
+            if index != position:
+                choice = ctx.streamed[index]
+                yield finding("chat.choices.index", f"{choice.at(choice.first_event)}/index",
+                              f"the stream's choices are {streamed[:6]}, not 0..{len(streamed) - 1}",
+                              expected=position, seen=index, event=choice.first_event)
+                return
+        return
     indexes = [c.get("index") if isinstance(c, dict) else None for c in choices_of(ctx.body)]
     yield from index_findings("chat.choices.index", indexes, "/choices", "choice")
 
@@ -105,14 +120,21 @@ def usage_total(ctx: CheckContext) -> Iterator[Finding]:
         yield from usage_findings("chat.usage.total", ctx.body.get("usage"), "/usage")
 
 
-@check("chat.max_tokens.honoured", "chat.completion", severity=Severity.FAILURE, needs_request=True)
+@check("chat.max_tokens.honoured", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True)
 def max_tokens_honoured(ctx: CheckContext) -> Iterator[Finding]:
-    """No more than `max_tokens` completion tokens are generated."""
+    """No more than `max_tokens` completion tokens are generated (streamed: as the usage chunk counts them)."""
     name = "max_tokens" if (ctx.request or {}).get("max_tokens") else "max_completion_tokens"
     limit = (ctx.request or {}).get(name)
-    if not isinstance(limit, int) or not isinstance(ctx.body, dict):
+    event = None
+    if ctx.kind == "stream":
+        event = next((n for n in range(len(ctx.chunks) - 1, -1, -1) if isinstance(ctx.chunks[n], dict)
+                      and isinstance(ctx.chunks[n].get("usage"), dict)), None)
+        body = ctx.chunks[event] if event is not None else None
+    else:
+        body = ctx.body
+    if not isinstance(limit, int) or not isinstance(body, dict):
         return
-    usage = ctx.body.get("usage")
+    usage = body.get("usage")
     used = usage.get("completion_tokens") if isinstance(usage, dict) else None
     choices = (ctx.request or {}).get("n") or 1
     if isinstance(used, int) and choices > 1:
@@ -121,6 +143,7 @@ def max_tokens_honoured(ctx: CheckContext) -> Iterator[Finding]:
         yield finding(
             "chat.max_tokens.honoured", "/usage/completion_tokens",
             f"{name}={limit} but {used} completion tokens were generated", expected=f"<= {limit}", seen=used,
+            event=event,
         )
 
 
@@ -267,23 +290,18 @@ def _kind(value: Any) -> str:
     return json_type(value)
 
 
-@check("chat.response_format", "chat.completion", severity=Severity.FAILURE, needs_request=True,
+@check("chat.response_format", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
        source="OpenAI guide, Structured outputs; API reference `response_format`")
 def response_format(ctx: CheckContext) -> Iterator[Finding]:
     """With `response_format` json_object the text is one JSON object; with json_schema it also validates against
-    the schema sent (a refusal or a cut answer is exempt)."""
+    the schema sent (a refusal or a cut answer is exempt); a stream's assembled text is judged the same way."""
     from conformance.strict_json import strict_loads
 
     wanted = (ctx.request or {}).get("response_format")
     if not isinstance(wanted, dict) or wanted.get("type") not in ("json_object", "json_schema"):
         return
     schema = (wanted.get("json_schema") or {}).get("schema") if wanted["type"] == "json_schema" else None
-    for number, choice in enumerate(choices_of(ctx.body)):
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict) or message.get("refusal") or choice.get("finish_reason") == "length":
-            continue
-        content = message.get("content")
-        pointer = f"/choices/{number}/message/content"
+    for content, pointer in _answer_texts(ctx):
         try:
             value = strict_loads(content) if isinstance(content, str) else None
         except (ValueError, RecursionError):
@@ -298,3 +316,20 @@ def response_format(ctx: CheckContext) -> Iterator[Finding]:
             yield finding("chat.response_format", pointer, f"the JSON does not match the schema: {error.message[:160]}",
                           expected=f"{error.validator}: {error.validator_value}", seen=str(error.instance)[:120])
             break
+
+
+def _answer_texts(ctx: CheckContext) -> Iterator[tuple[Any, str]]:
+    """(text, pointer) of each choice whose text a format obliges: not cut, not refused (a stream's choice only when
+    it finished and streamed text, since a refusal or tool calls stream none)."""
+    if ctx.kind == "stream":
+        if ctx.truncated:
+            return
+        for index, choice in sorted(ctx.streamed.items()):
+            reasons = [reason for _, reason in choice.finish]
+            if reasons and "length" not in reasons and not choice.calls and choice.has_content:
+                yield choice.content, f"/choices/{index}/delta/content"
+        return
+    for number, choice in enumerate(choices_of(ctx.body)):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and not message.get("refusal") and choice.get("finish_reason") != "length":
+            yield message.get("content"), f"/choices/{number}/message/content"

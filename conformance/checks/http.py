@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.findings import Finding
+from conformance.findings import Finding, Severity
 
 
 @check("http.content_type", "chat.completion", "stream", "embeddings", "error")
@@ -33,3 +33,14 @@ def duplicate_keys(ctx: CheckContext) -> Iterator[Finding]:
     for event, key in ctx.duplicate_keys:
         yield finding("json.duplicate_keys", "", f"an object repeats the {key}: clients may read either value",
                       expected="unique keys", seen=key, event=event)
+
+
+@check("json.trailing", "chat.completion", "embeddings", "error", "models", "model", "images", "file",
+       "file.deleted", "batch", severity=Severity.FAILURE, source="RFC 8259 section 2: a JSON text is one value")
+def trailing(ctx: CheckContext) -> Iterator[Finding]:
+    """The body is one JSON value and nothing after it: stray stream lines or a second object after the answer make
+    every strict reader (the SDKs' among them) refuse the whole body, though the answer before them is judged."""
+    if ctx.trailing.strip():
+        flat = " ".join(ctx.trailing.split())
+        yield finding("json.trailing", "", "the JSON body is followed by more text", expected="nothing after the "
+                      "value", seen=flat[:100])

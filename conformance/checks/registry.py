@@ -42,6 +42,7 @@ class CheckContext:
     stray_lines: list[tuple[int, str]] = field(default_factory=list)  # stream lines that are no SSE field
     events_after_done: int = 0
     stream_error: tuple[int, str] | None = None  # an error the server reported inside the stream
+    trailing: str = ""  # what followed a JSON body's value (sse.loads_leading): refused by every strict reader
 
     @property
     def has_request(self) -> bool:

@@ -45,13 +45,18 @@ def coverage() -> dict[str, Any]:
 
     data = json.loads(resources.files("conformance.data").joinpath("normative.json").read_text(encoding="utf-8"))
     statements = data["statements"]
-    unknown = sorted({s["check"] for s in statements if s.get("check") and s["check"] not in REGISTRY})
+    fields = data.get("request_fields", [])
+    mined = data.get("mined", {}).get("candidates", [])
+    named = {s["check"] for s in statements if s.get("check")} | {c for f in fields for c in f["checks"]} | {
+        m["kept_as"] for m in mined if m.get("kept_as")}
+    unknown = sorted(named - set(REGISTRY))
     if unknown:
         raise UsageError(f"normative.json names unregistered check(s): {', '.join(unknown)}")
     checked = [s for s in statements if s.get("check")]
     return {"spec": data["spec"], "statements": statements, "found": len(statements), "checked": len(checked),
             "not_checkable": len(statements) - len(checked),
-            "checks_used": len({s["check"] for s in checked})}
+            "checks_used": len({s["check"] for s in checked}),
+            "request_fields": fields, "mined": mined}
 
 
 def command_coverage(args: argparse.Namespace) -> int:
@@ -65,6 +70,15 @@ def command_coverage(args: argparse.Namespace) -> int:
         lines = [summary, "", "| where | the spec says | check | or why not |", "|---|---|---|---|"]
         lines += [f"| `{s['where']}` | {s['says'].replace('|', '/')} | {('`' + s['check'] + '`') if s['check'] else ''}"
                   f" | {(s.get('reason') or '').replace('|', '/')} |" for s in table["statements"]]
+        lines += ["", "What each request field obliges an answer to (the same in a run, `validate --request`, the "
+                  "proxy and a conversation's steps, in a body and in a stream):", "",
+                  "| family | request field | obliges the answer to | check ids |", "|---|---|---|---|"]
+        lines += [f"| {f['family']} | `{f['field']}` | {(f['obliges'] or 'nothing: ' + f['why']).replace('|', '/')} | "
+                  f"{', '.join('`' + c + '`' for c in f['checks'])} |" for f in table["request_fields"]]
+        lines += ["", "Relations mined from the genuine OpenAI answers (scripts/mine-relations):", "",
+                  "| candidate | kept as | why |", "|---|---|---|"]
+        lines += [f"| {m['candidate']} | {('`' + m['kept_as'] + '`') if m.get('kept_as') else 'rejected'} | "
+                  f"{m['why'].replace('|', '/')} |" for m in table["mined"]]
         print("\n".join(lines))
     else:
         for s in table["statements"]:
@@ -72,6 +86,12 @@ def command_coverage(args: argparse.Namespace) -> int:
             if not s["check"]:
                 console.print(f"{'':<34} why: {s['reason']}", markup=False)
         console.print(summary, markup=False)
+        console.print("\nRequest field -> what it obliges -> check ids:", markup=False)
+        for f in table["request_fields"]:
+            obliges = f["obliges"] or f"nothing judged: {f['why']}"
+            console.print(f"  {f['family']:<10} {f['field']:<36} {obliges}", markup=False)
+            if f["checks"]:
+                console.print(f"  {'':<10} {'':<36} -> {', '.join(f['checks'])}", markup=False)
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import struct
 import threading
@@ -154,7 +155,7 @@ def _logprobs(request: dict[str, Any], text: str) -> dict[str, Any] | None:
         return {"token": word, "logprob": logprob, "bytes": list(word.encode())}
 
     return {"content": [{**token(word, -0.1), "top_logprobs": [token(word, -0.1 - k) for k in range(top)]}
-                        for word in text.split(" ")], "refusal": None}
+                        for word in re.findall(r"\S+\s*|\s+", text)], "refusal": None}  # tokens spell the text
 
 
 def _stream_events(request: dict[str, Any], text: str, calls: list[dict[str, Any]], finish: str,
