@@ -311,6 +311,15 @@ DEVIATIONS = [
     Deviation("chat.model.named", "stream.basic", chunk(0, "/model", "models/standin-chat"), "/model", 0),
     Deviation("errors.status.code", "errors.unknown_model", fn(lambda c: setattr(c, "status", 400)), "/error/code"),
     Deviation("stream.requested", "chat.system_user", fn(lambda c: c.request.update(stream=True)), ""),
+    Deviation("tools.call.in_content", "tools.required", fn(lambda c: c.body["choices"][0]["message"].update(
+        tool_calls=None, content='<tool_call>{"name": "get_weather", "arguments": {"location": "Paris"}}</tool_call>')),
+        "/choices/0/message/content"),
+    Deviation("reasoning.in_content", "chat.system_user",
+              body("/choices/0/message/content", "The user asks about AI.</think>AI learns from data."),
+              "/choices/0/message/content"),
+    Deviation("usage.counted", "embeddings.batch", fn(lambda c: c.body["usage"].update(prompt_tokens=2,
+                                                                                       total_tokens=2)),
+              "/usage/prompt_tokens"),
     Deviation("json.trailing", "chat.system_user", fn(lambda c: setattr(c, "trailing", "\ndata: [DONE]\n")), ""),
     Deviation("stream.requested", "stream.basic", fn(lambda c: c.request.pop("stream")), ""),
     # a request's obligations judged the same way in a stream as in a body

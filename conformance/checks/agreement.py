@@ -144,13 +144,32 @@ def usage_counted(ctx: CheckContext) -> Iterator[Finding]:
     if not isinstance(usage, dict):
         return
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    texts = _texts_sent(ctx.request)
     if _count(prompt) and prompt == 0:
         what = "the input" if ctx.kind == "embeddings" else "the messages"
         yield finding("usage.counted", f"{base}/prompt_tokens", f"prompt_tokens is 0 for a request with {what}",
                       expected=">= 1", seen=0, event=event)
+    elif _count(prompt) and prompt < texts:
+        # Every non-empty text sent is at least one token, in any tokenizer.
+        yield finding("usage.counted", f"{base}/prompt_tokens", f"prompt_tokens is {prompt} for a request with "
+                      f"{texts} non-empty texts, each at least one token", expected=f">= {texts}", seen=prompt,
+                      event=event)
     if ctx.kind != "embeddings" and _count(completion) and completion == 0 and _produced(ctx):
         yield finding("usage.counted", f"{base}/completion_tokens", "completion_tokens is 0 beside an answer with "
                       "text or tool calls", expected=">= 1", seen=0, event=event)
+
+
+def _texts_sent(request: dict[str, Any] | None) -> int:
+    """How many non-empty texts a request sends: its messages' text contents, or its embeddings inputs."""
+    if not request:
+        return 0
+    inputs = request.get("input")
+    if isinstance(inputs, list) and all(isinstance(i, str) for i in inputs):
+        return sum(1 for i in inputs if i)
+    messages = request.get("messages")
+    if isinstance(messages, list):
+        return sum(1 for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str) and m["content"])
+    return 0
 
 
 def _asked_model(ctx: CheckContext) -> str | None:

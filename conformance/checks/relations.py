@@ -198,6 +198,40 @@ def reasoning_in_content(ctx: CheckContext) -> Iterator[Finding]:
                           f"<{match.group(1)}> block ({len(match.group(2))} characters) before the answer",
                           expected="the answer only (reasoning in usage, or not sent)",
                           seen=f"<{match.group(1)}>...</{match.group(1)}>", event=event)
+            continue
+        # The opening tag was part of the prompt (a chat template that starts the turn with <think>), so only the
+        # reasoning and its closing tag reach the content: the same leak, without its first line.
+        closing = _REASONING_CLOSE.search(text) if isinstance(text, str) else None
+        if closing and not re.search(f"<{closing.group(1)}>", text[:closing.start()], re.IGNORECASE):
+            yield finding("reasoning.in_content", pointer, f"the text holds the model's reasoning up to a closing "
+                          f"</{closing.group(1)}> tag ({closing.start()} characters) before the answer",
+                          expected="the answer only (reasoning in usage, or not sent)",
+                          seen=f"...</{closing.group(1)}>", event=event)
+
+
+_REASONING_CLOSE = re.compile(r"</(think|thinking|thought|reasoning)>", re.IGNORECASE)
+# How chat templates spell a tool call in text, when a server's tool parser did not turn it into `tool_calls`:
+# Hermes/Qwen <tool_call>, Llama 3 <|python_tag|>, Mistral [TOOL_CALLS], Llama 3.1's <function=...>, DeepSeek's
+# tool-call tokens, Phi/Granite <|tool_call|>, functools[...] and a bare <tools> block.
+_TOOL_MARKUP = re.compile(r"<tool_call>|<\|python_tag\|>|\[TOOL_CALLS\]|<function=[\w.-]+>|<｜tool▁calls▁begin｜>|"
+                          r"<\|tool_call\|>|<\|tool_calls\|>|functools\[|<tools>\s*[\[{]")
+
+
+@check("tools.call.in_content", "chat.completion", "stream", severity=Severity.FAILURE,
+       source="OpenAI guide, Function calling: the model's calls come back in `tool_calls` (the server parses "
+              "them); public reports against vLLM, Ollama, llama.cpp and LiteLLM of calls left as template text")
+def tool_call_in_content(ctx: CheckContext) -> Iterator[Finding]:
+    """A tool call travels in `tool_calls`, not as the chat template's markup inside `content` (`<tool_call>`,
+    `[TOOL_CALLS]`, `<|python_tag|>`...): no client runs a call written as text, and the user sees the markup. Judged
+    when the request declared tools (or, for a capture judged alone, whenever the markup is there)."""
+    if ctx.request is not None and not ctx.request.get("tools"):
+        return
+    for pointer, event, text in _texts(ctx):
+        match = _TOOL_MARKUP.search(text) if isinstance(text, str) else None
+        if match:
+            yield finding("tools.call.in_content", pointer, f"the text holds a tool call written as template "
+                          f"markup ({match.group(0)!r}), which no client runs", expected="the call in tool_calls",
+                          seen=text[max(0, match.start() - 20):match.end() + 60], event=event)
 
 
 @check("reasoning.tokens.reported", "chat.completion", "stream", needs_request=True,
