@@ -130,7 +130,7 @@ def sdk_findings(outcome: Any, case: Any, scrub: Any = None) -> list[Finding]:
     """The one comparison every surface gets: what its SDK read (``outcome.sdk_choices``) against a conformant
     reading of the 2xx chat answer it was given."""
     exchange = outcome.exchange
-    if outcome.sdk_choices is None or case.endpoint != "chat/completions" or exchange is None or \
+    if outcome.sdk_choices is None or case.operation.id != "chat.create" or exchange is None or \
             exchange.status is None or not 200 <= exchange.status < 300:
         return []
     return compare(outcome.sdk_label, wire_reading(exchange.response_body, case.stream),

@@ -94,8 +94,18 @@ class Profile:
         return ["--target", self.name if named else self.source, *given]
 
     def base_url_for(self, endpoint: str) -> str:
-        """The server a request to ``endpoint`` goes to."""
-        return self.embedding_base_url or self.base_url if endpoint == "embeddings" else self.base_url
+        """The server a request to ``endpoint`` goes to: the one its operation names (conformance.api)."""
+        from conformance.api import operation_for
+
+        try:
+            server = operation_for(endpoint)[0].server
+        except ValueError:
+            server = "base"  # a path no operation declares (a method-dependent one): the main server
+        return self.server_url(server)
+
+    def server_url(self, server: str) -> str:
+        """The base URL of one of this profile's servers: "embeddings" has its own where the target has one."""
+        return (self.embedding_base_url or self.base_url) if server == "embeddings" else self.base_url
 
     @property
     def base_urls(self) -> list[str]:

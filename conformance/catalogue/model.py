@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import unquote
 
+from conformance.api import Operation, operation_for
 from conformance.expectations import Expectations
 from conformance.flows import Step
 from conformance.profiles import Profile
@@ -24,7 +26,7 @@ class Case:
     feature: str
     title: str
     section: str  # where the documentation describes it
-    endpoint: str  # "chat/completions", "embeddings", "models" or "models/<chat_model>"
+    endpoint: str  # the operation's path, filled: "chat/completions", "models/<chat_model>" (conformance.api)
     body: dict[str, Any]
     expect: Expectations = field(default_factory=Expectations)  # a mapping is accepted and checked
     expect_error: tuple[int, ...] = ()
@@ -54,7 +56,7 @@ class Case:
     # A Batch API lifecycle (conformance/batches.py): the requests of the input file, each {"custom_id", "body"}
     # with the model placeholder; the case's endpoint is "batches" and the runner sends each step.
     batch: tuple[dict[str, Any], ...] = ()
-    http_method: str = ""  # a batch step's method where the endpoint alone does not say (DELETE /files/{id})
+    http_method: str = ""  # the method, where the path alone does not name one operation
 
     @property
     def is_flow(self) -> bool:
@@ -76,15 +78,24 @@ class Case:
         return bool(self.batch)
 
     @property
+    def operation(self) -> Operation:
+        """The API operation this case's request is (conformance.api): its method, answer kind and decoding."""
+        return operation_for(self.endpoint, self.http_method)[0]
+
+    def path_params_for(self, profile: Profile) -> dict[str, str]:
+        """The operation's path parameters as a client is given them: placeholders filled for ``profile``, each id
+        itself (not percent-encoded)."""
+        return {name: unquote(value) for name, value in
+                operation_for(self.path(profile), self.http_method)[1].items()}
+
+    @property
     def is_upload(self) -> bool:
-        """POST /files: a multipart upload (the body holds ``purpose`` and ``file``: {filename, content})."""
-        return self.endpoint == "files" and self.method == "POST"
+        """A multipart upload (POST /files: the body holds ``purpose`` and ``file``: {filename, content})."""
+        return self.operation.body == "multipart"
 
     @property
     def method(self) -> str:
-        if self.http_method:
-            return self.http_method
-        return "GET" if self.endpoint.startswith("models") else "POST"
+        return self.operation.method
 
     def path(self, profile: Profile) -> str:
         """The endpoint with the model placeholder filled in (GET /models/{model})."""
@@ -97,17 +108,7 @@ class Case:
     @property
     def kind(self) -> str:
         """Which response kind the case's answer is judged as."""
-        if self.expect_error:
-            return "error"
-        if self.endpoint.startswith("models"):
-            return "models" if self.endpoint == "models" else "model"
-        if self.endpoint == "embeddings":
-            return "embeddings"
-        if self.endpoint == "images/generations":
-            return "images"
-        if self.endpoint.startswith(("files", "batches")):
-            return _batch_kind(self.endpoint, self.method)
-        return "stream" if self.stream else "chat.completion"
+        return "error" if self.expect_error else self.operation.kind(self.body)
 
     def request_body(self, profile: Profile) -> dict[str, Any]:
         """The JSON body to send to ``profile``'s server, with the model placeholders filled in."""
@@ -124,17 +125,10 @@ class Case:
         expect = self.expect
         if self.expect_error:
             expect = replace(expect, status=tuple(self.expect_error))
-        if self.endpoint == "embeddings" and profile.embedding_size and "dimensions" not in self.body:
+        family = self.operation.family
+        if family == "embeddings" and profile.embedding_size and "dimensions" not in self.body:
             expect = expect.with_defaults(embedding_size=profile.embedding_size)
-        if self.endpoint.startswith("models"):
+        if family == "models":
             expect = expect.with_defaults(model_id=profile.chat_model)
         return expect
 
-
-def _batch_kind(endpoint: str, method: str) -> str:
-    """The response kinds of the Batch API's steps (OpenAI API reference: Files, Batch)."""
-    if endpoint.startswith("batches"):
-        return "batch"
-    if endpoint.endswith("/content"):
-        return "batch.output"
-    return "file.deleted" if method == "DELETE" else "file"

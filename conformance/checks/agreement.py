@@ -52,9 +52,10 @@ def logprobs_text(ctx: CheckContext) -> Iterator[Finding]:
             if not isinstance(content, str) or not isinstance(entries, list) or not entries:
                 continue
             tokens = [e.get("token") for e in entries if isinstance(e, dict)]
-            if not all(isinstance(t, str) for t in tokens):
+            texts = [t for t in tokens if isinstance(t, str)]
+            if len(texts) != len(tokens):
                 continue  # a token of the wrong type is the schema's finding
-            spelt = "".join(tokens)
+            spelt = "".join(texts)
             if spelt != content:
                 where = "delta" if ctx.kind == "stream" else "message"
                 yield finding("chat.logprobs.text", f"/choices/{position}/logprobs/content",
@@ -103,7 +104,7 @@ def finish_reason_has_calls(ctx: CheckContext) -> Iterator[Finding]:
     for position, choice in enumerate(choices_of(ctx.body)):
         if not isinstance(choice, dict) or choice.get("finish_reason") != "tool_calls":
             continue
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
         if not message.get("tool_calls") and not message.get("function_call"):
             yield finding("tools.finish_reason.calls", f"/choices/{position}/finish_reason",
                           "finish_reason is tool_calls but the message has no tool call", expected="tool_calls",
@@ -145,11 +146,13 @@ def usage_counted(ctx: CheckContext) -> Iterator[Finding]:
         return
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     texts = _texts_sent(ctx.request)
-    if _count(prompt) and prompt == 0:
+    if not isinstance(prompt, int) or isinstance(prompt, bool):
+        prompt = None
+    if prompt == 0:
         what = "the input" if ctx.kind == "embeddings" else "the messages"
         yield finding("usage.counted", f"{base}/prompt_tokens", f"prompt_tokens is 0 for a request with {what}",
                       expected=">= 1", seen=0, event=event)
-    elif _count(prompt) and prompt < texts:
+    elif prompt is not None and prompt < texts:
         # Every non-empty text sent is at least one token, in any tokenizer.
         yield finding("usage.counted", f"{base}/prompt_tokens", f"prompt_tokens is {prompt} for a request with "
                       f"{texts} non-empty texts, each at least one token", expected=f">= {texts}", seen=prompt,

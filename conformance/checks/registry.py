@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from conformance.api import OPERATIONS
 from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from conformance.checks.stream_model import StreamedChoice
 
-# The kinds of response a check can look at.
-KINDS = ("chat.completion", "stream", "embeddings", "error", "models", "model", "images", "file", "file.deleted",
-         "batch", "batch.output")
+# The kinds of response a check can look at: every answer kind an operation of conformance.api declares, and the
+# error body any of them can give instead.
+KINDS = ("error", *dict.fromkeys(kind for op in OPERATIONS.values() for kind in (op.answer, op.streamed) if kind))
 
 
 @dataclass

@@ -37,7 +37,7 @@ class RunEnv:
 
     def capture(self, case: Case) -> Capture:
         """A capture that only lets requests go to the origin of the server the case's endpoint lives on."""
-        return Capture(self.scrubber, origin(self.profile.base_url_for(case.endpoint)))
+        return Capture(self.scrubber, origin(self.profile.server_url(case.operation.server)))
 
     def client(self, capture: Capture, kind: str = "httpx", *, follow_redirects: bool = False,
                strip_auth: bool = False) -> Any:
@@ -52,7 +52,7 @@ class RunEnv:
         return INVALID_API_KEY if case.invalid_key else self.api_key
 
     def url_for(self, case: Case) -> str:
-        return self.profile.base_url_for(case.endpoint).rstrip("/") + "/" + case.path(self.profile)
+        return self.profile.server_url(case.operation.server).rstrip("/") + "/" + case.path(self.profile)
 
     def auth_headers(self, case: Case) -> dict[str, str]:
         return {} if case.no_key else self.profile.auth_headers(self.key_for(case))

@@ -42,7 +42,7 @@ class ProxiedSurface:
     def run(self, case: Case, env: RunEnv) -> SurfaceOutcome:
         capture = env.capture(case)
         outcome = SurfaceOutcome(exchanges=capture.exchanges)
-        with RecordingProxy(env.profile.base_url_for(case.endpoint), env.auth_headers(case), env.auth_query(case),
+        with RecordingProxy(env.profile.server_url(case.operation.server), env.auth_headers(case), env.auth_query(case),
                             capture, env.timeout_s, max_body_bytes=env.max_body_bytes, share=env.share) as proxy:
             report, failure = self.client(case, env, proxy.base_url)
         if report is not None:  # a client's error message may quote the server's body, key included
@@ -90,8 +90,9 @@ class NodeSdkSurface(ProxiedSurface):
         return missing_reason()
 
     def client(self, case: Case, env: RunEnv, base_url: str) -> tuple[dict[str, Any] | None, str | None]:
-        job = {"base_url": base_url, "api_key": CLIENT_KEY, "endpoint": case.path(env.profile),
-               "method": case.method, "body": case.request_body(env.profile), "timeout_ms": int(env.timeout_s * 1000)}
+        job = {"base_url": base_url, "api_key": CLIENT_KEY, "operation": case.operation.id,
+               "params": case.path_params_for(env.profile), "body": case.request_body(env.profile),
+               "timeout_ms": int(env.timeout_s * 1000)}
         reply, failure = NODE_WORKER.ask(job, env.timeout_s + 30)
         if reply is not None and "worker_error" in reply:
             return None, f"the Node.js program failed: {reply['worker_error']}"

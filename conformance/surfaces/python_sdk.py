@@ -8,8 +8,8 @@ documentation shows (see surfaces/structured.py): an answer the helper cannot pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 import openai
 from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -39,45 +39,17 @@ class PythonSdkSurface:
         http = env.client(capture, "httpx2", follow_redirects=True,  # the SDK's own default
                           strip_auth=case.no_key)
         bearer = env.profile.auth == "bearer"
-        client = openai.OpenAI(base_url=env.profile.base_url_for(case.endpoint),
+        client = openai.OpenAI(base_url=env.profile.server_url(case.operation.server),
                                api_key=env.key_for(case) if bearer and not case.no_key else NO_BEARER,
                                http_client=http, max_retries=0, timeout=env.timeout_s,
                                default_headers=env.auth_headers(case) if not bearer else None,
                                default_query=env.auth_query(case) or None)
         body = sdk_arguments(case.request_body(env.profile))
-        required_keys = {"chat/completions": ("model", "messages"), "embeddings": ("model", "input"),
-                         "images/generations": ("model", "prompt")}
-        for required in required_keys.get(case.endpoint, ()):
+        operation = case.operation
+        for required in operation.sdk_required:
             body.setdefault(required, openai.omit)  # a request that leaves it out on purpose: the SDK drops omit
         try:
-            if case.endpoint == "models":
-                listed = client.models.list()
-                outcome.sdk = {"returned": type(listed).__name__, "models": len(listed.data or [])}
-            elif case.endpoint.startswith("models/"):
-                model = client.models.retrieve(case.path(env.profile).split("/", 1)[1])
-                outcome.sdk = {"returned": type(model).__name__, "id": model.id}
-            elif case.endpoint == "embeddings":
-                result = client.embeddings.create(**body)
-                outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
-            elif case.endpoint == "images/generations":
-                images = client.images.generate(**body)
-                outcome.sdk = {"returned": type(images).__name__, "images": len(images.data or [])}
-            elif case.endpoint.startswith(("files", "batches")):
-                outcome.sdk = _batch_step(client, case, body)
-            elif case.stream:
-                _run_stream(client, body, outcome)
-            elif (model := parse_model(body)) is not None:
-                parsed = client.chat.completions.parse(**{**body, "response_format": model})
-                outcome.sdk = {"returned": type(parsed).__name__, "helper": "chat.completions.parse",
-                               "parsed": [c.message.parsed.model_dump() if c.message.parsed is not None else None
-                                          for c in parsed.choices or []]}
-                _oracle(outcome, parsed)
-                outcome.message = _message_of(parsed)
-            else:
-                result = client.chat.completions.create(**body)
-                outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}
-                _oracle(outcome, result)
-                outcome.message = _message_of(result)
+            CALLS[operation.id](client, case.path_params_for(env.profile), body, outcome)
         except openai.APIStatusError as exc:
             outcome.sdk = {"raised": type(exc).__name__, "status": exc.status_code,
                            "body_type": type(exc.body).__name__}
@@ -89,31 +61,95 @@ class PythonSdkSurface:
         return outcome
 
 
-def _batch_step(client: openai.OpenAI, case: Case, body: dict[str, Any]) -> dict[str, Any]:
-    """One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py)."""
-    # "batches/<id>/cancel", "files/<id>/content": each id is one percent-encoded path segment (conformance.batches
-    # .segment), so a slash inside an id cannot make another operation; the SDK gets the id and encodes it again.
-    endpoint = case.endpoint
-    if case.is_upload:
-        upload = body["file"]
-        made: Any = client.files.create(file=(upload["filename"], upload["content"].encode(), "application/jsonl"),
-                                        purpose=body["purpose"])
-    elif endpoint == "batches":
-        made = client.batches.create(**body)
-    elif endpoint.startswith("batches/") and endpoint.endswith("/cancel"):
-        made = client.batches.cancel(unquote(endpoint.removeprefix("batches/").removesuffix("/cancel")))
-    elif endpoint.startswith("batches/"):
-        made = client.batches.retrieve(unquote(endpoint.removeprefix("batches/")))
-    elif endpoint.startswith("files/") and endpoint.endswith("/content"):
-        text = client.files.content(unquote(endpoint.removeprefix("files/").removesuffix("/content"))).text
-        return {"returned": "HttpxBinaryResponseContent", "lines": len(text.splitlines())}
-    elif endpoint.startswith("files/") and case.method == "DELETE":
-        made = client.files.delete(unquote(endpoint.removeprefix("files/")))
-        return {"returned": type(made).__name__, "deleted": made.deleted}
-    else:
-        raise ValueError(f"no SDK method for {case.method} {case.endpoint}")
+Params = dict[str, str]  # an operation's path parameters
+Body = dict[str, Any]  # the SDK method's keyword arguments
+
+
+# What the SDK returned, as the report records it: the class it built and what an application reads of it.
+def _listed(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    listed = client.models.list()
+    outcome.sdk = {"returned": type(listed).__name__, "models": len(listed.data or [])}
+
+
+def _retrieved(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    model = client.models.retrieve(params["model"])
+    outcome.sdk = {"returned": type(model).__name__, "id": model.id}
+
+
+def _embedded(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    result = client.embeddings.create(**body)
+    outcome.sdk = {"returned": type(result).__name__, "vectors": len(result.data or [])}
+
+
+def _generated(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    images = client.images.generate(**body)
+    outcome.sdk = {"returned": type(images).__name__, "images": len(images.data or [])}
+
+
+def _made(made: Any) -> dict[str, Any]:
     return {"returned": type(made).__name__, "id": made.id, **({"status": made.status}
                                                                 if hasattr(made, "status") else {})}
+
+
+def _uploaded(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    upload = body["file"]
+    outcome.sdk = _made(client.files.create(file=(upload["filename"], upload["content"].encode(),
+                                                  "application/jsonl"), purpose=body["purpose"]))
+
+
+def _file_content(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    text = client.files.content(params["file_id"]).text
+    outcome.sdk = {"returned": "HttpxBinaryResponseContent", "lines": len(text.splitlines())}
+
+
+def _file_deleted(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    made = client.files.delete(params["file_id"])
+    outcome.sdk = {"returned": type(made).__name__, "deleted": made.deleted}
+
+
+def _batch_created(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    outcome.sdk = _made(client.batches.create(**body))
+
+
+def _batch_retrieved(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    outcome.sdk = _made(client.batches.retrieve(params["batch_id"]))
+
+
+def _batch_cancelled(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    outcome.sdk = _made(client.batches.cancel(params["batch_id"]))
+
+
+def _chat(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    if body.get("stream") is True:
+        _run_stream(client, body, outcome)
+    elif (model := parse_model(body)) is not None:
+        parsed = client.chat.completions.parse(**{**body, "response_format": model})
+        outcome.sdk = {"returned": type(parsed).__name__, "helper": "chat.completions.parse",
+                       "parsed": [c.message.parsed.model_dump() if c.message.parsed is not None else None
+                                  for c in parsed.choices or []]}
+        _oracle(outcome, parsed)
+        outcome.message = _message_of(parsed)
+    else:
+        result = client.chat.completions.create(**body)
+        outcome.sdk = {"returned": type(result).__name__, "choices": len(result.choices or [])}
+        _oracle(outcome, result)
+        outcome.message = _message_of(result)
+
+
+# Each operation of conformance.api, as the SDK's documentation calls it: the one table this surface keeps.
+CALLS: dict[str, Callable[[openai.OpenAI, Params, Body, SurfaceOutcome], None]] = {
+    "chat.create": _chat,
+    "embeddings.create": _embedded,
+    "models.list": _listed,
+    "models.retrieve": _retrieved,
+    "images.generate": _generated,
+    "files.create": _uploaded,
+    "files.content": _file_content,
+    "files.delete": _file_deleted,
+    "batches.create": _batch_created,
+    "batches.retrieve": _batch_retrieved,
+    "batches.cancel": _batch_cancelled,
+}
 
 
 # Arguments of the SDK's methods that are options of the call, not fields of the body: a body field of the same

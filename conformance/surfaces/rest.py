@@ -43,7 +43,7 @@ def answered_message(outcome: SurfaceOutcome, case: Case) -> dict | None:
     from conformance.flows import raw_json_message
 
     exchange = outcome.exchange
-    if not case.echoes or case.endpoint != "chat/completions" or exchange is None or exchange.error or \
+    if not case.echoes or case.operation.id != "chat.create" or exchange is None or exchange.error or \
             not 200 <= (exchange.status or 0) < 300:
         return None  # only a conversation echoes the message; a cut or unjudged answer has none
     return raw_json_message(exchange.response_body, case.stream)

@@ -15,81 +15,76 @@ function choicesOf(completion) {
   }));
 }
 
-// One step of a Batch API lifecycle, through the SDK's own method for it (conformance/batches.py).
-async function batchStep(client, job) {
-  // "batches/<id>/cancel", "files/<id>/content": each id is one path segment, percent-encoded by the suite (a
-  // slash inside an id cannot make another operation); the SDK is handed the id itself and encodes it again.
-  const endpoint = job.endpoint;
-  const between = (prefix, suffix) => decodeURIComponent(endpoint.slice(prefix.length, endpoint.length - suffix.length));
-  if (endpoint === "files" && job.method === "POST") {
-    const file = await toFile(Buffer.from(job.body.file.content, "utf8"), job.body.file.filename,
-                              { type: "application/jsonl" });
-    const made = await client.files.create({ file, purpose: job.body.purpose });
-    return { type: "FileObject", id: made.id ?? null };
-  }
-  if (endpoint === "batches") {
-    const made = await client.batches.create(job.body);
-    return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
-  }
-  if (endpoint.startsWith("batches/") && endpoint.endsWith("/cancel")) {
-    const made = await client.batches.cancel(between("batches/", "/cancel"));
-    return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
-  }
-  if (endpoint.startsWith("batches/")) {
-    const made = await client.batches.retrieve(between("batches/", ""));
-    return { type: "Batch", id: made.id ?? null, status: made.status ?? null };
-  }
-  if (endpoint.startsWith("files/") && endpoint.endsWith("/content")) {
-    const text = await (await client.files.content(between("files/", "/content"))).text();
-    return { type: "Response", lines: text.split("\n").filter((l) => l.trim()).length };
-  }
-  if (endpoint.startsWith("files/") && job.method === "DELETE") {
-    const made = await client.files.delete(between("files/", ""));
-    return { type: "FileDeleted", deleted: made.deleted ?? null };
-  }
-  throw new Error(`no SDK method for ${job.method} ${job.endpoint}`);
-}
+const made = (type, object) => ({ type, id: object.id ?? null, status: object.status ?? null });
 
-async function runJob(job) {
-const client = new OpenAI({ baseURL: job.base_url, apiKey: job.api_key, maxRetries: 0, timeout: job.timeout_ms });
-const out = { sdk: "openai-node" };
-try {
-  if (job.endpoint === "models") {
-    const page = await client.models.list();
-    out.returned = { type: "ModelsPage", models: page.data?.length ?? 0 };
-  } else if (job.endpoint.startsWith("models/")) {
-    const model = await client.models.retrieve(job.endpoint.slice("models/".length));
-    out.returned = { type: "Model", id: model.id ?? null };
-  } else if (job.endpoint.startsWith("files") || job.endpoint.startsWith("batches")) {
-    out.returned = await batchStep(client, job);
-  } else if (job.endpoint === "images/generations") {
-    const images = await client.images.generate(job.body);
-    out.returned = { type: "ImagesResponse", images: images.data?.length ?? 0 };
-  } else if (job.endpoint === "embeddings") {
-    const response = await client.embeddings.create(job.body);
-    out.returned = { type: "CreateEmbeddingResponse", vectors: response.data?.length ?? 0 };
-  } else if (job.body.stream === true) {
-    // The SDK's stream helper: it folds the chunks into a completion, as applications do.
-    const stream = client.chat.completions.stream(job.body);
-    let chunks = 0;
-    for await (const _ of stream) chunks += 1;
-    const final = await stream.finalChatCompletion();
-    out.returned = { type: "ChatCompletionStream", chunks, choices: choicesOf(final),
-                     message: final?.choices?.[0]?.message ?? null };
-  } else {
+// Each operation of conformance.api (its id, the job's "operation"), as the SDK's documentation calls it, and what
+// an application reads of the result: the one table this surface keeps. Path parameters arrive as the ids
+// themselves; the SDK encodes them into the path.
+const CALLS = {
+  "chat.create": async (client, job) => {
+    if (job.body.stream === true) {
+      // The SDK's stream helper: it folds the chunks into a completion, as applications do.
+      const stream = client.chat.completions.stream(job.body);
+      let chunks = 0;
+      for await (const _ of stream) chunks += 1;
+      const final = await stream.finalChatCompletion();
+      return { type: "ChatCompletionStream", chunks, choices: choicesOf(final),
+               message: final?.choices?.[0]?.message ?? null };
+    }
     const response = await client.chat.completions.create(job.body);
     // The message object as applications append it to their conversation (messages.push(message)).
-    out.returned = { type: "ChatCompletion", choices: choicesOf(response),
-                     message: response?.choices?.[0]?.message ?? null };
+    return { type: "ChatCompletion", choices: choicesOf(response), message: response?.choices?.[0]?.message ?? null };
+  },
+  "embeddings.create": async (client, job) => {
+    const response = await client.embeddings.create(job.body);
+    return { type: "CreateEmbeddingResponse", vectors: response.data?.length ?? 0 };
+  },
+  "models.list": async (client) => {
+    const page = await client.models.list();
+    return { type: "ModelsPage", models: page.data?.length ?? 0 };
+  },
+  "models.retrieve": async (client, job) => {
+    const model = await client.models.retrieve(job.params.model);
+    return { type: "Model", id: model.id ?? null };
+  },
+  "images.generate": async (client, job) => {
+    const images = await client.images.generate(job.body);
+    return { type: "ImagesResponse", images: images.data?.length ?? 0 };
+  },
+  "files.create": async (client, job) => {
+    const file = await toFile(Buffer.from(job.body.file.content, "utf8"), job.body.file.filename,
+                              { type: "application/jsonl" });
+    const object = await client.files.create({ file, purpose: job.body.purpose });
+    return { type: "FileObject", id: object.id ?? null };
+  },
+  "files.content": async (client, job) => {
+    const text = await (await client.files.content(job.params.file_id)).text();
+    return { type: "Response", lines: text.split("\n").filter((l) => l.trim()).length };
+  },
+  "files.delete": async (client, job) => {
+    const object = await client.files.delete(job.params.file_id);
+    return { type: "FileDeleted", deleted: object.deleted ?? null };
+  },
+  "batches.create": async (client, job) => made("Batch", await client.batches.create(job.body)),
+  "batches.retrieve": async (client, job) => made("Batch", await client.batches.retrieve(job.params.batch_id)),
+  "batches.cancel": async (client, job) => made("Batch", await client.batches.cancel(job.params.batch_id)),
+};
+
+async function runJob(job) {
+  const client = new OpenAI({ baseURL: job.base_url, apiKey: job.api_key, maxRetries: 0, timeout: job.timeout_ms });
+  const out = { sdk: "openai-node" };
+  try {
+    const call = CALLS[job.operation];
+    if (call === undefined) throw new Error(`no SDK method for the operation ${job.operation}`);
+    out.returned = await call(client, job);
+  } catch (error) {
+    out.raised = {
+      name: error?.constructor?.name ?? "Error",
+      message: String(error?.message ?? error).slice(0, 300),
+      status: error?.status ?? null,
+    };
   }
-} catch (error) {
-  out.raised = {
-    name: error?.constructor?.name ?? "Error",
-    message: String(error?.message ?? error).slice(0, 300),
-    status: error?.status ?? null,
-  };
-}
-return out;
+  return out;
 }
 
 const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });

@@ -1,0 +1,8 @@
+"""Chat Completions (OpenAI API reference, "Chat"): one operation, answered by a completion or a chunk stream."""
+
+from conformance.api.operation import Operation
+
+OPERATIONS = (
+    Operation("chat.create", "POST", "chat/completions", answer="chat.completion", streamed="stream",
+              sdk_required=("model", "messages"), section="OpenAI API reference, Chat: create chat completion"),
+)

@@ -1,0 +1,8 @@
+"""Images (OpenAI API reference, "Images"): generation."""
+
+from conformance.api.operation import Operation
+
+OPERATIONS = (
+    Operation("images.generate", "POST", "images/generations", answer="images", sdk_required=("model", "prompt"),
+              section="OpenAI API reference, Images: create image"),
+)
