@@ -32,7 +32,7 @@ def timed(args: list[str], repeat: int = 3) -> float:
 PROFILE = '''
 import collections, sys, time
 started = time.perf_counter()
-import conformance.report.write as write, conformance.runner as runner
+import conformance.report.write as write, conformance.scenarios as scenarios
 from conformance.surfaces import SURFACES
 spent = collections.Counter(imports=time.perf_counter() - started)
 def timed(owner, name, key):
@@ -44,7 +44,7 @@ def timed(owner, name, key):
         finally:
             spent[key] += time.perf_counter() - began
     setattr(owner, name, wrapper)
-timed(runner, "judge", "judging")
+timed(scenarios, "judge", "judging")
 timed(write, "render_all", "rendering md+html")
 for surface in SURFACES.values():
     timed(surface, "run", "surface " + surface.name)

@@ -18,10 +18,10 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeGuard
 
 from conformance.analysis import judge
+from conformance.api.operation import segment
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, Case
 from conformance.checks.batches import TERMINAL, batch_status
 from conformance.checks.registry import finding as registered_finding
@@ -55,8 +55,9 @@ def input_lines(case: Case, profile: Profile) -> list[dict[str, Any]]:
     lines = []
     for request in case.batch:
         body = dict(request["body"])
+        model = body.get("model")
         body["model"] = {CHAT_MODEL: profile.chat_model, EMBEDDING_MODEL: profile.embedding_model}.get(
-            body.get("model"), body.get("model"))
+            model, model) if isinstance(model, str) else model
         lines.append({"custom_id": request["custom_id"], "method": "POST",
                       "url": request.get("url", "/v1/chat/completions"), "body": body})
     return lines
@@ -228,7 +229,7 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     return (verdict, reason) if verdict in _STOPS else None
 
 
-def plain_id(value: Any) -> bool:
+def plain_id(value: Any) -> TypeGuard[str]:
     """An id the suite can follow: printable, at most 256 characters, not a dot segment. It travels as one
     percent-encoded path segment (``segment``), so no character of it can steer the next request elsewhere."""
     if not isinstance(value, str) or not 0 < len(value) <= 256:
@@ -236,12 +237,6 @@ def plain_id(value: Any) -> bool:
     if any(c.isspace() or not c.isprintable() or c in "?#%\\" for c in value):
         return False
     return not {".", ".."} & set(value.split("/"))  # a server that decodes %2F must not see a dot segment
-
-
-def segment(resource_id: str) -> str:
-    """The id as one path segment, encoded as both OpenAI SDKs encode a path parameter (RFC 3986 pchar kept,
-    everything else, ``/`` included, percent-encoded): the same bytes on the wire from every surface."""
-    return quote(resource_id, safe="!$&'()*+,;=:@")
 
 
 def kind_problem(answer: Any, expected: str, resource_id: str | None = None) -> str | None:

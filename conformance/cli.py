@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from conformance import __version__, interrupt
 from conformance.errors import UsageError
@@ -39,7 +40,7 @@ refused every request; 2 a usage error or a pre-check that stopped the run (noth
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, as for every other usage error
+    def error(self, message: str) -> NoReturn:  # one line and exit 2, as for every other usage error
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 

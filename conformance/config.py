@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.options import RUN_OPTIONS
 
 CONFIG_FILE = "conformance.toml"
 PYPROJECT = "pyproject.toml"
@@ -85,8 +86,6 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
 
 def load_project(start: Path | None = None) -> ProjectConfig:
     """The project the working folder belongs to, its config checked against the declared run options."""
-    from conformance.options import RUN_OPTIONS
-
     found = find_config(start)
     if found is None:
         return ProjectConfig(root=(start or Path.cwd()).resolve())
@@ -118,3 +117,13 @@ def _relative_to(folder: Path, value: str, name: str) -> str:
         return value  # a target name, not a path
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else folder / path)
+
+
+def from_pytest(config: Any) -> dict[str, Any]:
+    """The run's option values under pytest: each flag given, else its environment variable, config or default."""
+    project = load_project()
+    values = {}
+    for option in RUN_OPTIONS:
+        given = config.getoption(f"conformance_{option.name}")
+        values[option.name] = given if given is not None else option.default_value(project)
+    return values

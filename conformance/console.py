@@ -46,7 +46,7 @@ def cell(text: Any, style: str | None = None) -> Text:
 class SafeConsole(Console):
     """A Console whose strings are data: printed literally (no markup), control characters made visible."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         if any(isinstance(o, str) for o in objects):
             objects = tuple(visible(o, keep_newlines=True) if isinstance(o, str) else o for o in objects)
             kwargs["markup"] = False

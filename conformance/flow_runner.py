@@ -17,6 +17,7 @@ from typing import Any
 from conformance.analysis import judge
 from conformance.catalogue.model import Case
 from conformance.checks.registry import finding as registered_finding
+from conformance.expectations import Expectations
 from conformance.findings import Finding, Severity
 from conformance.flows import (
     MAX_NAMED,
@@ -32,6 +33,7 @@ from conformance.flows import (
     without,
 )
 from conformance.samples import Sample
+from conformance.sending import run_with_retries, sent_request
 from conformance.settings import Settings
 from conformance.surfaces import RunEnv, Surface, SurfaceOutcome
 from conformance.transport import FailureKind
@@ -50,8 +52,6 @@ class StepSender:
         self.steps: list[dict[str, Any]] = []
 
     def send(self, step_case: Case, name: str, number: int) -> tuple[SurfaceOutcome, dict[str, Any]]:
-        from conformance.runner import run_with_retries, sent_request
-
         self.settings.pace()
         outcome, _ = run_with_retries(self.surface, step_case, self.env, self.settings)
         planned = step_case.request_body(self.env.profile)
@@ -72,7 +72,7 @@ def _accepted(outcome: SurfaceOutcome) -> bool:
     return status is not None and 200 <= status < 300
 
 
-def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expect: dict[str, Any],
+def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expect: Expectations,
              cassette: Path) -> tuple[Sample, SurfaceOutcome, dict[str, Any], list[dict[str, Any]]]:
     """One sample of a conversation: (its sample, the decisive step's outcome and request, every step's exchange)."""
     sender = StepSender(case, surface, env, settings, cassette)

@@ -49,9 +49,9 @@ def portable(message: dict[str, Any]) -> dict[str, Any]:
     calls = message.get("tool_calls")
     if isinstance(calls, list) and calls:
         out["tool_calls"] = []
-        for call in calls:
-            call = call if isinstance(call, dict) else {}
-            function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        for raw in calls:
+            call: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
             out["tool_calls"].append({"id": call.get("id"), "type": call.get("type") or "function",
                                       "function": {"name": function.get("name"),
                                                    "arguments": function.get("arguments")}})
@@ -155,8 +155,8 @@ def wire_message(body: str, stream: bool) -> dict[str, Any] | None:
             return None
         choices = value.get("choices") if isinstance(value, dict) else None
         first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
-        message = first.get("message") if first else None
-        return copy.deepcopy(message) if isinstance(message, dict) else None
+        answered = first.get("message") if first else None
+        return copy.deepcopy(answered) if isinstance(answered, dict) else None
     parsed = parse_stream(body)
     message: dict[str, Any] = {}
     calls: dict[int, dict[str, Any]] = {}

@@ -99,7 +99,7 @@ def describe(items: list[dict[str, Any]], base_url: str, summary: Path) -> str:
             lines.append(f"  {item['what']} ({item['case']} on {item['surface']}); look for it with GET "
                          f"{base}/{where}")
             continue
-        from conformance.batches import segment
+        from conformance.api.operation import segment
 
         how = f"DELETE {base}/files/{segment(str(item['id']))}" if item["kind"] == "file" else \
             f"POST {base}/batches/{segment(str(item['id']))}/cancel (batches cannot be deleted)"

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from conformance.targets import builtin_targets
+
 if TYPE_CHECKING:
     from conformance.config import ProjectConfig
 
@@ -23,8 +25,6 @@ DEFAULT_BATCH_WAIT_S = 300.0
 
 
 def _targets() -> str:
-    from conformance.profiles import builtin_targets
-
     return ", ".join(builtin_targets())
 
 
@@ -170,15 +170,3 @@ def pytest_args_for(values: dict[str, Any]) -> list[str]:
         if value is not None and value != "":
             args.append(f"{option.pytest_flag}={value}")
     return args
-
-
-def from_pytest(config: Any) -> dict[str, Any]:
-    """The run's option values under pytest: each flag given, else its environment variable, config or default."""
-    from conformance.config import load_project
-
-    project = load_project()
-    values = {}
-    for option in RUN_OPTIONS:
-        given = config.getoption(f"conformance_{option.name}")
-        values[option.name] = given if given is not None else option.default_value(project)
-    return values

@@ -35,9 +35,9 @@ def wire_reading(body: str, stream: bool) -> dict[int, Reading] | None:
         readings = {}
         for index, choice in assemble(parsed.chunks).items():
             ordered = sorted(choice.calls.values(), key=lambda call: call.first_event)
-            calls = [(c.id, c.name, c.arguments) for c in ordered]
+            streamed_calls = [(c.id, c.name, c.arguments) for c in ordered]
             finish = choice.finish[-1][1] if choice.finish else None
-            readings[index] = Reading(choice.content if choice.has_content else None, finish, calls)
+            readings[index] = Reading(choice.content if choice.has_content else None, finish, streamed_calls)
         return readings
     try:
         value, _ = loads_checked(body)
@@ -50,11 +50,11 @@ def wire_reading(body: str, stream: bool) -> dict[int, Reading] | None:
     for position, choice in enumerate(choices):
         if not isinstance(choice, dict):
             return None
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
         calls = []
         for call in message.get("tool_calls") or []:
-            function = call.get("function") if isinstance(call, dict) and isinstance(call.get("function"), dict) \
-                else {}
+            function: dict[str, Any] = call["function"] if isinstance(call, dict) and isinstance(
+                call.get("function"), dict) else {}
             calls.append((call.get("id") if isinstance(call, dict) else None, function.get("name"),
                           function.get("arguments")))
         index = choice.get("index", position)
@@ -139,7 +139,7 @@ def sdk_findings(outcome: Any, case: Any, scrub: Any = None) -> list[Finding]:
 
 def _scrubbed(reading: Reading, scrub: Any) -> Reading:
     return Reading(scrub.deep(reading.content), reading.finish_reason,
-                   [tuple(scrub.deep(list(call))) for call in reading.calls])  # type: ignore[misc]
+                   [tuple(scrub.deep(list(call))) for call in reading.calls])
 
 
 def _short(value: Any, limit: int = 120) -> Any:

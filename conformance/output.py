@@ -38,7 +38,7 @@ def matrix(console: Console, report: dict[str, Any]) -> None:
         for surface in surfaces:
             result = row.get(surface)
             verdict = result["verdict"] if result else ""
-            known = bool(result) and result.get("gated_verdict", verdict) != verdict
+            known = result is not None and result.get("gated_verdict", verdict) != verdict
             rate = cell_rate(result) if result else ""
             text = cell(verdict, VERDICT_STYLES.get(verdict, "dim"))
             if known:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.config import load_project
 from conformance.errors import UsageError
+from conformance.targets import builtin_targets
 
 TARGETS_PACKAGE = "conformance.targets"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -185,12 +187,6 @@ def _check_key_text(key: str, what: str) -> None:
                          "shown): give the key alone, on one line")
 
 
-def builtin_targets() -> list[str]:
-    folder = resources.files(TARGETS_PACKAGE)
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-                  and not p.name.endswith(".gaps.toml"))
-
-
 def load_profile(target: str | None = None, **overrides: Any) -> Profile:
     """Resolve ``target`` (a built-in name or a TOML path) and apply non-empty overrides."""
     overrides = {k: v for k, v in overrides.items() if v not in (None, "")}
@@ -269,8 +265,6 @@ def _read_target(target: str) -> tuple[dict[str, Any], str]:
 
 def _project_profile(target: str) -> Path | None:
     """A project's own profile by name (``targets/<name>.toml`` under its root), which beats a built-in one."""
-    from conformance.config import load_project
-
     return load_project().project_profile(target) if _NAME.match(target) else None
 
 

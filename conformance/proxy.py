@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from conformance.exchange import Capture
 from conformance.options import DEFAULT_MAX_BODY_MB
 from conformance.scrub import SECRET_HEADERS, SECRET_QUERY_PARAMETERS, scrub_split_stream
-from conformance.transport import Limits, classify_exception, new_client, origin
+from conformance.transport import FailureKind, Limits, classify_exception, new_client, origin
 
 # What clients send as their key: the proxy replaces it with the target's own credentials.
 CLIENT_KEY = "conformance-proxy-client"
@@ -50,7 +50,7 @@ class RecordingProxy:
         self.capture = capture
         self.timeout_s = timeout_s
         self.limits = Limits(timeout_s, max_body_bytes)
-        self.failures: list[tuple[str, str]] = []  # (kind, message) of requests that got no upstream answer
+        self.failures: list[tuple[FailureKind, str]] = []  # (kind, message) of requests that got no upstream answer
         self._own = _Listener(port, timeout_s) if port is not None else None
         # The route is a secret of the URL the proxy hands out: another local process that finds the port does not
         # get answers with the key added (the standalone proxy prints it, the surfaces pass it to their client).
@@ -90,8 +90,8 @@ class RecordingProxy:
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str],
                                                                                               bytes]:
-        endpoint, _, query = path.partition("?")
-        endpoint = confined(endpoint)
+        requested, _, query = path.partition("?")
+        endpoint = confined(requested)
         if endpoint is None:
             return _refusal(400, "bad_path", "the path leaves the target's base URL ('..'): not forwarded")
         outgoing = {k: v for k, v in headers.items() if k.lower() not in NOT_FORWARDED}
@@ -246,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
-        self.timeout = self.server.listener.read_timeout_s  # a client that stops sending does not hold a thread
+        self.timeout = self.server.listener.read_timeout_s  # type: ignore[misc]  # a client that stops sending does not hold a thread
         super().setup()
 
     def log_message(self, *args: Any) -> None:
@@ -280,7 +280,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> bytes | None:
         """The request body, whole: by Content-Length, or chunk by chunk (Transfer-Encoding: chunked)."""
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            parts, size = [], 0
+            parts: list[bytes] = []
+            size = 0
             while True:
                 line = self.rfile.readline(1024)
                 size_field = line.split(b";", 1)[0].strip() or b"0"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance import interrupt, options
+from conformance.config import from_pytest
 
 if TYPE_CHECKING:
     from conformance.cassettes import Recording
@@ -80,7 +81,7 @@ def settings_for(config: pytest.Config) -> Settings:
             config.stash[_settings_key] = handle.settings
         else:
             try:
-                config.stash[_settings_key] = resolve(options.from_pytest(config),
+                config.stash[_settings_key] = resolve(from_pytest(config),
                                                       config.getoption("--record-mode") or "none",
                                                       fresh=bool(config.getoption("--conformance-fresh")),
                                                       share=not config.getoption("--conformance-no-share"))
@@ -91,6 +92,14 @@ def settings_for(config: pytest.Config) -> Settings:
 
 def is_catalogue_item(item: pytest.Item) -> bool:
     return item.get_closest_marker("conformance_case") is not None
+
+
+def _params(item: pytest.Item) -> dict[str, Any]:
+    """A catalogue test's parameters (its case and surface): catalogue tests are parametrized functions."""
+    if not isinstance(item, pytest.Function):
+        return {}
+    params: dict[str, Any] = item.callspec.params
+    return params
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,14 +133,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if settings.recording and not settings.profile.api_key():
         raise pytest.UsageError(missing_key_message(settings.profile, settings.record_mode, settings.cassette_dir))
     selected = set(settings.surfaces)
-    kept = [i for i in items if not is_catalogue_item(i) or i.callspec.params.get("surface") in selected]
+    kept = [i for i in items if not is_catalogue_item(i) or _params(i).get("surface") in selected]
     deselected = [i for i in items if i not in kept]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
     if handle_of(config) is not None:
         return  # the CLI checked every cassette of the run before starting pytest
-    pairs = [(i.callspec.params["case"].id, i.callspec.params["surface"]) for i in items if is_catalogue_item(i)]
+    pairs = [(_params(i)["case"].id, _params(i)["surface"]) for i in items if is_catalogue_item(i)]
     try:
         check_run(settings, recording_for(config), pairs,
                   write_report=not config.getoption("--conformance-no-report"))

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
-import math
 import os
-import time
 from typing import Any
 
-from conformance.analysis import CaseResult, judge
+from conformance.analysis import CaseResult
 from conformance.cassettes import cassette_path, read_provenance
 from conformance.catalogue.model import Case
 from conformance.checks.registry import behaviour_expectations
 from conformance.findings import Finding, Severity
 from conformance.gaps import apply as apply_gaps
 from conformance.samples import Sample, combine
+from conformance.scenarios import scenario_for
 from conformance.settings import Settings
 from conformance.sharing import summary
-from conformance.surfaces import SURFACES, RunEnv, Surface, SurfaceOutcome
-from conformance.transport import FailureKind
+from conformance.surfaces import SURFACES, RunEnv, SurfaceOutcome
 from conformance.verdicts import Verdict
 
 
@@ -86,35 +82,20 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
     expect = case.expectations(settings.profile)
     planned = case.request_body(settings.profile)
     behaviour = [] if case.expect_error else behaviour_expectations(planned, expect, settings.checks)
-    samples, outcomes, requests = [], [], []
+    samples: list[Sample] = []
+    outcomes: list[SurfaceOutcome] = []
+    requests: list[dict[str, Any]] = []
     flows: list[list[dict[str, Any]]] = []
+    scenario = scenario_for(case)
     for sample_number in range(1, repeat + 1):
         if settings.sharing is not None:
             env.share = settings.sharing.context(case.id, sample_number, surface_name)
-        if case.is_flow or case.is_batch:
-            from conformance.batches import run_batch
-            from conformance.flow_runner import run_flow
-
-            sample, outcome, request, steps = run_batch(case, surface, env, settings, path) if case.is_batch else \
-                run_flow(case, surface, env, settings, expect, path)
-            verdict = sample.verdict
-            samples.append(sample)
-            outcomes.append(outcome)
-            requests.append(request)
-            flows.append(steps)
-            if verdict is Verdict.NOT_RECORDED:
-                break
-            continue
-        settings.pace()
-        outcome, statuses = run_with_retries(surface, case, env, settings)
-        request = sent_request(outcome, planned)
-        verdict, reason, findings = judge(case, outcome, request, expect, settings.checks)
-        if statuses:
-            reason += f" (after {len(statuses) + 1} attempts; retried on HTTP {', '.join(map(str, statuses))})"
-        samples.append(Sample(verdict, reason, findings))
-        outcomes.append(outcome)
-        requests.append(request)
-        if verdict is Verdict.NOT_RECORDED:
+        played = scenario.play(case, surface, env, settings, expect, path)
+        samples.append(played.sample)
+        outcomes.append(played.outcome)
+        requests.append(played.request)
+        flows.append(played.steps)
+        if played.sample.verdict is Verdict.NOT_RECORDED:
             break  # a replay that ran out of recorded samples: the ones before it stand, the rest cannot be had
     combined = combine(samples, behaviour)
     outcome, request = outcomes[combined.decisive], requests[combined.decisive]
@@ -131,7 +112,7 @@ def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:
         result.reason = result.reason[:2000] + f"... [{len(result.reason) - 2000} more characters]"
     result.findings = [Finding.from_dict(settings.scrubber.deep(_bounded(f.to_dict()))) for f in result.findings]
     result.exchange = outcome.exchange.to_dict() if outcome.exchange else None
-    if flows:
+    if flows[combined.decisive]:
         result.steps = settings.scrubber.deep(flows[combined.decisive])
     result.sdk = outcome.sdk
     if not settings.recording:
@@ -183,77 +164,6 @@ def documented_failure(result: CaseResult, case: Case, settings: Settings) -> No
 def recorded_samples(provenance: dict[str, Any]) -> int:
     recorded = provenance.get("repeat", 1)
     return recorded if isinstance(recorded, int) and recorded >= 1 else 1
-
-
-def sent_request(outcome: SurfaceOutcome, fallback: dict[str, Any]) -> dict[str, Any]:
-    """The body that went on the wire: SDKs add their defaults (the Python SDK asks embeddings for base64)."""
-    if outcome.exchange is not None:
-        try:
-            sent = json.loads(outcome.exchange.request_body)
-        except ValueError:
-            return fallback
-        if isinstance(sent, dict):
-            return sent
-    return fallback
-
-
-RETRY_STATUSES = (429, 503)
-
-
-def run_with_retries(surface: Surface, case: Case, env: RunEnv, settings: Settings) -> tuple[SurfaceOutcome, list[int]]:
-    """Retry 429/503 with exponential backoff honouring Retry-After, bounded in attempts and in total waiting.
-
-    Live, every attempt is recorded; a replay makes the same attempts without waiting. A replay that runs out of
-    recorded attempts keeps the last recorded answer.
-    """
-    statuses: list[int] = []
-    waited = 0.0
-    outcome = _sent(surface, case, env)
-    while len(statuses) < settings.retries:
-        status = outcome.exchange.status if outcome.exchange else None
-        if status not in RETRY_STATUSES:
-            break
-        wait = retry_delay(outcome.exchange.response_headers if outcome.exchange else {}, len(statuses))
-        if settings.recording:
-            if waited + wait > settings.retry_budget_s:
-                break
-            time.sleep(wait)
-            waited += wait
-        statuses.append(status)
-        retried = _sent(surface, case, env)
-        if not settings.recording and retried.error_kind is FailureKind.NOT_RECORDED:
-            statuses.pop()
-            break
-        outcome = retried
-    return outcome, statuses
-
-
-def _sent(surface: Surface, case: Case, env: RunEnv) -> SurfaceOutcome:
-    """One request through a surface, and what its SDK read set beside the exchange: the comparison lives here,
-    once for every surface."""
-    from conformance.oracle import sdk_findings
-
-    outcome = surface.run(case, env)
-    outcome.findings.extend(sdk_findings(outcome, case, env.scrubber))
-    return outcome
-
-
-def retry_delay(headers: dict[str, str], attempt: int, base_s: float = 1.0, cap_s: float = 30.0) -> float:
-    """Retry-After (seconds or an HTTP date) when the server gives one, else 1 s, 2 s, 4 s ... up to the cap."""
-    value = headers.get("retry-after", "").strip()
-    if value:
-        try:
-            seconds = float(value)
-            if not math.isfinite(seconds):  # "nan", "inf": not a delay a server can mean
-                return min(base_s * 2**attempt, cap_s)
-            return min(max(seconds, 0.0), cap_s)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-                return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), cap_s)
-            except (TypeError, ValueError):
-                pass
-    return min(base_s * 2**attempt, cap_s)
 
 
 def _relative(path: object) -> str:

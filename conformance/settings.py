@@ -59,7 +59,7 @@ class Settings:
         """What every cassette this run records says about where it came from."""
         import platform
 
-        from conformance.report.build import client_versions
+        from conformance.surfaces.versions import client_versions
 
         return {"target": self.profile.name, "base_url": self.profile.base_url,
                 **({"embedding_base_url": self.profile.embedding_base_url}
@@ -124,9 +124,8 @@ def resolve(values: dict[str, Any], record_mode: str = "none", *, fresh: bool = 
         surfaces=parse_surfaces(values.get("surfaces")),
         timeout_s=float(values.get("timeout") or DEFAULT_TIMEOUT_S),
         batch_wait_s=float(values.get("batch_wait") or DEFAULT_BATCH_WAIT_S),
-        retries=max(0, int(values.get("retries") if values.get("retries") is not None else DEFAULT_RETRIES)),
-        retry_budget_s=max(0.0, float(values.get("retry_budget") if values.get("retry_budget") is not None
-                                      else DEFAULT_RETRY_BUDGET_S)),
+        retries=max(0, int(_given(values, "retries", DEFAULT_RETRIES))),
+        retry_budget_s=max(0.0, float(_given(values, "retry_budget", DEFAULT_RETRY_BUDGET_S))),
         max_body_bytes=int(float(values.get("max_body_mb") or DEFAULT_MAX_BODY_MB) * 1_000_000),
         gaps=load_manifest(None if gaps == "none" else (gaps or manifest_path(profile.gaps_target))),
         fresh=fresh,
@@ -186,3 +185,9 @@ def default_dir(kind: str, target: str) -> Path:
     from conformance.config import load_project
 
     return load_project().root / kind / target
+
+
+def _given(values: dict[str, Any], name: str, default: float) -> Any:
+    """The option's value when one was given (0 included), else its default."""
+    value = values.get(name)
+    return default if value is None else value

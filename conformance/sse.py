@@ -34,7 +34,7 @@ class ParsedStream:
     # Event blocks that carry fields but no data (a lone ``retry:`` or ``id:``): legal, and not chunks.
     dataless_blocks: int = 0
     # JSON object keys given twice in one chunk: (chunk number, pointer of the object).
-    duplicate_keys: list[tuple[int, str]] = field(default_factory=list)
+    duplicate_keys: list[tuple[int | None, str]] = field(default_factory=list)
     # (event number, message) for events whose data is not JSON, and framing problems (event number -1).
     problems: list[tuple[int, str]] = field(default_factory=list)
     truncated: bool = False
@@ -213,7 +213,7 @@ def depth_exceeds(value: Any, limit: int) -> bool:
 
 def serialise(events: list[str], *, newline: str = "\n") -> str:
     """Frame data payloads as an event stream (used by stand-in servers and property tests)."""
-    out = []
+    out: list[str] = []
     for data in events:
         out.extend(f"data: {line}" for line in data.split("\n"))
         out.append("")

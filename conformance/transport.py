@@ -328,8 +328,13 @@ def json_values(text: str | bytes, at_least: int = 0) -> int:
     binary = isinstance(text, bytes)
     pattern: Any = _JSON_STRING_BYTES if binary else _JSON_STRING
     rest_of_string: Any = _STRING_REST_BYTES if binary else _STRING_REST
+    # One code path for text and bytes: the pieces are typed Any because each is str or bytes with its text.
+    zero: Any
+    quote: Any
+    backslash: Any
     zero, quote, backslash = (b"0", b'"', b"\\") if binary else ("0", '"', "\\")
-    total, carry, in_string = 1, text[:0], False
+    carry: Any = text[:0]
+    total, in_string = 1, False
     for start in range(0, len(text), _CHUNK):
         chunk = carry + text[start:start + _CHUNK]
         carry, pos = text[:0], 0

@@ -175,7 +175,7 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
         notes.append("the JSON value is followed by more text: the value is judged, the rest is json.trailing")
     if kind == "auto":
         kind = detect_kind(document, request)
-    ctx_duplicates = [(None, d) for d in duplicates]
+    ctx_duplicates: list[tuple[int | None, str]] = [(None, d) for d in duplicates]
     if kind == "stream":
         chunks = document if isinstance(document, list) else [document]
         return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True, request=request,

@@ -31,6 +31,13 @@ def user_env(home: Path | str, **extra: str) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": str(home), "CONFORMANCE_NODE_DIR": NODE_DIR, **extra}
 
 
+def run_exit_code(report: dict[str, Any]) -> int:
+    """The exit code ``conformance run`` owes a report: 1 when a result still fails once known gaps are set aside
+    (FAIL or ERROR), else 0 (commands/run.py). Tests pin a run's code to its own report with it."""
+    failing = sum(report["gated_summary"].get(v, 0) for v in ("FAIL", "ERROR"))
+    return 1 if failing else 0
+
+
 def need_reference(*parts: str) -> Path:
     path = REFERENCE.joinpath(*parts)
     if not path.exists():

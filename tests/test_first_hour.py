@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_exit_code
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import PROFILE, conformance
 
@@ -72,7 +72,8 @@ def test_a_later_refusal_is_not_kept_as_a_recording(tmp_path: Path, canary_key: 
     with running(canary_key) as server:
         server.mutations.append(_refuse(403, only="/embeddings"))
         result = _run(server.base_url, tmp_path, canary_key)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == run_exit_code(json.loads((tmp_path / "r" / "report.json").read_text())), \
+        result.stderr
     assert _files(tmp_path / "c") == ["rest/chat.system_user.yaml", "rest/stream.basic.yaml"]
     rows = {r["case"]: r for r in json.loads((tmp_path / "r" / "report.json").read_text())["results"]}
     assert "not recorded: HTTP 403 to the run's own key" in rows["embeddings.single"]["reason"]

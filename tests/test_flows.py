@@ -19,7 +19,7 @@ from conformance.flows import (
     run_tool,
     wire_message,
 )
-from tests.conftest import need_every_surface
+from tests.conftest import need_every_surface, run_exit_code
 from tests.standin.echo import echo_extension, repeat_call_identity_and_check_names
 from tests.standin.server import running
 
@@ -35,15 +35,18 @@ def _record(tmp_path: Path, key: str, monkeypatch: pytest.MonkeyPatch, *mutation
         code = main(["run", "--base-url", server.base_url, "--api-key-env", "STANDIN_KEY", "--name", "s",
                      "--chat-model", "standin-chat", "--embedding-model", "standin-embed", "--record-mode", "once",
                      "-k", keyword, "--gaps", "none"])
-    assert code in (0, 1)
-    return json.loads((tmp_path / "reports" / "s" / "report.json").read_text())
+    report = json.loads((tmp_path / "reports" / "s" / "report.json").read_text())
+    assert code == run_exit_code(report)
+    return report
 
 
 def _replay(tmp_path: Path, keyword: str = FLOWS) -> dict[str, Any]:
-    assert main(["run", "--base-url", "http://127.0.0.1:9/v1/", "--name", "s", "--chat-model", "standin-chat",
+    code = main(["run", "--base-url", "http://127.0.0.1:9/v1/", "--name", "s", "--chat-model", "standin-chat",
                  "--embedding-model", "standin-embed", "-k", keyword, "--gaps", "none",
-                 "--report-dir", str(tmp_path / "replay")]) in (0, 1)
-    return json.loads((tmp_path / "replay" / "report.json").read_text())
+                 "--report-dir", str(tmp_path / "replay")])
+    report = json.loads((tmp_path / "replay" / "report.json").read_text())
+    assert code == run_exit_code(report)
+    return report
 
 
 def _rows(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.runner import _bounded, retry_delay
+from conformance.runner import _bounded
 from conformance.scrub import Scrubber, scrub_split_stream
+from conformance.sending import retry_delay
 from conformance.transport import Limits, classify_exception, new_client
 from tests.conftest import CANARY_KEY, REPO
 

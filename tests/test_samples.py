@@ -183,7 +183,7 @@ def test_paced_slots_are_spaced_across_callers(tmp_path: Path) -> None:
 
 
 def test_the_estimate_counts_samples_and_states_the_pace() -> None:
-    from conformance.commands.run import request_estimate
+    from conformance.commands.plan import request_estimate
     from conformance.settings import resolve
 
     settings = resolve({"target": "gemini", "repeat": 5}, "once")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conformance.surfaces import SURFACES
-from tests.conftest import REPO, default_signals, user_env
+from tests.conftest import REPO, default_signals, run_exit_code, user_env
 from tests.test_end_to_end import conformance
 
 COMMITTED = REPO / "cassettes" / "llamacpp"
@@ -31,8 +31,8 @@ def edit_response(path: Path, edit: Any) -> None:
 def replay(cassettes: Path, out: Path, *extra: str) -> dict[tuple[str, str], dict[str, Any]]:
     result = conformance("run", "--target", "llamacpp", "--cassette-dir", str(cassettes), "--report-dir", str(out),
                          *extra)
-    assert result.returncode in (0, 1), result.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
+    assert result.returncode == run_exit_code(report), result.stderr[-2000:]
     return {(r["case"], r["surface"]): r for r in report["results"]}
 
 

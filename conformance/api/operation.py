@@ -17,6 +17,12 @@ from urllib.parse import quote
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
+def segment(resource_id: str) -> str:
+    """An id as one path segment, encoded as both OpenAI SDKs encode a path parameter (RFC 3986 pchar kept,
+    everything else, ``/`` included, percent-encoded): the same bytes on the wire from every surface."""
+    return quote(resource_id, safe="!$&'()*+,;=:@")
+
+
 @dataclass(frozen=True)
 class Operation:
     id: str  # "<family>.<verb>": stable, used by the surfaces' tables
@@ -50,12 +56,12 @@ class Operation:
         return found.groupdict() if found else None
 
     def fill(self, **params: str) -> str:
-        """The path with each parameter percent-encoded into one segment (a slash in an id cannot make another
+        """The path with each parameter as one segment (``segment``: a slash in an id cannot make another
         operation)."""
         missing = set(self.params) - set(params)
         if missing:
             raise ValueError(f"{self.id} needs {', '.join(sorted(missing))}")
-        return _PARAM.sub(lambda m: quote(params[m.group(1)], safe=""), self.path)
+        return _PARAM.sub(lambda m: segment(params[m.group(1)]), self.path)
 
     def kind(self, body: dict[str, Any] | None) -> str:
         """The kind of answer to a request with ``body``."""

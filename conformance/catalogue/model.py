@@ -69,9 +69,7 @@ class Case:
 
     def step_case(self, body: dict[str, Any], expect: Expectations | dict[str, Any]) -> Case:
         """A follow-up step as a one-request case: the surfaces send it like any other (the model already set)."""
-        from dataclasses import replace
-
-        return replace(self, body=body, expect=expect, steps=(), in_flow=True)
+        return replace(self, body=body, expect=Expectations.of(expect), steps=(), in_flow=True)
 
     @property
     def is_batch(self) -> bool:

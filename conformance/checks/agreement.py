@@ -10,7 +10,7 @@ candidates the mining rejected with their reasons.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from conformance.checks.chat import choices_of
 from conformance.checks.registry import CheckContext, check, finding
@@ -111,7 +111,7 @@ def finish_reason_has_calls(ctx: CheckContext) -> Iterator[Finding]:
                           seen=message.get("tool_calls"))
 
 
-def _count(value: Any) -> bool:
+def _count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

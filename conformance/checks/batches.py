@@ -56,9 +56,10 @@ def request_counts(ctx: CheckContext) -> Iterator[Finding]:
     if body.get("status") not in ("completed", "failed") or not isinstance(counts, dict):
         return
     total, done, failed = counts.get("total"), counts.get("completed"), counts.get("failed")
-    if all(isinstance(n, int) and not isinstance(n, bool) for n in (total, done, failed)) and done + failed != total:
+    counted = [n for n in (total, done, failed) if isinstance(n, int) and not isinstance(n, bool)]
+    if len(counted) == 3 and counted[1] + counted[2] != counted[0]:
         yield finding("batch.request_counts", "/request_counts", f"completed {done} + failed {failed} is not the "
-                      f"total {total}", expected=total, seen=done + failed)
+                      f"total {total}", expected=total, seen=counted[1] + counted[2])
 
 
 @check("batch.output.jsonl", "batch.output", severity=Severity.FAILURE, source=GUIDE_SOURCE + " (JSONL: one JSON "

@@ -105,11 +105,12 @@ def usage_findings(check_id: str, usage: Any, base: str, event: int | None = Non
     if not isinstance(usage, dict):
         return
     parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
-    if all(isinstance(p, int) for p in parts) and parts[0] + parts[1] != parts[2]:
+    counts = [p for p in parts if isinstance(p, int)]
+    if len(counts) == 3 and counts[0] + counts[1] != counts[2]:
         yield finding(
             check_id, f"{base}/total_tokens",
-            f"total_tokens {parts[2]} != prompt_tokens {parts[0]} + completion_tokens {parts[1]}",
-            expected=parts[0] + parts[1], seen=parts[2], event=event,
+            f"total_tokens {counts[2]} != prompt_tokens {counts[0]} + completion_tokens {counts[1]}",
+            expected=counts[0] + counts[1], seen=counts[2], event=event,
         )
 
 
@@ -160,6 +161,7 @@ def stop_honoured(ctx: CheckContext) -> Iterator[Finding]:
     """The text ends before any `stop` sequence: "The returned text will not contain the stop sequence" (API
     reference, `stop`), streamed or not. A behaviour: only an answer in which the model would have written the
     sequence can show that the server ignores `stop`."""
+    texts: list[tuple[int, Any]]
     if ctx.kind == "stream":
         texts = [(index, choice.content) for index, choice in sorted(ctx.streamed.items())]
     else:
@@ -263,7 +265,7 @@ def logprobs_requested(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             logprobs = choice.get("logprobs")
             content = logprobs.get("content") if isinstance(logprobs, dict) else None
-            message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+            message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
             if ctx.kind != "stream" and message.get("content") == "" and not content:
                 continue  # an empty answer has no token to describe: null and [] say the same
             if not isinstance(content, list) or (ctx.kind != "stream" and not content):

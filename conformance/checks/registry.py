@@ -75,7 +75,7 @@ class Check:
     nature: str = "contract"
     # For a behaviour: whether a request (and the case's expectations) exercises it, so that its rate is reported
     # for every case that asks for it, including the samples where it held.
-    applies: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
+    applies: Callable[[dict[str, Any], Expectations], bool] | None = None
 
     def run(self, ctx: CheckContext) -> list[Finding]:
         if self.func is None:
@@ -129,7 +129,7 @@ def check(
     needs_request: bool = False,
     source: str = "",
     nature: str = "contract",
-    applies: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
+    applies: Callable[[dict[str, Any], Expectations], bool] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under a stable id for the response kinds it applies to."""
     unknown = set(kinds) - set(KINDS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeGuard
 
 from conformance.checks.chat import choices_of
 from conformance.checks.registry import CheckContext, check, finding
@@ -26,7 +26,7 @@ _PARTS = {"completion_tokens_details": ("completion_tokens", ("reasoning_tokens"
           "prompt_tokens_details": ("prompt_tokens", ("cached_tokens", "audio_tokens"))}
 
 
-def _count(value: Any) -> bool:
+def _count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -114,6 +114,7 @@ def finish_reason_length(ctx: CheckContext) -> Iterator[Finding]:
     if limit is None:
         return
     name, value = limit
+    finishes: list[tuple[int | None, int, Any]]
     if ctx.kind == "stream":
         usage = next((c.get("usage") for c in reversed(ctx.chunks) if isinstance(c, dict)
                       and isinstance(c.get("usage"), dict)), None)
@@ -177,7 +178,7 @@ def _texts(ctx: CheckContext) -> list[tuple[str, int | None, Any]]:
     if ctx.kind == "stream":
         return [(f"/choices/{index}/delta/content", choice.events[0] if choice.events else None, choice.content)
                 for index, choice in sorted(ctx.streamed.items())]
-    texts = []
+    texts: list[tuple[str, int | None, Any]] = []
     for number, choice in enumerate(choices_of(ctx.body)):
         message = choice.get("message") if isinstance(choice, dict) else None
         texts.append((f"/choices/{number}/message/content", None,
@@ -243,11 +244,12 @@ def reasoning_tokens_reported(ctx: CheckContext) -> Iterator[Finding]:
     effort = (ctx.request or {}).get("reasoning_effort")
     if not isinstance(effort, str) or effort == "none":
         return
+    found: list[tuple[int | None, dict[str, Any]]]
     if ctx.kind == "stream":
-        found = [(n, c.get("usage")) for n, c in enumerate(ctx.chunks) if isinstance(c, dict)
+        found = [(n, c["usage"]) for n, c in enumerate(ctx.chunks) if isinstance(c, dict)
                  and isinstance(c.get("usage"), dict)]
     else:
-        found = [(None, ctx.body.get("usage"))] if isinstance(ctx.body, dict) and isinstance(
+        found = [(None, ctx.body["usage"])] if isinstance(ctx.body, dict) and isinstance(
             ctx.body.get("usage"), dict) else []
     for event, usage in found[-1:]:
         details = usage.get("completion_tokens_details")

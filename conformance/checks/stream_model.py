@@ -97,8 +97,8 @@ def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str)
             continue
         where = f"{base}/{position}"
         index = call.get("index")
-        if _is_int(index):
-            key = index
+        if isinstance(index, int) and not isinstance(index, bool):
+            key: int = index
         else:
             # Without an index a client cannot tell a continuation from a new call; fold each as its own call.
             state.missing_index.append((number, where))

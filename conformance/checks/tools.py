@@ -59,17 +59,17 @@ def calls_by_choice(ctx: CheckContext) -> list[ChoiceCalls]:
     for number, choice in enumerate(choices_of(ctx.body)):
         if not isinstance(choice, dict):
             continue
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
-        raw_calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []
+        message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
+        raw_calls: list[Any] = message["tool_calls"] if isinstance(message.get("tool_calls"), list) else []
         calls = []
-        for position, call in enumerate(raw_calls):
-            call = call if isinstance(call, dict) else {}
+        for position, raw in enumerate(raw_calls):
+            call: dict[str, Any] = raw if isinstance(raw, dict) else {}
             if call.get("type") == "custom":
-                custom = call.get("custom") if isinstance(call.get("custom"), dict) else {}
+                custom: dict[str, Any] = call["custom"] if isinstance(call.get("custom"), dict) else {}
                 calls.append(Call(f"/choices/{number}/message/tool_calls/{position}", None, call.get("id"),
                                   custom.get("name"), custom.get("input"), "custom"))
                 continue
-            function = call.get("function") if isinstance(call.get("function"), dict) else {}
+            function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
             calls.append(
                 Call(
                     f"/choices/{number}/message/tool_calls/{position}", None, call.get("id"),
@@ -328,6 +328,7 @@ def result_answer(ctx: CheckContext) -> Iterator[Finding]:
     """After a `tool` message the model answers the user in text."""
     if not _ends_with_tool_result(ctx.request or {}):
         return
+    texts: dict[int, Any]
     if ctx.kind == "stream":
         texts = {i: c.content for i, c in ctx.streamed.items()}
     else:

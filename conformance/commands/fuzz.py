@@ -32,6 +32,7 @@ def command_fuzz(args: argparse.Namespace, settings: Any) -> int:
         out.print(f"fuzz: {outcome.tried} request(s), every answer passed the checks", markup=False)
         return EXIT_OK
     result = outcome.result
+    assert result is not None  # a failing request comes with its result (fuzz.fuzz sets both)
     out.print(f"fuzz: {outcome.tried} request(s); minimal failing request {outcome.failing.id}: "
               f"{result.verdict.value}: {result.reason}", markup=False)
     out.print(json.dumps(outcome.failing.body, indent=2), markup=False)

@@ -34,7 +34,7 @@ def _slug(*parts: str) -> str:
 def draft_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The entries: one per (check, pointer glob) seen outside the known gaps, then one per (verdict) of results
     that fail without a finding to name."""
-    surfaces_all = sorted({r.get("surface") for r in report.get("results", []) if isinstance(r, dict)})
+    surfaces_all = sorted({str(r.get("surface")) for r in report.get("results", []) if isinstance(r, dict)})
     by_finding: dict[tuple[str, str], dict[str, Any]] = {}
     by_verdict: dict[str, dict[str, Any]] = {}
     for result in report.get("results", []):

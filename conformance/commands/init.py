@@ -58,7 +58,7 @@ def profile_text(args: argparse.Namespace) -> tuple[str, str, str]:
     target = args.target or "gemini"
     resource = resources.files("conformance.targets").joinpath(f"{target}.toml")
     if not resource.is_file():
-        from conformance.profiles import builtin_targets
+        from conformance.targets import builtin_targets
 
         raise UsageError(f"unknown target {target!r}: use one of {', '.join(builtin_targets())}, or --base-url")
     profile = load_profile(target)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as Bar
 
+from conformance.commands.plan import planned_requests, quota_message, request_estimate, to_send, within_quota
 from conformance.pytest_plugin import RESULT_ATTRIBUTE, split_nodeid
 
 
@@ -39,14 +40,10 @@ class Progress:
         total = self.total = len(pairs)
         settings = self.handle.settings
         if settings.recording and total:  # before the first request: how many, and how long at the run's pace
-            from conformance.commands.run import planned_requests, request_estimate
-
             self.console.print(request_estimate(pairs, settings), markup=False)
             requests, _ = planned_requests(pairs, settings)
             rpd = settings.profile.rpd
             if rpd and requests > rpd:  # the key's daily quota would run out: send what fits, leave the rest
-                from conformance.commands.run import quota_message, to_send, within_quota
-
                 kept = within_quota(pairs, settings, rpd)
                 settings.deferred = frozenset(set(to_send(pairs, settings)) - kept)
                 self.handle.deferred = len(settings.deferred)

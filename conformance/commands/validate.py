@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from conformance.console import make_console
 from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
@@ -17,7 +18,7 @@ def command_validate(args: argparse.Namespace) -> int:
     selection = select_checks(args.checks, args.exclude_checks)
     console = make_console()
     request = read_request(args.request) if args.request else None
-    all_findings = []
+    all_findings: list[dict[str, Any]] = []
     for path in args.files:
         result = validate_text(read_capture(path), args.kind, str(path), request, selection)
         all_findings.extend({"file": str(path), "kind": result.kind, "check": f.check, "pointer": f.where(),

@@ -9,6 +9,7 @@ the start of the sequence is random, so each request gets a new seed that no ear
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import llama_cpp
 from llama_cpp.server.__main__ import main
@@ -16,7 +17,7 @@ from llama_cpp.server.__main__ import main
 _original_init = llama_cpp.Llama.__init__
 
 
-def _init_with_random_seed(self: llama_cpp.Llama, *args: object, **kwargs: object) -> None:
+def _init_with_random_seed(self: llama_cpp.Llama, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
     self.set_seed(int.from_bytes(os.urandom(4), "little"))
 

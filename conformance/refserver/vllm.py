@@ -17,6 +17,7 @@ vLLM runs from its own virtual environment (``scripts/vllm-server install``): a 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -74,8 +75,8 @@ def start(folder: Path, python: Path, timeout_s: float = 300.0) -> tuple[str, st
         try:
             wait_until_answering(
                 folder / role, process, "server.log", label=f"vllm: the {role} server", timeout_s=timeout_s,
-                probe=lambda url=url: httpx.get(url + "models", headers={"Authorization": f"Bearer {api_key}"},
-                                                timeout=2))
+                probe=functools.partial(httpx.get, url + "models", headers={"Authorization": f"Bearer {api_key}"},
+                                        timeout=2))
         except SystemExit:
             stop_all(folder)
             raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from importlib import metadata
 from typing import Any
 
 from conformance import __version__
@@ -14,26 +13,11 @@ from conformance.gaps import closed_gaps, gap_statuses
 from conformance.settings import Settings
 from conformance.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_LABEL, OPENAI_SPEC_REPO
 from conformance.surfaces import SURFACES
+from conformance.surfaces.versions import client_versions
 from conformance.verdicts import DISPLAY_ORDER
 
 REPORT_SCHEMA_VERSION = 2  # 2: no wall clock, mode or timings (a recording's report is its replay's)
 _CASE_ORDER = {case.id: n for n, case in enumerate(CASES)}
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def client_versions() -> dict[str, str | None]:
-    """The versions a report depends on: the clients that build the requests (their names are in request headers)
-    and the libraries that read and judge the answers. ``requirements/lock.txt`` pins them."""
-    from conformance.surfaces.node_setup import node_sdk_version
-
-    return {**{p: _version(p) for p in ("openai", "httpx", "vcrpy", "jsonschema", "pytest")},
-            "openai (Node.js)": node_sdk_version()}
 
 
 def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def contract_verdict(result: dict[str, Any]) -> Verdict:
 def classify(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Change:
     ref = after or before or {}
     change = Change(ref.get("case", "?"), ref.get("surface", "?"), UNCHANGED,
-                    before and before["verdict"], after and after["verdict"])
+                    before["verdict"] if before else None, after["verdict"] if after else None)
     if before is None:
         change.kind = ADDED
         return change
@@ -181,7 +181,7 @@ def version_changes(baseline: dict[str, Any], current: dict[str, Any]) -> list[s
     other versions rewrites the version lines and the client headers of every exchange, not the verdicts, and
     the gate says which of the two it sees."""
     def versions(report: dict[str, Any]) -> dict[str, Any]:
-        run = report.get("run") if isinstance(report.get("run"), dict) else {}
+        run: dict[str, Any] = report["run"] if isinstance(report.get("run"), dict) else {}
         found = dict(run.get("versions") or {}) if isinstance(run.get("versions"), dict) else {}
         if run.get("python"):
             found["Python"] = run["python"]

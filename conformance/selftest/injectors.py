@@ -504,7 +504,7 @@ def content_type_wrong(sample: Sample) -> bool:
 def stream_identity_repeated(sample: Sample) -> bool:
     """Every tool-call delta repeats the call's `id`, `type` and `function.name`."""
     def edit(chunks: list[Any]) -> bool:
-        first: dict[int, dict[str, Any]] = {}
+        first: dict[Any, dict[str, Any]] = {}
         changed = False
         for call in tool_deltas(chunks):
             index = call.get("index")

@@ -43,8 +43,8 @@ def default_cassette_name(case: Case, surface: str) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every catalogue case, plus saved cases (e.g. shrunk fuzz failures) from --conformance-cases-dir."""
     from conformance.catalogue.saved import load_cases
+    from conformance.config import from_pytest
     from conformance.errors import UsageError
-    from conformance.options import from_pytest
 
     values = from_pytest(metafunc.config)
     try:

@@ -54,8 +54,9 @@ class ProxiedSurface:
             outcome.error_kind, outcome.error = FailureKind.SURFACE, env.scrubber.text(failure)
             return outcome
         outcome.message = self.message(report or {}, outcome, case)
-        if isinstance((report or {}).get("returned"), dict):  # the message travels on; the report keeps a summary
-            report = {**report, "returned": {k: v for k, v in report["returned"].items() if k != "message"}}
+        if report is not None and isinstance(report.get("returned"), dict):  # the message travels on; the report
+            report = {**report, "returned": {k: v for k, v in report["returned"].items() if k != "message"}}  # keeps
+            # a summary
         outcome.sdk = report or {}
         raised = (report or {}).get("raised")
         exchange = outcome.exchange

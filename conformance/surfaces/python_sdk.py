@@ -228,7 +228,7 @@ def _sdk_failure(exc: Exception, outcome: SurfaceOutcome, env: RunEnv) -> None:
         # limitation, not the server's finding (the raw stream is still judged in full).
         outcome.sdk = {"raised": type(exc).__name__, "note": "the SDK rejects a legal SSE block without data"}
         return
-    if kind is FailureKind.SURFACE and answered and 200 <= (exchange.status or 0) < 300:
+    if kind is FailureKind.SURFACE and answered and exchange is not None and 200 <= (exchange.status or 0) < 300:
         # The server answered 2xx and the SDK could not use it: that is the server's finding on this surface.
         outcome.findings.append(Finding(
             "sdk.raised", "", env.scrubber.text(f"the OpenAI Python SDK raised on the response: {message}"),
