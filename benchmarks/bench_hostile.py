@@ -95,7 +95,7 @@ def twenty_thousand_fields(path: str, request: dict, reply: object) -> object:
 
 def assembly_seconds(megabytes: int) -> float:
     from conformance.checks import CheckContext, run_checks
-    from conformance.sse import parse_stream
+    from conformance.wire.sse import parse_stream
 
     piece = "x" * 100
     chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",

@@ -32,7 +32,7 @@ def timed(args: list[str], repeat: int = 3) -> float:
 PROFILE = '''
 import collections, sys, time
 started = time.perf_counter()
-import conformance.report.write as write, conformance.scenarios as scenarios
+import conformance.report.write as write, conformance.run.scenarios as scenarios
 from conformance.surfaces import SURFACES
 spent = collections.Counter(imports=time.perf_counter() - started)
 def timed(owner, name, key):

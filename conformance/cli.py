@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from conformance import __version__, interrupt
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
+from conformance import __version__
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
+from conformance.run import interrupt
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error", "models",
@@ -45,8 +46,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from conformance.config import load_project
-    from conformance.options import add_cli_options
+    from conformance.run.config import load_project
+    from conformance.run.options import add_cli_options
 
     project = load_project()
     parser = _Parser(prog="conformance", description=(__doc__ or "").splitlines()[0])
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     interrupt.install()  # first: a SIGTERM during the imports below must stop cleanly too
-    from conformance.console import make_console
+    from conformance.output.console import make_console
 
     try:
         args = build_parser().parse_args(argv)

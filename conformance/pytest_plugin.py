@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance import interrupt, options
-from conformance.config import from_pytest
+from conformance.run import interrupt, options
+from conformance.run.config import from_pytest
 
 if TYPE_CHECKING:
     from conformance.cassettes import Recording
-    from conformance.settings import Settings
+    from conformance.run.settings import Settings
 
 # Imports of the package proper happen inside the hooks: this plugin is loaded by every pytest run in the
 # environment, and must stay cheap (and must not import vcrpy before pytest-recording registers it).
@@ -72,8 +72,8 @@ def handle_of(config: pytest.Config) -> RunHandle | None:
 
 
 def settings_for(config: pytest.Config) -> Settings:
-    from conformance.errors import UsageError
-    from conformance.settings import resolve
+    from conformance.model.errors import UsageError
+    from conformance.run.settings import resolve
 
     if _settings_key not in config.stash:
         handle = handle_of(config)
@@ -125,9 +125,9 @@ def recording_for(config: pytest.Config) -> Recording:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(is_catalogue_item(item) for item in items):
         return
-    from conformance.errors import UsageError
-    from conformance.preflight import check_run
-    from conformance.settings import missing_key_message
+    from conformance.model.errors import UsageError
+    from conformance.run.preflight import check_run
+    from conformance.run.settings import missing_key_message
 
     settings = settings_for(config)
     if settings.recording and not settings.profile.api_key():
@@ -261,7 +261,7 @@ class ResultCollector:
 
     def complete_results(self) -> list[dict[str, Any]]:
         """One result per selected test: the recorded one, made ERROR by a later failure, or an ERROR row."""
-        from conformance.runner import error_result
+        from conformance.run.runner import error_result
 
         settings = settings_for(self.config)
         ordered = list(dict.fromkeys([*self.expected, *self.results]))

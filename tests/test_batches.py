@@ -1,4 +1,5 @@
-"""The Batch API lifecycle (conformance/batches.py) against the SYNTHETIC stand-in's Batch API (tests/standin/
+"""The Batch API lifecycle (conformance/api/batches/lifecycle.py) against the SYNTHETIC stand-in's Batch API
+(tests/standin/
 batches.py), on loopback: upload, create, poll, the output judged line by line, every file deleted; a batch that
 does not end in time, one that fails, a refused deletion, a wrong output file, and a run stopped half-way."""
 
@@ -15,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from conformance.api.batches.leftovers import Ledger, describe, gather
 from conformance.cli import main
-from conformance.findings import Severity
-from conformance.leftovers import Ledger, describe, gather
+from conformance.model.findings import Severity
 from tests.conftest import default_signals
 from tests.standin.server import StandinServer, running
 

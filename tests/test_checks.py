@@ -18,9 +18,9 @@ import pytest
 from conformance.catalogue import CASES, case_by_id
 from conformance.catalogue.cases import tiny_png_data_url
 from conformance.checks import REGISTRY, CheckContext, run_checks
-from conformance.findings import Severity
-from conformance.profiles import load_profile
-from conformance.sse import parse_stream
+from conformance.model.findings import Severity
+from conformance.run.profiles import load_profile
+from conformance.wire.sse import parse_stream
 from tests.standin import server as standin
 
 PROFILE = load_profile("tests/standin/standin.toml")

@@ -130,7 +130,7 @@ def test_every_manifest_and_injector_names_registered_checks() -> None:
     from importlib import resources
 
     from conformance.checks import REGISTRY
-    from conformance.gaps import load_manifest
+    from conformance.judge.gaps import load_manifest
     from conformance.selftest.injectors import INJECTORS
 
     for path in resources.files("conformance.targets").iterdir():

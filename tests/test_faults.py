@@ -99,7 +99,7 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _matches(case_id: str, path: str, request: dict[str, Any]) -> bool:
     from conformance.catalogue import case_by_id
-    from conformance.profiles import load_profile
+    from conformance.run.profiles import load_profile
 
     case = case_by_id(case_id)
     body = case.request_body(load_profile("tests/standin/standin.toml"))

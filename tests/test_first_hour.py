@@ -252,7 +252,7 @@ def test_init_for_a_server_describes_that_server_and_its_template_names_real_che
     import tomllib
 
     from conformance.checks import REGISTRY
-    from conformance.gaps import load_manifest
+    from conformance.judge.gaps import load_manifest
 
     result = conformance("init", "--base-url", "http://127.0.0.1:8000/v1/", "--name", "mine", "--chat-model",
                          'm"odel', "--dir", str(tmp_path))
@@ -298,10 +298,10 @@ def test_a_reproduce_command_sends_the_recorded_request_again(tmp_path: Path, ca
 
 
 def test_a_fail_stays_a_fail_unless_a_known_failure_explains_it() -> None:
-    from conformance.analysis import CaseResult
-    from conformance.findings import Finding, Severity
-    from conformance.gaps import Gap, GapManifest, apply
-    from conformance.verdicts import Verdict
+    from conformance.judge.analysis import CaseResult
+    from conformance.judge.gaps import Gap, GapManifest, apply
+    from conformance.model.findings import Finding, Severity
+    from conformance.model.verdicts import Verdict
 
     def result() -> CaseResult:
         deviation = Finding(check="schema.chat.completion", pointer="/id", message="m", severity=Severity.DEVIATION)
@@ -327,7 +327,7 @@ def test_a_missing_key_answered_403_is_a_finding_naming_the_exception_each_sdk_r
     from conformance.catalogue import CASES
     from conformance.checks import CheckContext
     from conformance.checks.error_bodies import status
-    from conformance.expectations import Expectations
+    from conformance.model.expectations import Expectations
 
     case = next(c for c in CASES if c.id == "errors.no_key")
     assert case.expect_error == (401,)
@@ -340,7 +340,7 @@ def test_a_missing_key_answered_403_is_a_finding_naming_the_exception_each_sdk_r
 
 def test_a_known_gap_closes_only_where_its_check_could_have_seen_it() -> None:
     from conformance.checks.registry import Selection
-    from conformance.gaps import Gap, GapManifest, closed_gaps
+    from conformance.judge.gaps import Gap, GapManifest, closed_gaps
 
     share = Gap(id="share", reason="r", source="s", check="stream.tool_calls.first", cases=("stream.tools_auto",),
                 surfaces=("rest",))

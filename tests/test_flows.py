@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import main
-from conformance.flows import (
+from conformance.api.chat.conversation import (
     extension_pointers,
     first_difference,
     leaves,
@@ -19,6 +18,7 @@ from conformance.flows import (
     run_tool,
     wire_message,
 )
+from conformance.cli import main
 from tests.conftest import need_every_surface, run_exit_code
 from tests.standin.echo import echo_extension, repeat_call_identity_and_check_names
 from tests.standin.server import running
@@ -161,7 +161,7 @@ def test_the_local_tools_are_deterministic_and_say_what_is_wrong() -> None:
 
 def test_a_misspelt_expectation_is_an_error_where_it_is_written() -> None:
     from conformance.catalogue.model import Case
-    from conformance.expectations import Expectations
+    from conformance.model.expectations import Expectations
 
     with pytest.raises(ValueError, match=r"unknown expectation.*tool_call_expectd"):
         Case("x", "f", "t", "s", "chat/completions", {}, expect={"tool_call_expectd": True})
@@ -171,7 +171,7 @@ def test_a_misspelt_expectation_is_an_error_where_it_is_written() -> None:
 
 
 def test_narrowing_twenty_thousand_fields_costs_a_few_dozen_requests_and_names_only_what_it_proved() -> None:
-    from conformance.flows import MAX_NARROWING_REQUESTS, narrow
+    from conformance.api.chat.conversation import MAX_NARROWING_REQUESTS, narrow
 
     candidates = [f"/extra_{n}" for n in range(20_000)]
     sent: list[int] = []
@@ -189,7 +189,7 @@ def test_narrowing_twenty_thousand_fields_costs_a_few_dozen_requests_and_names_o
 
 
 def test_a_narrowing_cut_by_its_budget_names_what_it_proved_and_says_the_rest_in_one_finding() -> None:
-    from conformance.flows import narrow, unnamed_extensions_finding
+    from conformance.api.chat.conversation import narrow, unnamed_extensions_finding
 
     needed = {f"/f{n}" for n in range(0, 20_000, 997)}  # 21 needed fields: more than the budget can prove
     proved, finished = narrow([f"/f{n}" for n in range(20_000)], lambda group: not needed & set(group))

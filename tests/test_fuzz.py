@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import given, settings
 
-from conformance.fuzz import case_for, requests
+from conformance.run.fuzz import case_for, requests
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import PROFILE, conformance
 

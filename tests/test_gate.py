@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from conformance.analysis import CaseResult
 from conformance.cli import main
-from conformance.errors import UsageError
-from conformance.findings import Finding, Severity
-from conformance.gaps import apply, closed_gaps, load_manifest, manifest_path
+from conformance.judge.analysis import CaseResult
+from conformance.judge.gaps import apply, closed_gaps, load_manifest, manifest_path
+from conformance.model.errors import UsageError
+from conformance.model.findings import Finding, Severity
+from conformance.model.verdicts import Verdict
 from conformance.report.diff import diff_reports
-from conformance.verdicts import Verdict
 
 
 def finding(check: str, pointer: str, severity: Severity = Severity.DEVIATION, **extra: Any) -> dict[str, Any]:
@@ -151,10 +151,10 @@ def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, needle: str) -
 
 def test_a_known_gap_follows_the_parameter_into_saved_and_fuzzed_cases() -> None:
     """llama.cpp ignores `dimensions` whatever case sends it: a fuzzed request with it is not a new failure."""
-    from conformance.analysis import CaseResult
-    from conformance.findings import Finding, Severity
-    from conformance.gaps import apply, load_manifest, manifest_path
-    from conformance.verdicts import Verdict
+    from conformance.judge.analysis import CaseResult
+    from conformance.judge.gaps import apply, load_manifest, manifest_path
+    from conformance.model.findings import Finding, Severity
+    from conformance.model.verdicts import Verdict
 
     manifest = load_manifest(manifest_path("llamacpp"))
     ignored = Finding("embeddings.dimensions", "/data/0/embedding", "64 values", Severity.FAILURE)
@@ -170,7 +170,7 @@ def test_a_known_gap_follows_the_parameter_into_saved_and_fuzzed_cases() -> None
 
 def test_openai_answers_table_is_what_the_recordings_say() -> None:
     """The shipped oracle table re-derived from the genuine recordings in ../shared: the same facts."""
-    from conformance.openai_answers import derive, derive_embeddings, table
+    from conformance.judge.openai_answers import derive, derive_embeddings, table
     from tests.conftest import need_reference
 
     recordings = need_reference("openai-recordings", "chatcompletions.results.json.gz")

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.catalogue import CASES
 from conformance.cli import main
-from conformance.profiles import load_profile
+from conformance.run.profiles import load_profile
 from tests.standin.server import Reply, _error, running
 
 
@@ -102,7 +102,7 @@ def test_a_key_command_supplies_the_token_in_memory_only(tmp_path: Path, monkeyp
     monkeypatch.setenv("VERTEX_ACCESS_TOKEN", "")  # empty counts as unset; restored (absent) after the test
     profile = load_profile(str(_vertex_like(tmp_path, str(script))))
     assert profile.fetch_key() == token
-    from conformance.scrub import looks_like_key
+    from conformance.wire.scrub import looks_like_key
 
     assert looks_like_key(f"Authorization: Bearer {token}") is not None  # the secret scan knows the shape
     assert looks_like_key(f"token {token}") == "ya29.a0X..."
@@ -135,11 +135,11 @@ def test_the_documentation_oracle_holds_the_page_to_what_it_documents_for_this_m
                                                                                    documented: bool) -> None:
     """gemini-3.5-flash: the page documents 'minimal' for Gemini 3 Flash, and 'none' only for 2.5 non-Pro models
     (Gemini 3 thinking cannot be turned off): refusing 'none' is a refusal the page announces, not a FAIL."""
-    from conformance.analysis import CaseResult
     from conformance.catalogue import CASES
-    from conformance.runner import documented_failure
-    from conformance.settings import resolve
-    from conformance.verdicts import Verdict
+    from conformance.judge.analysis import CaseResult
+    from conformance.model.verdicts import Verdict
+    from conformance.run.runner import documented_failure
+    from conformance.run.settings import resolve
 
     settings = resolve({"target": "gemini"})
     case = next(c for c in CASES if c.id == f"reasoning.effort.{value}")

@@ -219,8 +219,8 @@ def test_a_key_split_across_deltas_is_redacted_in_the_cassette_once_reassembled(
                                                                                 canary_key: str) -> None:
     import yaml
 
-    from conformance.checks.stream_model import assemble
-    from conformance.sse import parse_stream
+    from conformance.api.chat.stream import assemble
+    from conformance.wire.sse import parse_stream
 
     for cassette in (hostile_run["tmp"] / "cassettes").rglob("tools.stream.yaml"):
         body = yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["body"]["string"]

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.runner import _bounded
-from conformance.scrub import Scrubber, scrub_split_stream
-from conformance.sending import retry_delay
-from conformance.transport import Limits, classify_exception, new_client
+from conformance.run.runner import _bounded
+from conformance.run.sending import retry_delay
+from conformance.wire.scrub import Scrubber, scrub_split_stream
+from conformance.wire.transport import Limits, classify_exception, new_client
 from tests.conftest import CANARY_KEY, REPO
 
 BODY = json.dumps({"ok": True}).encode()
@@ -162,8 +162,8 @@ def _raw(port: int, method: str, path: str, *, host: str = "127.0.0.1", body: by
 
 @pytest.fixture
 def guarded_proxy(canary_key: str) -> Iterator[tuple[object, object, int, str]]:
-    from conformance.exchange import Capture
-    from conformance.proxy import RecordingProxy
+    from conformance.wire.exchange import Capture
+    from conformance.wire.proxy import RecordingProxy
     from tests.standin.server import running
 
     with running(canary_key, echo_key_in_errors=True) as server:
@@ -246,7 +246,7 @@ def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
 
 
 def test_a_large_embeddings_batch_is_within_the_budget() -> None:
-    from conformance.transport import judging_budget_problem
+    from conformance.wire.transport import judging_budget_problem
 
     data = ",".join(f'{{"object":"embedding","index":{n},"embedding":[0.1]}}' for n in range(30_000))
     assert judging_budget_problem('{"object":"list","data":[' + data + "]}", "application/json") is None

@@ -151,9 +151,9 @@ def test_validate_refuses_an_oversized_file_before_reading_it(tmp_path: Path) ->
 
 
 def test_the_proxy_reads_no_body_for_an_unknown_route_and_refuses_a_signed_chunk_size(canary_key: str) -> None:
-    from conformance.exchange import Capture
-    from conformance.proxy import RecordingProxy
-    from conformance.scrub import Scrubber
+    from conformance.wire.exchange import Capture
+    from conformance.wire.proxy import RecordingProxy
+    from conformance.wire.scrub import Scrubber
 
     with running(canary_key) as server, RecordingProxy(server.base_url, {}, {}, Capture(Scrubber([canary_key])),
                                                        timeout_s=10, port=0) as proxy:
@@ -219,7 +219,7 @@ def test_a_too_deep_answer_is_a_reason_without_a_python_exception_name(tmp_path:
 ])
 def test_the_judging_budget_counts_the_thing_itself_whatever_its_spelling(name: str, body: str,
                                                                          content_type: str) -> None:
-    from conformance.transport import judging_budget_problem
+    from conformance.wire.transport import judging_budget_problem
 
     started = time.monotonic()
     assert "past the judging budget" in (judging_budget_problem(body, content_type) or ""), name
@@ -227,7 +227,7 @@ def test_the_judging_budget_counts_the_thing_itself_whatever_its_spelling(name: 
 
 
 def test_the_largest_legal_answers_are_within_the_judging_budget() -> None:
-    from conformance.transport import judging_budget_problem
+    from conformance.wire.transport import judging_budget_problem
 
     embeddings = '{"object":"list","data":[' + ",".join(
         f'{{"object":"embedding","index":{n},"embedding":[{",".join(["-0.0123"] * 3072)}]}}' for n in range(16)

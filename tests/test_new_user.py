@@ -35,7 +35,7 @@ def test_adhoc_base_url_run_writes_all_three_reports_under_its_host_and_port(tmp
 
 
 def test_name_option_names_an_adhoc_target(tmp_path: Path) -> None:
-    from conformance.settings import resolve
+    from conformance.run.settings import resolve
 
     settings = resolve({"base_url": "http://localhost:8000/v1/", "chat_model": "m", "embedding_model": "e",
                         "name": "my-server", "cassette_dir": None, "report_dir": None})

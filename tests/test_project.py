@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import build_parser, main
-from conformance.config import load_project
-from conformance.gaps import load_manifest, manifest_path
+from conformance.judge.gaps import load_manifest, manifest_path
+from conformance.run.config import load_project
 from tests.standin.server import running
 
 
@@ -111,14 +111,14 @@ def test_the_project_profile_and_manifest_beat_the_built_in_and_extend_it(tmp_pa
     assert [g.id for g in load_manifest(own).gaps][-1] == "mine"
     (tmp_path / "targets" / "gemini.toml").write_text((tmp_path / "targets" / "gemini.toml").read_text().replace(
         'chat_model = "gemini-3.5-flash"', 'chat_model = "my-model"'))
-    from conformance.profiles import load_profile
+    from conformance.run.profiles import load_profile
 
     profile = load_profile("gemini")
     assert profile.chat_model == "my-model" and profile.source.startswith("project target gemini")
 
 
 def test_a_manifest_extending_an_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
-    from conformance.errors import UsageError
+    from conformance.model.errors import UsageError
 
     path = tmp_path / "x.gaps.toml"
     path.write_text('extends = "nope"\n')

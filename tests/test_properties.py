@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance import schemas
-from conformance.findings import escape_token
+from conformance.model.findings import escape_token
 
 ROOT = schemas.load_schema()
 KINDS = {"chat.completion": "ChatCompletion", "chat.completion.chunk": "ChatCompletionChunk",

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from conformance.analysis import context_for
 from conformance.catalogue import case_by_id
 from conformance.checks import run_checks
-from conformance.exchange import Exchange
-from conformance.profiles import load_profile
-from conformance.validate import detect_kind, validate_text
+from conformance.judge.analysis import context_for
+from conformance.judge.validate import detect_kind, validate_text
+from conformance.run.profiles import load_profile
+from conformance.wire.exchange import Exchange
 
 PROFILE = load_profile("tests/standin/standin.toml")
 

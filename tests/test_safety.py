@@ -46,7 +46,7 @@ def test_unsafe_case_id_is_refused_before_anything_is_written(tmp_path: Path, ca
 
 def test_cassette_path_never_leaves_its_folder(tmp_path: Path) -> None:
     from conformance.cassettes import cassette_path
-    from conformance.errors import UsageError
+    from conformance.model.errors import UsageError
 
     with pytest.raises(UsageError):
         cassette_path(tmp_path, "rest", "../x")
@@ -105,7 +105,7 @@ def test_non_finite_numbers_never_reach_report_json(tmp_path: Path) -> None:
 
 
 def test_duplicate_keys_and_nan_in_a_body_are_findings_not_crashes() -> None:
-    from conformance.sse import loads_checked
+    from conformance.wire.sse import loads_checked
 
     value, duplicates = loads_checked('{"id": "a", "id": "b"}')
     assert value == {"id": "b"} and duplicates == ["key 'id'"]
@@ -151,9 +151,9 @@ def test_double_sigint_to_the_process_group_of_a_parallel_rerecord_keeps_the_las
 
 
 def test_proxy_shuts_down_within_its_bound_whatever_a_client_does() -> None:
-    from conformance.exchange import Capture
-    from conformance.proxy import RecordingProxy
-    from conformance.scrub import Scrubber
+    from conformance.wire.exchange import Capture
+    from conformance.wire.proxy import RecordingProxy
+    from conformance.wire.scrub import Scrubber
 
     with RecordingProxy("http://127.0.0.1:9/v1/", {}, {}, Capture(Scrubber()), timeout_s=1) as proxy:
         port = int(proxy.base_url.split(":")[2].split("/")[0])
@@ -169,9 +169,9 @@ def test_a_request_for_a_case_already_over_is_refused_not_filed_under_the_next(c
     """Every case gets its own route on the process's one listener: a late client reaches no other case."""
     import httpx
 
-    from conformance.exchange import Capture
-    from conformance.proxy import RecordingProxy
-    from conformance.scrub import Scrubber
+    from conformance.wire.exchange import Capture
+    from conformance.wire.proxy import RecordingProxy
+    from conformance.wire.scrub import Scrubber
 
     with running(canary_key) as server:
         auth = {"Authorization": f"Bearer {canary_key}"}
@@ -189,9 +189,9 @@ def test_capture_pairs_each_response_with_its_own_request(canary_key: str) -> No
     """Concurrent clients through one proxy: no answer is filed under another client's request."""
     import httpx
 
-    from conformance.exchange import Capture
-    from conformance.proxy import RecordingProxy
-    from conformance.scrub import Scrubber
+    from conformance.wire.exchange import Capture
+    from conformance.wire.proxy import RecordingProxy
+    from conformance.wire.scrub import Scrubber
 
     def slow_for_first(path: str, request: dict[str, Any], reply: Reply) -> Reply:
         reply.body = {**reply.body, "echo": request.get("messages", [{}])[0].get("content")}

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.findings import Finding, Severity
+from conformance.model.findings import Finding, Severity
+from conformance.model.samples import Sample, combine
+from conformance.model.stats import fisher_less, holm, wilson
+from conformance.model.verdicts import Verdict
 from conformance.report.diff import REGRESSION, UNCHANGED, diff_reports
-from conformance.samples import Sample, combine
-from conformance.stats import fisher_less, holm, wilson
-from conformance.verdicts import Verdict
 
 # --- statistics ----------------------------------------------------------------------------------------------------
 
@@ -172,7 +172,7 @@ def test_single_samples_are_compared_strictly() -> None:
 # --- pacing and the estimate --------------------------------------------------------------------------------------
 
 def test_paced_slots_are_spaced_across_callers(tmp_path: Path) -> None:
-    from conformance.pacing import take_slot
+    from conformance.wire.pacing import take_slot
 
     slots = tmp_path / "pace"
     waits = [take_slot(slots, rpm=30, now=1000.0) for _ in range(3)]
@@ -184,7 +184,7 @@ def test_paced_slots_are_spaced_across_callers(tmp_path: Path) -> None:
 
 def test_the_estimate_counts_samples_and_states_the_pace() -> None:
     from conformance.commands.plan import request_estimate
-    from conformance.settings import resolve
+    from conformance.run.settings import resolve
 
     settings = resolve({"target": "gemini", "repeat": 5}, "once")
     pairs = [(f"chat.case{n}", surface) for n in range(29) for surface in ("a", "b", "c", "d")]
@@ -243,9 +243,9 @@ def test_repeat_records_every_sample_and_replays_them_in_order(tmp_path: Path) -
 
 
 def test_a_behaviour_failing_on_every_sample_at_different_steps_is_a_fail_with_a_reason() -> None:
-    from conformance.findings import Finding, Severity
-    from conformance.samples import Sample, combine
-    from conformance.verdicts import Verdict
+    from conformance.model.findings import Finding, Severity
+    from conformance.model.samples import Sample, combine
+    from conformance.model.verdicts import Verdict
 
     def miss(step: int, samples: tuple[int, ...]) -> Finding:
         return Finding("chat.message.content", "/choices/0/message/content", "no text", Severity.FAILURE,

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.errors import UsageError
-from conformance.profiles import load_profile
+from conformance.model.errors import UsageError
+from conformance.run.profiles import load_profile
 from tests.conftest import REPO
 
 
@@ -28,7 +28,7 @@ def test_the_sampled_model_differs_from_the_deterministic_one_in_one_weight_only
 
 
 def test_sampled_target_shares_the_reference_servers_gaps_and_replays_its_tier() -> None:
-    from conformance.settings import resolve
+    from conformance.run.settings import resolve
 
     settings = resolve({"target": "llamacpp-sampled"})
     assert settings.profile.catalogue == "core" and settings.profile.gaps_of == "llamacpp"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.scrub import Scrubber
+from conformance.wire.scrub import Scrubber
 from tests.standin.server import Reply, running
 from tests.test_end_to_end import all_text, conformance
 
@@ -90,7 +90,7 @@ def test_hand_made_cassette_with_a_key_stops_the_run(tmp_path: Path) -> None:
 @given(st.lists(st.sampled_from(["AIza", "sk-", "Bearer ", "?key=", "&key=", "x", "_", "-", ".", " ", "0123456789",
                                  "abcdefghijklmnopqrstuvwxyz"]), max_size=40).map("".join))
 def test_key_shapes_are_found_exactly_where_the_single_pattern_finds_them(text: str) -> None:
-    from conformance.scrub import KEY_PATTERN, looks_like_key
+    from conformance.wire.scrub import KEY_PATTERN, looks_like_key
 
     expected = KEY_PATTERN.search(text)
     assert looks_like_key(text) == (None if expected is None else expected.group(0)[:8] + "...")

@@ -13,8 +13,8 @@ import pytest
 
 from conformance.catalogue import CASES
 from conformance.cli import main
-from conformance.gaps import GapManifest
-from conformance.profiles import load_profile
+from conformance.judge.gaps import GapManifest
+from conformance.run.profiles import load_profile
 from conformance.selftest.injectors import INJECTORS, OPENAI_CONTRACT
 from conformance.selftest.run import CAUGHT, MISSED, run_selftest
 from conformance.selftest.samples import Sample

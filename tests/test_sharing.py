@@ -51,8 +51,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_full_catalogue_sends_at_most_0_3_requests_per_result(runs: dict[str, Any]) -> None:
     """Batch API lifecycles are counted apart: each surface's batch is its own (its polls are of that batch), so
     they are never shared, and are held to the lifecycle's own bound instead."""
-    from conformance.batches import planned_batch_requests
-    from conformance.options import DEFAULT_BATCH_WAIT_S
+    from conformance.api.batches.lifecycle import planned_batch_requests
+    from conformance.run.options import DEFAULT_BATCH_WAIT_S
 
     code, sent, report = runs["shared"]
     lifecycle = [p for p in sent if "/files" in p or "/batches" in p]

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.sse import parse_events, parse_stream
+from conformance.wire.sse import parse_events, parse_stream
 
 payload = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=40)
 event_data = st.lists(payload, min_size=1, max_size=3).map("\n".join)
@@ -70,7 +70,7 @@ def test_malformed_stream_gives_classified_findings_not_exceptions(text: str) ->
 
 
 def test_a_leading_bom_is_dropped_as_the_whatwg_parser_drops_it() -> None:
-    from conformance.sse import parse_stream
+    from conformance.wire.sse import parse_stream
 
     parsed = parse_stream('\ufeffdata: {"a": 1}\r\rdata: [DONE]\r\r')  # a BOM, then CR line ends
     assert parsed.chunks == [{"a": 1}] and parsed.done and not parsed.stray_lines

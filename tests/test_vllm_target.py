@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
-from conformance.profiles import load_profile
+from conformance.run.profiles import load_profile
 from tests.standin.server import Reply, running
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,10 +15,10 @@ __all__ = ["OPERATIONS", "Operation", "operation", "operation_for"]
 
 
 def _declared() -> dict[str, Operation]:
-    """Every family module of this package (any module but ``operation``) and the operations it declares: a new
-    family is a new module, found here without an edit."""
+    """Every family package of this package and the operations its ``__init__`` declares: a new family is a new
+    package, found here without an edit."""
     found: dict[str, Operation] = {}
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "operation"):
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg):
         for op in importlib.import_module(f"{__name__}.{module}").OPERATIONS:
             if op.id in found:
                 raise ValueError(f"operation {op.id} is declared twice")

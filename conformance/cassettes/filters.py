@@ -10,8 +10,8 @@ from typing import Any
 
 from vcr.patch import PATCHER_NAMES
 
-from conformance.scrub import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMETERS, Scrubber, scrub_split_stream
-from conformance.transport import NOT_KEPT_MARKER, judging_budget_problem
+from conformance.wire.scrub import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMETERS, Scrubber, scrub_split_stream
+from conformance.wire.transport import NOT_KEPT_MARKER, judging_budget_problem
 
 
 def vcr_config(scrubber: Scrubber) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def body_matches(recorded: Any, sent: Any) -> None:
 
 
 def _multipart(request: Any) -> bytes | None:
-    from conformance.exchange import MULTIPART_BOUNDARY, multipart_boundary
+    from conformance.wire.exchange import MULTIPART_BOUNDARY, multipart_boundary
 
     boundary = multipart_boundary(dict(request.headers or {}))
     if not boundary:

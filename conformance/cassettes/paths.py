@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
 
 CASSETTE_SUFFIX = ".yaml"
 # Case ids and surface names become file names: letters, digits, '.', '_' and '-', never a path of their own.

@@ -14,10 +14,11 @@ from vcr.request import Request
 from vcr.serialize import serialize
 from vcr.serializers import compat
 
-from conformance import __version__, atomic
+from conformance import __version__
 from conformance.cassettes.paths import CASSETTE_SUFFIX, inside
-from conformance.errors import UsageError
-from conformance.scrub import Scrubber, looks_like_key
+from conformance.model.errors import UsageError
+from conformance.output import atomic
+from conformance.wire.scrub import Scrubber, looks_like_key
 
 # K samples of a case, each up to the body cap (64 MB), with their requests: a file past this was not written by a run.
 MAX_CASSETTE_BYTES = 512_000_000

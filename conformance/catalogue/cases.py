@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.api.chat.conversation import Step, continue_chat, continue_with_tool_results
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, UNKNOWN_MODEL, Case
-from conformance.expectations import Expectations
-from conformance.flows import Step, continue_chat, continue_with_tool_results
+from conformance.model.expectations import Expectations
 
 GEMINI_DOC = "https://ai.google.dev/gemini-api/docs/openai"
 OPENAI_CHAT = "https://platform.openai.com/docs/api-reference/chat/create"
@@ -193,7 +193,7 @@ _KIND = {"invalid_type": "type", "decimal_above_max_value": "above_max", "intege
 
 
 def invalid_case(param: str, value: Any) -> Case:
-    from conformance.openai_answers import answer
+    from conformance.judge.openai_answers import answer
 
     fact = answer(param, value)
     body = chat(messages=[{"role": "user", "content": "Hello"}])
@@ -232,7 +232,7 @@ INVALID_EMBEDDINGS: list[tuple[str, Any, str]] = [
 
 
 def invalid_embeddings_case(param: str, value: Any, kind: str) -> Case:
-    from conformance.openai_answers import answer
+    from conformance.judge.openai_answers import answer
 
     fact = answer(param, value, endpoint="embeddings")
     body = embed(input="hello", encoding_format="float")
@@ -440,7 +440,8 @@ CASES += [
 ]
 
 # --- Conversations: each next request is built from the answer as the surface's client returned it ---------------
-# One entry each: the first request, then the steps that continue it (conformance/flows.py builds them, answering
+# One entry each: the first request, then the steps that continue it (conformance/api/chat/conversation.py builds
+# them, answering
 # tool calls with the suite's own deterministic tools).
 TOOL_RESULT = Step("tool result", continue_with_tool_results)
 OPENAI_FLOW = f"{OPENAI_TOOLS}#handling-function-calls"

@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from conformance.api import Operation, operation_for
-from conformance.expectations import Expectations
-from conformance.flows import Step
-from conformance.profiles import Profile
+from conformance.api.chat.conversation import Step
+from conformance.model.expectations import Expectations
+from conformance.run.profiles import Profile
 
 CHAT_MODEL = "<chat_model>"
 EMBEDDING_MODEL = "<embedding_model>"
@@ -38,7 +38,7 @@ class Case:
     # Where the expected answer comes from: the documentation (section) or OpenAI's recorded answer.
     oracle: str = "documentation"
     # A conversation: follow-up requests, each built from the previous steps' answers as the surface's client
-    # returned them (see conformance/flows.py). The case's own body is the first step.
+    # returned them (see conformance/api/chat/conversation.py). The case's own body is the first step.
     steps: tuple[Step, ...] = ()
     first_step: str = "ask"  # the first step's name in results
     reason_prefix: str = ""  # said before the reason of a failure (which of two similar cases failed)
@@ -53,7 +53,8 @@ class Case:
             raise ValueError(f"case {self.id}: {exc}") from None
 
     in_flow: bool = False  # a follow-up step of a conversation (step_case): its answer is echoed in turn
-    # A Batch API lifecycle (conformance/batches.py): the requests of the input file, each {"custom_id", "body"}
+    # A Batch API lifecycle (conformance/api/batches/lifecycle.py): the requests of the input file, each
+    # {"custom_id", "body"}
     # with the model placeholder; the case's endpoint is "batches" and the runner sends each step.
     batch: tuple[dict[str, Any], ...] = ()
     http_method: str = ""  # the method, where the path alone does not name one operation

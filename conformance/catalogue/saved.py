@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance import atomic
 from conformance.cassettes import check_name
 from conformance.catalogue.model import Case
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
+from conformance.output import atomic
 
 FIELDS = ("id", "feature", "title", "section", "endpoint", "body")
 ENDPOINTS = ("chat/completions", "embeddings")

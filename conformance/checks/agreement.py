@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypeGuard
 
-from conformance.checks.chat import choices_of
+from conformance.api.chat.checks import choices_of
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.findings import Finding, Severity
+from conformance.model.findings import Finding, Severity
 
 LOGPROBS_SOURCE = ("OpenAI API reference, ChatCompletionTokenLogprob: `token` is the token, `bytes` its UTF-8 "
                    "bytes; logprobs.content is the content's tokens (holds on all 48 genuine OpenAI answers with "

@@ -6,7 +6,7 @@ Declared here so that every check id a report can hold is registered once, with 
 from __future__ import annotations
 
 from conformance.checks.registry import declare
-from conformance.findings import Severity
+from conformance.model.findings import Severity
 
 for _kind, _what in (("chat.completion", "a chat completion"), ("chat.completion.chunk", "every stream chunk"),
                      ("embeddings", "an embeddings list"), ("embeddings.base64", "an embeddings list (base64)"),

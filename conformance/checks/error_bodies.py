@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.findings import Finding, Severity
+from conformance.model.findings import Finding, Severity
 
 
 @check("errors.status", "error", needs_request=True)

@@ -12,11 +12,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from conformance.api import OPERATIONS
-from conformance.expectations import Expectations
-from conformance.findings import Finding, Severity
+from conformance.model.expectations import Expectations
+from conformance.model.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from conformance.checks.stream_model import StreamedChoice
+    from conformance.api.chat.stream import StreamedChoice
 
 # The kinds of response a check can look at: every answer kind an operation of conformance.api declares, and the
 # error body any of them can give instead.
@@ -44,6 +44,9 @@ class CheckContext:
     events_after_done: int = 0
     stream_error: tuple[int, str] | None = None  # an error the server reported inside the stream
     trailing: str = ""  # what followed a JSON body's value (sse.loads_leading): refused by every strict reader
+    # How an answer inside this one is judged (a batch output line's body): run_checks, handed in by run_checks, so
+    # that a check that judges nested answers needs no import of the whole registry.
+    judge_nested: Callable[[CheckContext], list[Finding]] | None = None
 
     @property
     def has_request(self) -> bool:
@@ -52,7 +55,7 @@ class CheckContext:
     @cached_property
     def streamed(self) -> dict[int, StreamedChoice]:
         """The stream folded into its choices, once per response: about ten checks read it."""
-        from conformance.checks.stream_model import assemble
+        from conformance.api.chat.stream import assemble
 
         return assemble(self.chunks)
 
@@ -71,7 +74,7 @@ class Check:
     source: str = ""  # the spec section, recorded OpenAI behaviour or public report that grounds the check
     # "contract": must hold for every answer whatever the model does (schema, framing, SDK usability, error shape,
     # arithmetic); "behaviour": depends on what a sampled model chose (to call a tool, to make two calls, ...), so
-    # over repeated samples it has a rate, judged as one (see conformance.samples and the gate).
+    # over repeated samples it has a rate, judged as one (see conformance.model.samples and the gate).
     nature: str = "contract"
     # For a behaviour: whether a request (and the case's expectations) exercises it, so that its rate is reported
     # for every case that asks for it, including the samples where it held.

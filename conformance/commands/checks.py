@@ -7,9 +7,9 @@ import json
 from fnmatch import fnmatchcase
 from typing import Any
 
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_OK
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_OK
+from conformance.output.console import make_console
 
 
 def check_rows(patterns: str | None = None) -> list[dict[str, Any]]:

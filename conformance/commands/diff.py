@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from conformance.console import make_console
-from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.model.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.output.console import make_console
 
 
 def command_diff(args: argparse.Namespace) -> int:
-    from conformance import output
+    from conformance.output import terminal as output
     from conformance.report.diff import diff_reports, has_regression, load_report, version_changes
 
     baseline, current = load_report(args.baseline), load_report(args.current)
@@ -30,7 +30,7 @@ def command_diff(args: argparse.Namespace) -> int:
 
 def write_diff_markdown(changes: list, path: Path, baseline: str, current: str,
                         versions: list[str] | None = None) -> None:
-    from conformance import atomic
+    from conformance.output import atomic
     from conformance.report.write import template_environment
 
     text = template_environment().get_template("diff.md.j2").render(

@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.output.console import make_console
 
 
 def command_fuzz(args: argparse.Namespace, settings: Any) -> int:
     from dataclasses import replace
 
-    from conformance.fuzz import fuzz
+    from conformance.run.fuzz import fuzz
 
     surfaces = settings.surfaces if args.surfaces else ["rest"]
     if len(surfaces) != 1:

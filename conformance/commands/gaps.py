@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_OK
-from conformance.toml_text import toml_string, toml_strings
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_OK
+from conformance.output.console import make_console
+from conformance.output.toml_text import toml_string, toml_strings
 
 _INDEX = re.compile(r"/\d+(?=/|$)")
 
@@ -96,7 +96,7 @@ def render(entries: list[dict[str, Any]], report_path: str, target: str) -> str:
 
 
 def command_gaps(args: argparse.Namespace) -> int:
-    from conformance import atomic
+    from conformance.output import atomic
     from conformance.report.diff import load_report
 
     report = load_report(args.report)

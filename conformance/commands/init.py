@@ -13,11 +13,11 @@ from importlib import resources
 from pathlib import Path
 
 from conformance import __version__
-from conformance.config import CONFIG_FILE, PYPROJECT, TARGETS_FOLDER, config_table
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_OK
-from conformance.toml_text import toml_string
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_OK
+from conformance.output.console import make_console
+from conformance.output.toml_text import toml_string
+from conformance.run.config import CONFIG_FILE, PYPROJECT, TARGETS_FOLDER, config_table
 
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _ACTION = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*@[A-Za-z0-9_./-]+")
@@ -40,7 +40,7 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 def profile_text(args: argparse.Namespace) -> tuple[str, str, str]:
     """(target name, key variable, the profile's TOML): a built-in target's profile, or one for --base-url."""
-    from conformance.profiles import load_profile
+    from conformance.run.profiles import load_profile
 
     stamp = f"conformance init, openai-conformance {__version__}, {date.today().isoformat()}"
     if args.base_url:
@@ -103,7 +103,7 @@ def planned_files(args: argparse.Namespace, root: Path) -> dict[Path, str]:
 
 
 def command_init(args: argparse.Namespace) -> int:
-    from conformance import atomic
+    from conformance.output import atomic
 
     root = Path(args.dir or ".").resolve()
     files = planned_files(args, root)

@@ -23,7 +23,7 @@ def planned_requests(pairs: list[tuple[str, str]], settings: Any) -> tuple[int, 
     """(requests a live run sends, requests without sharing). A conversation sends one request per step; with
     sharing (the default) the surfaces of a case send its requests once between them. Recorded cases that the
     record mode replays are not counted."""
-    from conformance.batches import planned_batch_requests
+    from conformance.api.batches.lifecycle import planned_batch_requests
     from conformance.catalogue import CASES
 
     pairs = to_send(pairs, settings)
@@ -67,7 +67,7 @@ def _duration(seconds: float) -> str:
 def within_quota(pairs: list[tuple[str, str]], settings: Any, budget: int) -> set[tuple[str, str]]:
     """The runs a live run sends when the key allows ``budget`` requests today: whole cases, in catalogue order,
     while their requests fit (a case's surfaces share its answers; a batch is each surface's own)."""
-    from conformance.batches import planned_batch_requests
+    from conformance.api.batches.lifecycle import planned_batch_requests
     from conformance.catalogue import CASES
 
     steps = {case.id: (planned_batch_requests(settings.batch_wait_s), True) if case.is_batch

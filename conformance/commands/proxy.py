@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import time
 
-from conformance import interrupt
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_OK
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_OK
+from conformance.output.console import make_console
+from conformance.run import interrupt
 
 
 def command_proxy(args: argparse.Namespace) -> int:
     """Every exchange goes through the suite's cassette layer, scrubbed and matched as in a run."""
     from conformance.cassettes import Recording, check_cassette, new_recorder, vcr_config
-    from conformance.exchange import Capture
-    from conformance.profiles import load_profile
-    from conformance.proxy import CLIENT_KEY, RecordingProxy
-    from conformance.scrub import Scrubber
-    from conformance.settings import REPLAY_KEY, missing_key_message
-    from conformance.transport import origin
+    from conformance.run.profiles import load_profile
+    from conformance.run.settings import REPLAY_KEY, missing_key_message
+    from conformance.wire.exchange import Capture
+    from conformance.wire.proxy import CLIENT_KEY, RecordingProxy
+    from conformance.wire.scrub import Scrubber
+    from conformance.wire.transport import origin
 
     models = {"chat_model": "-", "embedding_model": "-"} if args.target is None and args.base_url else {}
     profile = load_profile(args.target, base_url=args.base_url, api_key_env=args.api_key_env, **models)

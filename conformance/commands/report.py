@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.console import make_console
-from conformance.exit_codes import EXIT_OK
+from conformance.model.exit_codes import EXIT_OK
+from conformance.output.console import make_console
 
 
 def command_report(args: argparse.Namespace) -> int:

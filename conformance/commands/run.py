@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from conformance.commands.plan import planned_requests, quota_message, request_estimate, to_send, within_quota
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from conformance.options import RUN_OPTIONS
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from conformance.output.console import make_console
+from conformance.run.options import RUN_OPTIONS
 
 EXIT_PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from conformance.settings import missing_key_message, resolve
+    from conformance.run.settings import missing_key_message, resolve
 
     err, out = make_console(stderr=True), make_console()
     if args.workers:
@@ -34,7 +34,7 @@ def command_run(args: argparse.Namespace) -> int:
             return EXIT_OK
         raise UsageError(missing_key_message(profile, "fuzz" if args.fuzz is not None else args.record_mode,
                                              settings.cassette_dir))
-    from conformance.preflight import check_cases_dir
+    from conformance.run.preflight import check_cases_dir
 
     saved: list[Any] = []
     if args.fuzz is None:  # with --fuzz it is where a failing case is saved
@@ -82,7 +82,7 @@ def command_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         raise UsageError("no case ran, so no report was written: check -k and --surfaces")
     report = handle.report
-    from conformance import output
+    from conformance.output import terminal as output
 
     output.matrix(out, report)
     for path in handle.written:
@@ -186,14 +186,14 @@ def _baseline(path: Path | None, err: Any) -> dict[str, Any] | None:
 
 def _compare(path: Path, baseline: dict[str, Any] | None, report: dict[str, Any], report_dir: Path, out: Any,
              err: Any) -> int:
-    from conformance import output
     from conformance.commands.diff import write_diff_markdown
+    from conformance.output import terminal as output
     from conformance.report.diff import diff_reports, has_regression
 
     written = report_dir / "report.json"
     if baseline is None:
         if path.resolve() != written.resolve():
-            from conformance import atomic
+            from conformance.output import atomic
 
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic.write_text(path, written.read_text(encoding="utf-8"))  # replaces a link, never follows it
@@ -223,8 +223,8 @@ def _prepared_handle(settings: Any, saved: list[Any], tier: str | None) -> Any:
     """Settings resolved and every cassette the run may read checked, before pytest starts."""
     from conformance.cassettes import Recording
     from conformance.catalogue import CASES, select_tier
-    from conformance.preflight import check_run
     from conformance.pytest_plugin import RunHandle
+    from conformance.run.preflight import check_run
 
     recording = Recording(root=settings.cassette_dir, scrubber=settings.scrubber, fresh=settings.fresh,
                           provenance=settings.provenance(), sharing=settings.sharing)
@@ -240,7 +240,7 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
     import pytest
 
     from conformance.commands.progress import Progress
-    from conformance.options import pytest_args_for
+    from conformance.run.options import pytest_args_for
 
     values = {o.name: getattr(args, o.name) for o in RUN_OPTIONS}
     values["cassette_dir"], values["report_dir"] = settings.cassette_dir, settings.report_dir
@@ -268,7 +268,7 @@ def _run_pytest(args: argparse.Namespace, settings: Any, handle: Any) -> int:
 
 def _say_what_is_left(settings: Any, err: Any) -> None:
     """What the run made on the server (Batch API files and batches) and could not remove, however it ended."""
-    from conformance.leftovers import SUMMARY_NAME, describe, gather
+    from conformance.api.batches.leftovers import SUMMARY_NAME, describe, gather
 
     items = gather(settings.report_dir)
     if items:
@@ -282,7 +282,7 @@ def _dry_run(args: argparse.Namespace, settings: Any, err: Any) -> int:
     how many cases a replay would find unrecorded). It exits as the run would stop: 2 where the run would."""
     from conformance.cassettes import cassette_path
     from conformance.catalogue import CASES, select_tier
-    from conformance.settings import missing_key_message
+    from conformance.run.settings import missing_key_message
 
     profile = settings.profile
     cases = select_tier(CASES, args.catalogue, settings.recording, profile.catalogue)
@@ -342,7 +342,7 @@ def _check_model_list(settings: Any, err: Any, base_url: str, models: list[str])
     """GET /models with the run's key, before anything is written: a refused key (401/403) or a base URL that is
     not the API's (404, typically without /v1) stops the run with exit 2; a model the key cannot use stops it too.
     A server without a model list (another status, or a 404 under a versioned path) is told so and runs."""
-    from conformance.console import visible
+    from conformance.output.console import visible
 
     url = base_url.rstrip("/") + "/models"
     answer = _get_json(settings, url)
@@ -384,8 +384,8 @@ def _check_model_list(settings: Any, err: Any, base_url: str, models: list[str])
 def _get_json(settings: Any, url: str) -> tuple[int, Any] | str:
     """(status, decoded JSON body or None), or why the request failed. The body is bounded (8 MB) and decoded
     with the suite's depth-checked reader."""
-    from conformance.sse import loads_checked
-    from conformance.transport import Limits, classify_exception, new_client
+    from conformance.wire.sse import loads_checked
+    from conformance.wire.transport import Limits, classify_exception, new_client
 
     profile, key = settings.profile, settings.api_key
     try:
@@ -403,7 +403,7 @@ def _get_json(settings: Any, url: str) -> tuple[int, Any] | str:
 
 
 def _error_message(body: Any) -> str:
-    from conformance.console import visible
+    from conformance.output.console import visible
 
     error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
@@ -430,7 +430,7 @@ def _versioned_url(settings: Any, base_url: str) -> str | None:
 
 
 def _with_base_url(settings: Any, base_url: str) -> str:
-    from conformance.settings import shell_command
+    from conformance.run.settings import shell_command
 
     selector = settings.profile.selector()
     if "--base-url" in selector:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.console import make_console
-from conformance.errors import UsageError
-from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.model.errors import UsageError
+from conformance.model.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.output.console import make_console
 
 
 def command_selftest(args: argparse.Namespace) -> int:
-    from conformance import output
+    from conformance.output import terminal as output
     from conformance.selftest.run import CAUGHT, MISSED, matrix, run_selftest, write_selftest
     from conformance.selftest.samples import load_samples
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.console import make_console
-from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.model.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.output.console import make_console
 
 
 def command_setup_node() -> int:

@@ -6,14 +6,14 @@ import argparse
 import json
 from typing import Any
 
-from conformance.console import make_console
-from conformance.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.model.exit_codes import EXIT_FINDINGS, EXIT_OK
+from conformance.output.console import make_console
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    from conformance import output
-    from conformance.settings import select_checks
-    from conformance.validate import read_capture, validate_text
+    from conformance.judge.validate import read_capture, validate_text
+    from conformance.output import terminal as output
+    from conformance.run.settings import select_checks
 
     selection = select_checks(args.checks, args.exclude_checks)
     console = make_console()
@@ -36,9 +36,9 @@ def command_validate(args: argparse.Namespace) -> int:
 def read_request(path: object) -> dict:
     from pathlib import Path
 
-    from conformance.errors import UsageError
-    from conformance.sse import loads_checked
-    from conformance.validate import read_capture
+    from conformance.judge.validate import read_capture
+    from conformance.model.errors import UsageError
+    from conformance.wire.sse import loads_checked
 
     try:
         value, _ = loads_checked(read_capture(Path(str(path))))

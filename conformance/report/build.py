@@ -9,12 +9,12 @@ from typing import Any
 from conformance import __version__
 from conformance.cassettes import read_provenance
 from conformance.catalogue import CASES, FEATURES
-from conformance.gaps import closed_gaps, gap_statuses
-from conformance.settings import Settings
-from conformance.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_LABEL, OPENAI_SPEC_REPO
+from conformance.judge.gaps import closed_gaps, gap_statuses
+from conformance.model.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_LABEL, OPENAI_SPEC_REPO
+from conformance.model.verdicts import DISPLAY_ORDER
+from conformance.run.settings import Settings
 from conformance.surfaces import SURFACES
 from conformance.surfaces.versions import client_versions
-from conformance.verdicts import DISPLAY_ORDER
 
 REPORT_SCHEMA_VERSION = 2  # 2: no wall clock, mode or timings (a recording's report is its replay's)
 _CASE_ORDER = {case.id: n for n, case in enumerate(CASES)}

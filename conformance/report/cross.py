@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conformance import atomic
 from conformance.catalogue import CASES
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
+from conformance.model.verdicts import Verdict
+from conformance.output import atomic
 from conformance.report.write import template_environment
-from conformance.verdicts import Verdict
 
 _ORDER = {case.id: n for n, case in enumerate(CASES)}
 

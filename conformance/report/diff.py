@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import UsageError
-from conformance.findings import Finding
-from conformance.stats import GATE_ALPHA, fisher_less, holm
-from conformance.verdicts import Verdict, verdict_for_findings
+from conformance.model.errors import UsageError
+from conformance.model.findings import Finding
+from conformance.model.stats import GATE_ALPHA, fisher_less, holm
+from conformance.model.verdicts import Verdict, verdict_for_findings
 
 REGRESSION, IMPROVEMENT, UNCHANGED, ADDED, REMOVED = "regression", "improvement", "unchanged", "added", "removed"
 

@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from conformance.verdicts import Verdict
+from conformance.model.verdicts import Verdict
 
 # Findings whose check says a client library could not use the answer (it raised, or assembled something else).
 SDK_BREAKING_PREFIX = "sdk."

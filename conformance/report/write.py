@@ -11,8 +11,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from conformance import atomic
-from conformance.console import BIDI
+from conformance.output import atomic
+from conformance.output.console import BIDI
 
 
 # Compiling the templates costs more than rendering a report (about 0.17 s): jinja2 keeps the compiled code in a
@@ -129,7 +129,7 @@ def no_controls(text: str) -> str:
 
 def pretty_body(text: str) -> str:
     """Indent a JSON body for reading; an event stream or anything else (too deep, cut) is shown as it was."""
-    from conformance.sse import loads_checked
+    from conformance.wire.sse import loads_checked
 
     try:
         value, _ = loads_checked(text)

@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from conformance.findings import Finding, Severity, escape_token, json_type
+from conformance.model.findings import Finding, Severity, escape_token, json_type
 
 SCHEMA_FILE = "openai-responses.schema.json"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.checks.tools import forced
+from conformance.api.chat.tools import forced
 from conformance.selftest.samples import NOT_JSON, Sample
 
 Apply = Callable[[Sample], bool]

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.gaps import GapManifest, load_manifest, manifest_path
+from conformance.judge.gaps import GapManifest, load_manifest, manifest_path
+from conformance.model.verdicts import Verdict
 from conformance.selftest.injectors import INJECTORS, Injector
 from conformance.selftest.samples import Sample
-from conformance.verdicts import Verdict
 
 CAUGHT, MISSED, NOT_APPLICABLE = "caught", "MISSED", "n/a"
 
@@ -99,8 +99,8 @@ def run_selftest(samples: list[Sample], manifests: dict[str, GapManifest] | None
 
 
 def _builtin_manifest(target: str) -> GapManifest:
-    from conformance.errors import UsageError
-    from conformance.profiles import load_profile
+    from conformance.model.errors import UsageError
+    from conformance.run.profiles import load_profile
 
     try:
         target = load_profile(target).gaps_target  # a variant that shares another target's gaps
@@ -113,7 +113,7 @@ def _builtin_manifest(target: str) -> GapManifest:
 def write_selftest(result: SelftestResult, folder: str | Path) -> list[Path]:
     import json
 
-    from conformance import atomic
+    from conformance.output import atomic
     from conformance.report.write import template_environment
 
     folder = Path(folder)

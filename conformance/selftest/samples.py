@@ -11,15 +11,15 @@ from typing import Any
 
 import yaml
 
-from conformance.analysis import judge
 from conformance.catalogue import case_by_id
-from conformance.errors import UsageError
-from conformance.exchange import Exchange
-from conformance.expectations import Expectations
-from conformance.findings import Finding
-from conformance.sse import parse_stream, serialise
+from conformance.judge.analysis import judge
+from conformance.model.errors import UsageError
+from conformance.model.expectations import Expectations
+from conformance.model.findings import Finding
+from conformance.model.verdicts import Verdict
 from conformance.surfaces.base import SurfaceOutcome
-from conformance.verdicts import Verdict
+from conformance.wire.exchange import Exchange
+from conformance.wire.sse import parse_stream, serialise
 
 
 @dataclass

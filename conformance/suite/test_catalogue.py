@@ -13,11 +13,11 @@ import pytest
 
 from conformance import cassettes
 from conformance.catalogue import CASES, Case
+from conformance.model.verdicts import Verdict
 from conformance.pytest_plugin import RESULT_KEY
-from conformance.runner import run_case
-from conformance.settings import Settings
+from conformance.run.runner import run_case
+from conformance.run.settings import Settings
 from conformance.surfaces import SURFACES
-from conformance.verdicts import Verdict
 
 pytestmark = [pytest.mark.vcr, pytest.mark.conformance_case]
 
@@ -43,8 +43,8 @@ def default_cassette_name(case: Case, surface: str) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every catalogue case, plus saved cases (e.g. shrunk fuzz failures) from --conformance-cases-dir."""
     from conformance.catalogue.saved import load_cases
-    from conformance.config import from_pytest
-    from conformance.errors import UsageError
+    from conformance.model.errors import UsageError
+    from conformance.run.config import from_pytest
 
     values = from_pytest(metafunc.config)
     try:
@@ -65,8 +65,8 @@ def _key_refusal(case: Case, surface: str, result: Any, settings: Settings, conf
     """A 401/403 to the run's own key is never kept as a recording: a replay would repeat it after the key is
     fixed. On the run's first answer it stops the run (exit 2, no report): the key is wrong, and every other case
     would say the same."""
-    from conformance.preflight import refused_status
     from conformance.pytest_plugin import key_refused, recording_for
+    from conformance.run.preflight import refused_status
 
     recording = recording_for(config)
     status = refused_status(case, result)
@@ -96,7 +96,7 @@ def test_case(case: Case, surface: str, conformance_settings: Settings, request:
     ])
     # What JUnit files, pytest's output and CI views show: server text with every control and bidi character as a
     # visible escape, on one line.
-    from conformance.console import visible
+    from conformance.output.console import visible
 
     message = visible(f"{result.verdict.value}: {result.reason}")
     if (result.gated_verdict or result.verdict).fails_run:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from conformance.catalogue.model import INVALID_API_KEY, Case
-from conformance.exchange import Capture, Exchange
-from conformance.findings import Finding
-from conformance.options import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
-from conformance.profiles import Profile
-from conformance.scrub import Scrubber
-from conformance.transport import FailureKind, Limits, classify_exception, new_client, origin
+from conformance.model.findings import Finding
+from conformance.run.options import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
+from conformance.run.profiles import Profile
+from conformance.wire.exchange import Capture, Exchange
+from conformance.wire.scrub import Scrubber
+from conformance.wire.transport import FailureKind, Limits, classify_exception, new_client, origin
 
 __all__ = ["RunEnv", "Surface", "SurfaceOutcome", "classify_exception"]
 
@@ -29,7 +29,7 @@ class RunEnv:
     scrubber: Scrubber
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1_000_000)
-    share: Any = None  # a live run's ShareContext for this surface's sample (conformance/sharing.py), or None
+    share: Any = None  # a live run's ShareContext for this surface's sample (conformance/wire/sharing.py), or None
 
     @property
     def limits(self) -> Limits:
@@ -62,7 +62,7 @@ class RunEnv:
 
 
 def _strip_auth(request: Any) -> None:
-    from conformance.scrub import SECRET_HEADERS
+    from conformance.wire.scrub import SECRET_HEADERS
 
     for name in SECRET_HEADERS:
         request.headers.pop(name, None)

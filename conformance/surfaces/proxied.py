@@ -15,11 +15,11 @@ import threading
 from typing import Any
 
 from conformance.catalogue.model import Case
-from conformance.findings import Finding, Severity
-from conformance.proxy import CLIENT_KEY, RecordingProxy
+from conformance.model.findings import Finding, Severity
 from conformance.surfaces.base import RunEnv, SurfaceOutcome
 from conformance.surfaces.node_setup import missing_reason, pinned_version, program_path
-from conformance.transport import FailureKind
+from conformance.wire.proxy import CLIENT_KEY, RecordingProxy
+from conformance.wire.transport import FailureKind
 
 
 class ProxiedSurface:

@@ -14,13 +14,13 @@ from typing import Any
 import openai
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
+from conformance.api.chat.reading import python_choices
 from conformance.catalogue.model import Case
-from conformance.findings import Finding, Severity
-from conformance.oracle import python_choices
-from conformance.sse import parse_stream
+from conformance.model.findings import Finding, Severity
 from conformance.surfaces.base import RunEnv, SurfaceOutcome, classify_exception
 from conformance.surfaces.structured import parse_model
-from conformance.transport import FailureKind
+from conformance.wire.sse import parse_stream
+from conformance.wire.transport import FailureKind
 
 # The SDK always sends a bearer token; with another auth style it carries this placeholder instead of the key.
 NO_BEARER = "key-sent-another-way"

@@ -40,7 +40,7 @@ class RestSurface:
 
 def answered_message(outcome: SurfaceOutcome, case: Case) -> dict | None:
     """What a REST client holds after a 2xx chat answer: the raw JSON message (see flows.raw_json_message)."""
-    from conformance.flows import raw_json_message
+    from conformance.api.chat.conversation import raw_json_message
 
     exchange = outcome.exchange
     if not case.echoes or case.operation.id != "chat.create" or exchange is None or exchange.error or \

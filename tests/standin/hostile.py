@@ -111,7 +111,7 @@ class _Handler(socketserver.StreamRequestHandler):
 def for_case(case_id: str) -> Callable[[str, dict[str, Any]], bool]:
     """Matches the requests of one catalogue case (by its body, as the stand-in profile fills it in)."""
     from conformance.catalogue import case_by_id
-    from conformance.profiles import load_profile
+    from conformance.run.profiles import load_profile
 
     case = case_by_id(case_id)
     expected = case.request_body(load_profile("tests/standin/standin.toml"))

@@ -91,7 +91,7 @@ def _arguments(function: dict[str, Any]) -> dict[str, Any]:
 
 def _openai_rejection(request: dict[str, Any], endpoint: str = "chat/completions") -> Reply | None:
     """What OpenAI was recorded answering to this invalid value (conformance/data/openai-answers.json), if any."""
-    from conformance.openai_answers import table
+    from conformance.judge.openai_answers import table
 
     for fact in table()["facts"]:
         if fact["endpoint"] != endpoint:

@@ -1,0 +1,1 @@
+"""From an exchange to a verdict: judging, validating captures, known gaps, OpenAI's recorded answers."""

@@ -1,0 +1,268 @@
+"""From what happened on the wire to one verdict per case and surface.
+
+The order of the questions is the order a user would ask them: did we get an answer at all (ERROR), did the
+server refuse a documented parameter (UNSUPPORTED), does the feature work (FAIL), does the answer follow the
+contract (DEVIATION)?
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.catalogue.model import Case
+from conformance.checks import CheckContext, CheckCrashed, error_bodies, run_checks
+from conformance.checks import http as http_checks
+from conformance.checks.registry import ALL_CHECKS, Selection, finding
+from conformance.model.expectations import Expectations
+from conformance.model.findings import Finding, Severity
+from conformance.model.verdicts import Verdict, verdict_for_findings
+from conformance.surfaces.base import SurfaceOutcome
+from conformance.wire.exchange import Exchange
+from conformance.wire.sse import error_message, loads_checked, loads_leading, parse_stream
+from conformance.wire.transport import FailureKind
+
+
+@dataclass
+class CaseResult:
+    case: str
+    surface: str
+    feature: str
+    title: str
+    section: str
+    verdict: Verdict
+    reason: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    exchange: dict[str, Any] | None = None
+    cassette: str | None = None
+    recorded_at: str | None = None
+    sdk: dict[str, Any] = field(default_factory=dict)
+    # The verdict once known gaps are set aside: what decides whether the run fails.
+    gated_verdict: Verdict | None = None
+    known_gap: str | None = None
+    tier: str = "core"
+    oracle: str = "documentation"
+    samples: int = 1  # how many times the case was sent (--repeat K)
+    # Pass counts per expectation over the samples (see conformance.model.samples): behaviour rates, and any check that
+    # showed on some sample.
+    expectations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A conversation's steps in order, each with its exchange (flow cases only; ``exchange`` is the last one).
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    # In a live run that shared answers: "live", "shared from <surface>", or a conversation's mix (sharing.py).
+    answered: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case, "surface": self.surface, "feature": self.feature, "title": self.title,
+            "section": self.section, "verdict": self.verdict.value, "reason": self.reason,
+            "findings": [f.to_dict() for f in self.findings],
+            "exchange": self.exchange, "cassette": self.cassette, "recorded_at": self.recorded_at, "sdk": self.sdk,
+            "gated_verdict": (self.gated_verdict or self.verdict).value, "known_gap": self.known_gap,
+            "tier": self.tier, "oracle": self.oracle, "samples": self.samples, "expectations": self.expectations,
+            **({"steps": self.steps} if self.steps else {}),
+            **({"answered": self.answered} if self.answered else {}),
+        }
+
+
+def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
+                expect: Expectations | dict[str, Any], selection: Selection | None = None) -> CheckContext:
+    """Decode the raw response into what checks look at. Raises ValueError when the body cannot be decoded."""
+    kind = case.kind
+    expect = Expectations.of(expect)
+    ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
+                       content_type=exchange.content_type, selection=selection)
+    ctx.encoding_problem = exchange.encoding_problem
+    if kind == "stream":
+        parsed = parse_stream(exchange.response_body)
+        if parsed.error is not None:
+            raise StreamError(f"the server reported an error mid-stream (event {parsed.error[0]}): "
+                              f"{parsed.error[1]}")
+        if parsed.truncated and not parsed.done and parsed.chunks:
+            # The body ended inside an event (no blank line closed it) and no [DONE] came: the transport cut it,
+            # whatever the framing said (a Content-Length shorter than the stream ends it "cleanly" there).
+            raise StreamError(f"the stream broke off inside event {len(parsed.chunks)}, without [DONE]: the body "
+                              "was cut (a Content-Length shorter than the stream, or a closed connection)")
+        if not parsed.chunks and not parsed.done and exchange.response_body.strip():
+            # Not an event stream at all: a JSON completion where SSE was asked for is judged as what it is (the
+            # request's `stream` makes that the stream.requested finding); anything else cannot be judged.
+            answered = _completion_instead(exchange.response_body)
+            if answered is None:
+                raise ValueError(f"the streamed response is not an event stream ({_preview(exchange.response_body)})")
+            ctx.kind, (ctx.body, duplicates, ctx.trailing) = "chat.completion", answered
+            ctx.duplicate_keys = [(None, d) for d in duplicates]
+            return ctx
+        ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
+        ctx.stream_problems = parsed.problems
+        ctx.stray_lines, ctx.events_after_done = parsed.stray_lines, parsed.events_after_done
+        ctx.duplicate_keys = parsed.duplicate_keys
+    elif kind == "batch.output":
+        ctx.body, ctx.stream_problems = decode_jsonl(exchange.response_body)
+    elif kind == "chat.completion" and _is_event_stream(exchange.response_body):
+        # An event stream where one JSON body was asked for: judged as the stream it is (stream.requested).
+        ctx.kind = "stream"
+        parsed = parse_stream(exchange.response_body)
+        ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
+        ctx.stream_problems, ctx.stray_lines = parsed.problems, parsed.stray_lines
+        ctx.events_after_done, ctx.duplicate_keys = parsed.events_after_done, parsed.duplicate_keys
+    else:
+        ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)
+        ctx.duplicate_keys = [(None, d) for d in duplicates]
+    return ctx
+
+
+def _completion_instead(text: str) -> tuple[Any, list[str], str] | None:
+    """The decoded chat completion a server sent where a stream was asked for, or None when it sent no such thing."""
+    try:
+        value = loads_leading(text)
+    except ValueError:
+        return None
+    return value if isinstance(value[0], dict) and "choices" in value[0] else None
+
+
+def _is_event_stream(text: str) -> bool:
+    """Whether a body is an event stream of chunks (not a JSON value): a data line opens it."""
+    head = text.lstrip("\ufeff \t\r\n")
+    return head.startswith(("data:", "event:", ":", "id:", "retry:")) and bool(parse_stream(text).chunks)
+
+
+def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
+    """A JSONL file (a batch's output): the decoded lines, and (line index, problem) for each that is not JSON (kept
+    as None so that pointers still name the line)."""
+    lines: list[Any] = []
+    problems: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            lines.append(loads_checked(line)[0])
+        except ValueError as exc:
+            problems.append((len(lines), f"line {number + 1} is not JSON ({str(exc)[:80]}): {_preview(line)}"))
+            lines.append(None)
+    return lines, problems
+
+
+class StreamError(ValueError):
+    """The stream carried the server's own error report instead of (the rest of) an answer."""
+
+
+def decode_json(text: str, content_type: str = "") -> tuple[Any, list[str]]:
+    """The decoded body and its duplicated keys; ValueError (with a one-line reason) when it is no JSON value."""
+    value, duplicates, _ = decode_json_leading(text, content_type)
+    return value, duplicates
+
+
+def decode_json_leading(text: str, content_type: str = "") -> tuple[Any, list[str], str]:
+    """The decoded body, its duplicated keys and whatever followed its value (sse.loads_leading); ValueError (with a
+    one-line reason) when it does not even start with a JSON value."""
+    try:
+        return loads_leading(text)
+    except ValueError as exc:
+        if "nested" in str(exc):
+            raise ValueError(f"the response body is {exc}") from None
+        what = "an HTML page" if "html" in content_type or text.lstrip().lower().startswith("<") else "not JSON"
+        raise ValueError(f"the response body is {what} ({_preview(text)})") from None
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return repr(flat[:80]) if flat else "empty body"
+
+
+def _error_message(exchange: Exchange) -> str:
+    try:
+        body, _ = loads_checked(exchange.response_body)
+    except ValueError:
+        return _preview(exchange.response_body)
+    message = " ".join(error_message(body).split())  # one line, whatever the server's formatting
+    return message[:200] if message else _preview(exchange.response_body)
+
+
+def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: Expectations | dict[str, Any],
+          selection: Selection | None = None) -> tuple[Verdict, str, list[Finding]]:
+    """The verdict, its reason and the findings of one exchange, judged with the run's check ``selection``."""
+    exchange = outcome.exchange
+    expect = Expectations.of(expect)
+    selection = selection or ALL_CHECKS
+    if outcome.error_kind is FailureKind.NOT_RECORDED:
+        return Verdict.NOT_RECORDED, outcome.error or "not recorded", []
+    if exchange is None or exchange.status is None:
+        return Verdict.ERROR, f"no complete response: {outcome.error or 'nothing came back'}", []
+    status = exchange.status
+    if exchange.error and status < 400:
+        return Verdict.ERROR, f"the response broke off: {exchange.error}", []
+    if 300 <= status < 400:
+        where = exchange.response_headers.get("location", "no Location")
+        return Verdict.ERROR, f"redirected (HTTP {status} to {where}): OpenAI answers in place; not followed", []
+    if status == 429:
+        return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", error_body_findings(
+            exchange, request, expect, selection)
+    if status >= 500:
+        reason = f"server error HTTP {status}: {_error_message(exchange)}"
+        judged = error_body_findings(exchange, request, expect, selection)
+        if case.expect_error:  # OpenAI rejects this request cleanly: say what the answer should have been
+            wanted = " or ".join(map(str, case.expect_error))
+            return Verdict.ERROR, reason, [finding("errors.status", "", f"HTTP {status} where OpenAI answers "
+                                                   f"{wanted}: a server error for a request the server should "
+                                                   "reject", expected=list(case.expect_error), seen=status), *judged]
+        return Verdict.ERROR, reason, judged
+    if not case.expect_error and 400 <= status < 500:
+        return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", error_body_findings(
+            exchange, request, expect, selection)
+    try:
+        ctx = context_for(case, exchange, request, expect, selection)
+    except StreamError as exc:
+        return Verdict.ERROR, str(exc), []
+    except ValueError as exc:
+        if case.expect_error and status >= 400:
+            ctx = CheckContext(kind="error", body=None, request=request, status=status, expect=expect,
+                               selection=selection)
+            findings = [Finding("schema.error", "", str(exc), Severity.DEVIATION, "OpenAI error object", "not JSON")]
+            return _verdict_from(findings + _status_findings(ctx), outcome, "", selection)
+        return Verdict.ERROR, str(exc), []
+    if case.expect_error and status < 400:
+        ctx.kind = "error"
+        return _verdict_from(_status_findings(ctx) + list(http_checks.content_type(ctx)), outcome, "", selection)
+    try:
+        findings = run_checks(ctx)
+    except CheckCrashed as exc:
+        return Verdict.ERROR, str(exc), []
+    if outcome.error_kind:
+        return Verdict.ERROR, outcome.error or outcome.error_kind, findings
+    return _verdict_from(findings, outcome, "", selection)
+
+
+def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Expectations,
+                        selection: Selection | None = None) -> list[Finding]:
+    """The error body behind an UNSUPPORTED or ERROR verdict, judged as any error answer is (its shape, type and
+    code against what OpenAI is recorded sending): the verdict says what happened, the findings how the server
+    said it. Statuses are the verdict's business here, not a finding."""
+    from dataclasses import replace
+
+    ctx = CheckContext(kind="error", request=request, status=exchange.status, expect=replace(expect, status=()),
+                       content_type=exchange.content_type, selection=selection)
+    try:
+        ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)
+    except ValueError as exc:
+        return [Finding("schema.error", "", f"the error body is not an OpenAI error object: {exc}", Severity.DEVIATION,
+                        "OpenAI error object", "not JSON")]
+    ctx.duplicate_keys = [(None, d) for d in duplicates]
+    try:
+        return [f for f in run_checks(ctx) if f.check != "http.content_type" or exchange.content_type]
+    except CheckCrashed:
+        return []
+
+
+def _status_findings(ctx: CheckContext) -> list[Finding]:
+    return list(error_bodies.status(ctx))
+
+
+def _verdict_from(findings: list[Finding], outcome: SurfaceOutcome, reason: str,
+                  selection: Selection) -> tuple[Verdict, str, list[Finding]]:
+    findings = findings + [f for f in outcome.findings if selection.selected(f.check)]
+    verdict = verdict_for_findings(findings)
+    if verdict is Verdict.FAIL:
+        reason = reason or next(f.message for f in findings if f.severity is Severity.FAILURE)
+    elif verdict is Verdict.DEVIATION:
+        checks = sorted({f.check for f in findings})
+        reason = reason or f"{len(findings)} finding(s): {', '.join(checks[:4])}"
+    return verdict, reason, findings

@@ -1,0 +1,228 @@
+"""``conformance validate``: judge captured responses with no server and no request.
+
+Without ``--request`` only the checks that need no request run (stream consistency, [DONE], usage arithmetic,
+tool-call ids and JSON arguments, finish_reason vs tool calls, embedding order and base64 decoding, the answer's
+agreement with itself), plus the schemas; with it, every obligation the request puts on the answer is judged the
+way a run judges it. What a capture holds is told by the ``object`` it names, then its shape, then the request:
+every answer kind the suite knows (chat completions and their streams, embeddings, errors, models, images, files,
+batches and their output lines). Anything that carries an error (OpenAI's object, a Google RPC array, FastAPI's
+``detail``, a bare message) and nothing an answer carries is an error body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.checks import CheckContext, run_checks
+from conformance.checks.registry import Selection
+from conformance.model.errors import UsageError
+from conformance.model.findings import Finding
+from conformance.wire.sse import loads_checked, loads_leading, parse_stream, split_lines
+
+# What the report puts at the end of a body it shortened (see Exchange.to_dict).
+CUT_MARKER = re.compile(r"\.\.\. \[(\d+) more characters in the cassette\]\s*$")
+ERROR_KEYS = ("error", "detail", "message", "errors")
+
+
+@dataclass
+class Validation:
+    kind: str
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+
+
+MAX_CAPTURE_BYTES = 64_000_000  # the run's own body cap (--max-body-mb's default)
+
+
+def read_capture(path: Path, limit: int = MAX_CAPTURE_BYTES) -> str:
+    """The capture's text, refused by its size and its first bytes before it is read whole."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size  # a regular file says its size: refused unread
+            if size > limit:
+                raise UsageError(f"{path} is larger than {limit // 1_000_000} MB ({size // 1_000_000} MB), more "
+                                 "than any answer the suite judges")
+            head = handle.read(4096)
+            if b"\x00" in head:
+                raise UsageError(f"{path} is a binary file: give a JSON body, a JSON array of chunks or SSE text")
+            rest = handle.read(limit + 1 - len(head)) if len(head) == 4096 else b""
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raw = head + rest
+    if len(raw) > limit:
+        raise UsageError(f"{path} is larger than {limit // 1_000_000} MB, more than any answer the suite judges")
+    if b"\x00" in raw[:4096]:
+        raise UsageError(f"{path} is a binary file: give a JSON body, a JSON array of chunks or SSE text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text: give a JSON body, a JSON array of chunks or SSE text") from None
+
+
+def detect_kind(document: Any, request: dict[str, Any] | None = None) -> str:
+    """Which response kind a decoded capture is: by its ``object`` first (every OpenAI answer but images and errors
+    names its own), then by its shape, then by the request that asked for it. An error is always possible, so a
+    body that carries one and nothing an answer carries is an error whatever was asked."""
+    if isinstance(document, list):
+        first = document[0] if document else None
+        if isinstance(first, dict) and "error" in first and "choices" not in first:
+            return "error"  # Google's RPC style: an array holding one error object
+        if document and all(isinstance(line, dict) and "custom_id" in line for line in document):
+            return "batch.output"
+        return "stream"
+    if not isinstance(document, dict):
+        return "error"  # a bare string or number where an object was due: servers send these as errors
+    by_object = OBJECT_KINDS.get(str(document.get("object")))
+    if by_object == "file" and "deleted" in document:
+        return "file.deleted"
+    if by_object:
+        return by_object
+    if "choices" in document:
+        return "chat.completion"
+    if "custom_id" in document and "response" in document:
+        return "batch.output"
+    data = document.get("data")
+    if isinstance(data, list) and (document.get("object") == "list" or "error" not in document):
+        items = [item for item in data if isinstance(item, dict)]
+        for key, kind in (("embedding", "embeddings"), ("b64_json", "images"), ("url", "images"),
+                          ("revised_prompt", "images")):
+            if any(key in item for item in items):
+                return kind
+        if any(item.get("object") == "model" for item in items):
+            return "models"
+        if not items:
+            return _requested_kind(request) or ("models" if document.get("object") == "list" else "images")
+    if any(key in document for key in ERROR_KEYS):
+        return "error"
+    return _requested_kind(request) or "chat.completion"
+
+
+# The ``object`` each answer names (OpenAI API reference: the chat completion, chunk, model, file and batch objects;
+# a list names the kind of its items).
+OBJECT_KINDS = {"chat.completion": "chat.completion", "chat.completion.chunk": "chat.completion.chunk",
+                "model": "model", "file": "file", "batch": "batch"}
+
+
+def _requested_kind(request: dict[str, Any] | None) -> str | None:
+    """The kind of answer a request body asks for, where its fields say it (chat, embeddings, images)."""
+    if not request:
+        return None
+    if "messages" in request:
+        return "stream" if request.get("stream") is True else "chat.completion"
+    if "input" in request:
+        return "embeddings"
+    if "prompt" in request:
+        return "images"
+    return None
+
+
+def looks_like_event_stream(text: str) -> bool:
+    """Whether a capture is an event stream: it is no JSON value (it does not open with ``{`` or ``[``) and a line
+    of it is a ``data:`` field. Lines before it may be comments, other fields or unknown ones: the WHATWG rules
+    ignore those, and so does this reader."""
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith(("{", "[")):
+        return False
+    return head.startswith(("data:", ":", "event:", "id:", "retry:")) or any(
+        line.startswith("data:") for line in split_lines(head)[:10_000])
+
+
+def validate_file(path: Path, kind: str = "auto") -> tuple[str, list[Finding]]:
+    result = validate_text(read_capture(path), kind, str(path))
+    return result.kind, result.findings
+
+
+def validate_text(text: str, kind: str = "auto", name: str = "input",
+                  request: dict[str, Any] | None = None, selection: Selection | None = None) -> Validation:
+    notes = []
+    cut = CUT_MARKER.search(text)
+    if cut:
+        text = text[:cut.start()]
+        notes.append(f"the input was cut by a report ({cut.group(1)} characters missing): findings about its end "
+                     "may come from the cut; validate the cassette's full body instead")
+    if looks_like_event_stream(text) and kind in ("auto", "stream"):
+        return Validation("stream", validate_stream_text(text, request, selection), notes)
+    trailing = ""
+    try:
+        document, duplicates = loads_checked(text)
+    except ValueError:
+        lines = _json_lines(text)
+        if lines is not None:
+            line_kind = "batch.output" if kind == "batch.output" or (
+                kind == "auto" and all(isinstance(v, dict) and "custom_id" in v for v in lines)) else "stream"
+            notes.append(f"read as JSON Lines: {len(lines)} " + ("line(s)" if line_kind == "batch.output"
+                                                                 else "chunk(s), one per line"))
+            if line_kind == "batch.output":
+                return Validation(line_kind, run_checks(CheckContext(line_kind, body=lines, selection=selection)),
+                                  notes)
+            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True, request=request,
+                                                                selection=selection)), notes)
+        if kind == "stream":
+            return Validation("stream", validate_stream_text(text, request, selection), notes)
+        try:
+            document, duplicates, trailing = loads_leading(text)
+        except ValueError:
+            if cut:
+                raise UsageError(f"{name} was cut by a report and is no longer JSON: validate the cassette's full "
+                                 "body instead") from None
+            raise UsageError(f"{name} is neither JSON, JSON Lines nor SSE text (expected a JSON body, a JSON array "
+                             "of chunks, one chunk per line, or 'data: ...' lines)") from None
+        notes.append("the JSON value is followed by more text: the value is judged, the rest is json.trailing")
+    if kind == "auto":
+        kind = detect_kind(document, request)
+    ctx_duplicates: list[tuple[int | None, str]] = [(None, d) for d in duplicates]
+    if kind == "stream":
+        chunks = document if isinstance(document, list) else [document]
+        return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True, request=request,
+                                                            duplicate_keys=ctx_duplicates, selection=selection)),
+                          notes)
+    if kind == "chat.completion.chunk":
+        return Validation(kind, run_checks(CheckContext("stream", chunks=[document], done=True,
+                                                        duplicate_keys=ctx_duplicates, selection=selection)), notes)
+    if kind == "batch.output" and isinstance(document, dict):
+        document = [document]  # one line of an output file
+    return Validation(kind, run_checks(CheckContext(kind, body=document, duplicate_keys=ctx_duplicates,
+                                                    request=_request_for(kind, request), selection=selection,
+                                                    trailing=trailing)), notes)
+
+
+def _request_for(kind: str, request: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The request the checks may read: a request of another family (a chat body beside a models list) obliges
+    nothing of this answer, and a batch's output lines are judged against their input file, which a single
+    request body is not."""
+    if request is None or kind == "batch.output":
+        return None
+    asked = _requested_kind(request)
+    if asked is None or kind == "error" or asked == kind or {asked, kind} == {"stream", "chat.completion"}:
+        return request
+    return None
+
+
+def _json_lines(text: str) -> list[Any] | None:
+    """One JSON value per non-empty line (how many tools log streams), or None when the text is not that."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    values = []
+    for line in lines:
+        try:
+            values.append(json.loads(line))
+        except (ValueError, RecursionError):
+            return None
+    return values
+
+
+def validate_stream_text(text: str, request: dict[str, Any] | None = None,
+                         selection: Selection | None = None) -> list[Finding]:
+    parsed = parse_stream(text)
+    ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated,
+                       request=_request_for("stream", request),
+                       stream_problems=parsed.problems, stray_lines=parsed.stray_lines,
+                       events_after_done=parsed.events_after_done, duplicate_keys=parsed.duplicate_keys,
+                       stream_error=parsed.error, selection=selection)
+    return run_checks(ctx)

@@ -1,0 +1,1 @@
+"""What the suite writes for people: the console, terminal views, atomic file writes, TOML text."""

@@ -1,0 +1,2 @@
+"""A run: its options and settings, targets' profiles, the runner, scenarios, sending, pre-flight checks,
+interruption."""
