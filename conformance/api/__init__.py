@@ -9,24 +9,30 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from conformance.api.operation import Operation
+from conformance.api.operation import Answer, Operation
 
-__all__ = ["OPERATIONS", "Operation", "operation", "operation_for"]
+__all__ = ["ANSWERS", "OPERATIONS", "Answer", "Operation", "operation", "operation_for"]
 
 
-def _declared() -> dict[str, Operation]:
-    """Every family package of this package and the operations its ``__init__`` declares: a new family is a new
-    package, found here without an edit."""
-    found: dict[str, Operation] = {}
+def _declared() -> tuple[dict[str, Operation], dict[str, Answer]]:
+    """Every family package of this package, with the operations and answer kinds its ``__init__`` declares: a new
+    family is a new package, found here without an edit."""
+    operations: dict[str, Operation] = {}
+    answers: dict[str, Answer] = {}
     for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg):
-        for op in importlib.import_module(f"{__name__}.{module}").OPERATIONS:
-            if op.id in found:
+        family = importlib.import_module(f"{__name__}.{module}")
+        for op in family.OPERATIONS:
+            if op.id in operations:
                 raise ValueError(f"operation {op.id} is declared twice")
-            found[op.id] = op
-    return found
+            operations[op.id] = op
+        for answer in getattr(family, "ANSWERS", ()):
+            if answer.kind in answers:
+                raise ValueError(f"answer kind {answer.kind} is declared twice")
+            answers[answer.kind] = answer
+    return operations, answers
 
 
-OPERATIONS: dict[str, Operation] = _declared()
+OPERATIONS, ANSWERS = _declared()
 
 
 def operation(operation_id: str) -> Operation:

@@ -24,6 +24,19 @@ def segment(resource_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """A kind of answer a family's operations give: the schema it is validated against (a ``$defs`` name of
+    ``conformance/schemas/openai-responses.schema.json``), what the schema check says it validates, and the
+    ``object`` the answer names, by which ``validate`` tells it from other answers ("" when it names none of its
+    own)."""
+
+    kind: str
+    schema: str
+    what: str
+    object: str = ""
+
+
+@dataclass(frozen=True)
 class Operation:
     id: str  # "<family>.<verb>": stable, used by the surfaces' tables
     method: str  # the HTTP method

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.api import families
 from conformance.api.chat.conversation import Step, continue_chat, continue_with_tool_results
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, UNKNOWN_MODEL, Case
 from conformance.model.expectations import Expectations
@@ -468,6 +469,11 @@ CASES += [
                                                                                               "the sea."}]),
          steps=(Step("next question", continue_chat("And one about the sky?")),)),
 ]
+
+# Cases an endpoint family keeps in its own package (conformance/api/<family>/cases.py, a CASES list), after the
+# ones above (whose order is the committed reports').
+for _module in families.import_each("cases"):
+    CASES += _module.CASES
 
 FEATURES: list[str] = list(dict.fromkeys(case.feature for case in CASES))
 _BY_ID = {case.id: case for case in CASES}

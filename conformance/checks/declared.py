@@ -5,17 +5,14 @@ Declared here so that every check id a report can hold is registered once, with 
 
 from __future__ import annotations
 
+from conformance.api import ANSWERS
 from conformance.checks.registry import declare
 from conformance.model.findings import Severity
+from conformance.schemas import ERROR_ANSWER
 
-for _kind, _what in (("chat.completion", "a chat completion"), ("chat.completion.chunk", "every stream chunk"),
-                     ("embeddings", "an embeddings list"), ("embeddings.base64", "an embeddings list (base64)"),
-                     ("error", "an error body"), ("models", "a model list"), ("model", "a model object"),
-                     ("images", "an image generation response"), ("file", "an uploaded file object"),
-                     ("file.deleted", "a file deletion answer"), ("batch", "a batch object"),
-                     ("batch.output", "a batch's output file (each line)")):
-    declare(f"schema.{_kind}", f"{_what[0].upper()}{_what[1:]} validates against the project's OpenAI schema "
-                               "(required fields, types, enums, nullability)")
+for _answer in (ERROR_ANSWER, *ANSWERS.values()):  # every answer kind an endpoint family declares
+    declare(f"schema.{_answer.kind}", f"{_answer.what[0].upper()}{_answer.what[1:]} validates against the project's "
+                                      "OpenAI schema (required fields, types, enums, nullability)")
 
 declare("sdk.raised", "The surface's SDK parses a 2xx answer without raising", severity=Severity.FAILURE)
 declare("sdk.stream.accumulate", "The Python SDK's stream accumulator folds the stream into a completion",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.api import ANSWERS
 from conformance.checks import CheckContext, run_checks
 from conformance.checks.registry import Selection
 from conformance.model.errors import UsageError
@@ -102,10 +103,9 @@ def detect_kind(document: Any, request: dict[str, Any] | None = None) -> str:
     return _requested_kind(request) or "chat.completion"
 
 
-# The ``object`` each answer names (OpenAI API reference: the chat completion, chunk, model, file and batch objects;
-# a list names the kind of its items).
-OBJECT_KINDS = {"chat.completion": "chat.completion", "chat.completion.chunk": "chat.completion.chunk",
-                "model": "model", "file": "file", "batch": "batch"}
+# The ``object`` each answer names, as the endpoint families declare it (a list names the kind of its items, told
+# below by their shape).
+OBJECT_KINDS = {answer.object: answer.kind for answer in ANSWERS.values() if answer.object}
 
 
 def _requested_kind(request: dict[str, Any] | None) -> str | None:

@@ -14,31 +14,33 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from conformance.api import ANSWERS, Answer, families
 from conformance.model.findings import Finding, Severity, escape_token, json_type
 
 SCHEMA_FILE = "openai-responses.schema.json"
 
-# What a response kind is validated against (names are $defs of SCHEMA_FILE).
-KIND_DEFS: dict[str, str] = {
-    "chat.completion": "ChatCompletion",
-    "chat.completion.chunk": "ChatCompletionChunk",
-    "embeddings": "EmbeddingsResponse",
-    "embeddings.base64": "EmbeddingsResponseBase64",
-    "error": "ErrorResponse",
-    "models": "ListModelsResponse",
-    "model": "Model",
-    "images": "ImagesResponse",
-    "file": "OpenAIFile",
-    "file.deleted": "DeleteFileResponse",
-    "batch": "Batch",
-    "batch.output": "BatchOutputFile",
-}
+# What a response kind is validated against (names are $defs of SCHEMA_FILE): an error body, which any operation
+# may answer, and each answer kind an endpoint family declares (conformance/api/<family>/__init__.py, ANSWERS).
+ERROR_ANSWER = Answer("error", "ErrorResponse", "an error body")
+KIND_DEFS: dict[str, str] = {answer.kind: answer.schema for answer in (ERROR_ANSWER, *ANSWERS.values())}
 
 
 @cache
 def load_schema() -> dict[str, Any]:
+    """The schema bundle, with the ``$defs`` an endpoint family added since keeps beside its operations
+    (conformance/api/<family>/schemas.json, a {"$defs": {...}} object): a name given twice is an error."""
     text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    bundle: dict[str, Any] = json.loads(text)
+    for family in families.names():
+        extra = resources.files(f"conformance.api.{family}").joinpath("schemas.json")
+        if not extra.is_file():
+            continue
+        defs = json.loads(extra.read_text(encoding="utf-8")).get("$defs", {})
+        clash = sorted(set(defs) & set(bundle["$defs"]))
+        if clash:
+            raise ValueError(f"conformance/api/{family}/schemas.json redefines {', '.join(clash)}")
+        bundle["$defs"].update(defs)
+    return bundle
 
 
 @cache

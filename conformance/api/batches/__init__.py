@@ -1,6 +1,6 @@
 """Batch (OpenAI API reference, "Batch"): create, poll and cancel a batch."""
 
-from conformance.api.operation import Operation
+from conformance.api.operation import Answer, Operation
 
 OPERATIONS = (
     Operation("batches.create", "POST", "batches", answer="batch", section="OpenAI API reference, Batch: create"),
@@ -8,4 +8,9 @@ OPERATIONS = (
               section="OpenAI API reference, Batch: retrieve"),
     Operation("batches.cancel", "POST", "batches/{batch_id}/cancel", answer="batch", body="none",
               section="OpenAI API reference, Batch: cancel"),
+)
+
+ANSWERS = (
+    Answer("batch", "Batch", "a batch object", object="batch"),
+    Answer("batch.output", "BatchOutputFile", "a batch's output file (each line)"),
 )

@@ -1,6 +1,6 @@
 """Files (OpenAI API reference, "Files"): the upload, content and deletion a Batch API lifecycle needs."""
 
-from conformance.api.operation import Operation
+from conformance.api.operation import Answer, Operation
 
 OPERATIONS = (
     Operation("files.create", "POST", "files", answer="file", body="multipart",
@@ -9,4 +9,9 @@ OPERATIONS = (
               decoding="jsonl", section="OpenAI API reference, Files: retrieve file content"),
     Operation("files.delete", "DELETE", "files/{file_id}", answer="file.deleted", body="none",
               section="OpenAI API reference, Files: delete file"),
+)
+
+ANSWERS = (
+    Answer("file", "OpenAIFile", "an uploaded file object", object="file"),
+    Answer("file.deleted", "DeleteFileResponse", "a file deletion answer"),
 )
