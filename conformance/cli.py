@@ -17,7 +17,6 @@ from conformance.model.errors import UsageError
 from conformance.model.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 from conformance.run import interrupt
 
-RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error", "models",
                   "model", "images", "file", "file.deleted", "batch", "batch.output")
 
@@ -47,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from conformance.run.config import load_project
-    from conformance.run.options import add_cli_options
+    from conformance.run.options import add_cli_options, add_option
 
     project = load_project()
     parser = _Parser(prog="conformance", description=(__doc__ or "").splitlines()[0])
@@ -58,31 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Run the catalogue against a target (replaying its cassettes by default) "
                                           "and write report.json, report.md and report.html.",
                               epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = add_cli_options(run, project)
-    live = run.add_argument_group("recording (live runs need the key in the profile's variable)")
-    live.add_argument("--record-mode", choices=RECORD_MODES, default="none",
-                      help="none replays cassettes (no key, no network); once records what is missing; rewrite "
-                           "re-records everything [default: none]")
-    live.add_argument("--dry-run", action="store_true",
-                      help="make every pre-check a run makes without a server (key set, folders, cassettes, daily "
-                           "quota, what a replay would find), say what the run would send, and exit as it would")
-    live.add_argument("--no-share", action="store_true",
-                      help="live: send every surface's request to the server, even when another surface of the case "
-                           "already sent the same one (by default its answer is shared: one live request each)")
-    live.add_argument("--skip-without-key", action="store_true",
-                      help="in record mode, exit 0 with a message (instead of 2) when the key is not set")
-    live.add_argument("--fuzz", type=int, metavar="N",
-                      help="live fuzzing: N drawn requests; a failure is shrunk and saved as a case (needs the key)")
-    live.add_argument("--fuzz-seed", type=int, metavar="SEED", help="make --fuzz draw the same requests every time")
-    sections["selection"].add_argument("-k", dest="keyword", metavar="EXPRESSION",
-                                       help="only cases matching this pytest -k expression")
-    sections["selection"].add_argument("-n", dest="workers", metavar="N", help="run on N pytest-xdist workers")
-    gate = run.add_argument_group("the gate")
-    gate.add_argument("--baseline", type=Path, metavar="REPORT",
-                      help="a baseline report.json: print the diff after the run and exit 1 on any regression "
-                           "(if it does not exist yet, this run's report becomes it)")
-    gate.add_argument("--junitxml", type=Path, metavar="FILE",
-                      help="also write JUnit XML (verdict and check ids per test case)")
+    add_cli_options(run, project)
 
     report = commands.add_parser("report", help="cross-target matrix from several report.json files")
     report.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="report.json files, one per target")
@@ -98,16 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="exit 1 on any change, improvements included (to prove two runs are identical)")
 
     proxy = commands.add_parser("proxy", help="a loopback recording proxy for any HTTP client (record or replay)")
-    proxy.add_argument("--target", help="built-in target or a profile .toml file [default: gemini]")
-    proxy.add_argument("--base-url", help="the server's OpenAI-compatible base URL (overrides the target's)")
-    proxy.add_argument("--api-key-env", help="environment variable that holds the API key")
+    for name in ("target", "base_url", "api_key_env"):
+        add_option(proxy, name, project)
     proxy.add_argument("--cassette", type=Path, required=True, metavar="FILE",
                        help="the cassette to record to or replay from")
     proxy.add_argument("--record-mode", choices=["none", "once", "new_episodes", "all"], default="none",
                        help="none replays the cassette offline [default: none]")
     proxy.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 [default: a free one]")
-    proxy.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                       help="seconds one exchange may take in all [default: 60]")
+    add_option(proxy, "timeout", project)
 
     checks = commands.add_parser("checks", help="list every check: id, severity, what it checks, its source")
     checks.add_argument("--format", choices=["text", "json", "markdown"], default="text",

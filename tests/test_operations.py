@@ -45,7 +45,7 @@ def test_a_path_and_method_name_exactly_one_operation(endpoint: str, method: str
 
 def test_an_unknown_path_is_refused_with_the_known_ones() -> None:
     with pytest.raises(ValueError, match="no operation the suite knows"):
-        operation_for("moderations")
+        operation_for("no/such/operation")
 
 
 def test_a_stream_body_changes_the_answer_kind_and_its_decoding() -> None:

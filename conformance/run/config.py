@@ -90,7 +90,7 @@ def load_project(start: Path | None = None) -> ProjectConfig:
     if found is None:
         return ProjectConfig(root=(start or Path.cwd()).resolve())
     path, table = found
-    by_name = {o.name: o for o in RUN_OPTIONS}
+    by_name = {o.name: o for o in RUN_OPTIONS if not o.cli_only}  # the gate, fuzzing, -k: per run, never config
     values: dict[str, Any] = {}
     for key, raw in table.items():
         name = key.replace("-", "_")
@@ -124,6 +124,8 @@ def from_pytest(config: Any) -> dict[str, Any]:
     project = load_project()
     values = {}
     for option in RUN_OPTIONS:
+        if option.cli_only:
+            continue  # the CLI's own flags (the gate, -k, fuzzing): pytest has its own or none
         given = config.getoption(f"conformance_{option.name}")
         values[option.name] = given if given is not None else option.default_value(project)
     return values

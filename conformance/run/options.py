@@ -10,6 +10,7 @@ import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.targets import builtin_targets
@@ -22,6 +23,8 @@ DEFAULT_RETRIES = 3
 DEFAULT_RETRY_BUDGET_S = 60.0
 DEFAULT_MAX_BODY_MB = 64.0
 DEFAULT_BATCH_WAIT_S = 300.0
+# pytest-recording's record modes (``rewrite`` is this suite's: all, with the cassettes emptied first).
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 
 def _targets() -> str:
@@ -37,10 +40,15 @@ class RunOption:
     env: str | None = None  # an environment variable that supplies the default
     metavar: str | None = None
     group: str = "target"  # the section of `conformance run --help` it is listed in (GROUPS)
+    # A flag of the CLI only (the gate, fuzzing, a dry run): pytest runs never see it, so no --conformance-* twin.
+    cli_only: bool = False
+    switch: bool = False  # a flag without a value (store_true); its default is False
+    choices: tuple[str, ...] | None = None
+    short: str = ""  # a flag spelt as pytest spells it ("-k", "-n") instead of --name
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.short or "--" + self.name.replace("_", "-")
 
     @property
     def pytest_flag(self) -> str:
@@ -134,23 +142,59 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
                         "'conformance checks' [default: all]", metavar="IDS", group="selection"),
     RunOption("exclude_checks", "leave out these checks, comma-separated ids or globs", metavar="IDS",
               group="selection"),
+    RunOption("keyword", "only cases matching this pytest -k expression", metavar="EXPRESSION", group="selection",
+              cli_only=True, short="-k"),
+    RunOption("workers", "run on N pytest-xdist workers", metavar="N", group="selection", cli_only=True,
+              short="-n"),
+    RunOption("record_mode", "none replays cassettes (no key, no network); once records what is missing; rewrite "
+                             "re-records everything", default="none", choices=RECORD_MODES, group="recording",
+              cli_only=True),
+    RunOption("dry_run", "make every pre-check a run makes without a server (key set, folders, cassettes, daily "
+                         "quota, what a replay would find), say what the run would send, and exit as it would",
+              group="recording", cli_only=True, switch=True),
+    RunOption("no_share", "live: send every surface's request to the server, even when another surface of the "
+                          "case already sent the same one (by default its answer is shared: one live request each)",
+              group="recording", cli_only=True, switch=True),
+    RunOption("skip_without_key", "in record mode, exit 0 with a message (instead of 2) when the key is not set",
+              group="recording", cli_only=True, switch=True),
+    RunOption("fuzz", "live fuzzing: N drawn requests; a failure is shrunk and saved as a case (needs the key)",
+              int, metavar="N", group="recording", cli_only=True),
+    RunOption("fuzz_seed", "make --fuzz draw the same requests every time", int, metavar="SEED", group="recording",
+              cli_only=True),
+    RunOption("baseline", "a baseline report.json: print the diff after the run and exit 1 on any regression (if "
+                          "it does not exist yet, this run's report becomes it)", Path, metavar="REPORT",
+              group="gate", cli_only=True),
+    RunOption("junitxml", "also write JUnit XML (verdict and check ids per test case)", Path, metavar="FILE",
+              group="gate", cli_only=True),
 )
 
 
 # The sections of `conformance run --help`, in order: (group, title).
 GROUPS = (("target", "the server"), ("selection", "what runs"), ("files", "where files go"),
-          ("limits", "limits and pace of a live run"))
+          ("limits", "limits and pace of a live run"),
+          ("recording", "recording (live runs need the key in the profile's variable)"), ("gate", "the gate"))
 
 
 def add_cli_options(parser: argparse.ArgumentParser, project: ProjectConfig | None = None) -> dict[str, Any]:
-    """The run options, in their help sections; returns the sections (argparse groups) by name, so that the CLI
-    can add its own flags to them."""
+    """The run options, in their help sections; returns the sections (argparse groups) by name."""
     sections = {name: parser.add_argument_group(title) for name, title in GROUPS}
     for option in RUN_OPTIONS:
-        sections[option.group].add_argument(option.flag, dest=option.name, type=option.type,
-                                            default=option.default_value(project), metavar=option.metavar,
-                                            help=option.help_text())
+        add_option(sections[option.group], option, project)
     return sections
+
+
+def add_option(parser: Any, option: RunOption | str, project: ProjectConfig | None = None, *,
+               help: str | None = None) -> None:
+    """One run option on ``parser`` (a run's, or another command's that takes the same option: the proxy's
+    --timeout is the run's), with its one declared default; ``help`` words it for that command."""
+    if isinstance(option, str):
+        option = next(o for o in RUN_OPTIONS if o.name == option)
+    text = help if help is not None else option.help_text()
+    if option.switch:
+        parser.add_argument(option.flag, dest=option.name, action="store_true", help=text)
+        return
+    parser.add_argument(option.flag, dest=option.name, type=option.type, default=option.default_value(project),
+                        metavar=option.metavar, choices=option.choices, help=text)
 
 
 def add_pytest_options(group: Any) -> None:
@@ -158,6 +202,8 @@ def add_pytest_options(group: Any) -> None:
     # applies under plain pytest as it does under the CLI, and a broken config fails that run, not every pytest
     # run in the environment.
     for option in RUN_OPTIONS:
+        if option.cli_only:
+            continue
         group.addoption(option.pytest_flag, dest=f"conformance_{option.name}", type=option.type,
                         default=None, metavar=option.metavar, help=option.help_text())
 
@@ -166,6 +212,8 @@ def pytest_args_for(values: dict[str, Any]) -> list[str]:
     """The pytest options that carry ``values`` (a run's resolved option values) to pytest-xdist workers."""
     args = []
     for option in RUN_OPTIONS:
+        if option.cli_only:
+            continue
         value = values.get(option.name)
         if value is not None and value != "":
             args.append(f"{option.pytest_flag}={value}")
