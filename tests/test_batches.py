@@ -37,7 +37,10 @@ def _run(tmp_path: Path, server: StandinServer, *extra: str, record: bool = True
          surfaces: str = "python-sdk,rest") -> dict[str, dict[str, Any]]:
     args = ["run", "--target", str(_profile(tmp_path, server.base_url)), "-k", CASE, "--catalogue", "full",
             "--gaps", "none", "--surfaces", surfaces, "--cassette-dir", str(tmp_path / "c"),
-            "--report-dir", str(tmp_path / report), *extra]
+            "--report-dir", str(tmp_path / report),
+            # The stand-in's batch ends after a poll or two: a short wait makes polls 0.3 s apart, not 2 s (a
+            # test's own --batch-wait, later on the line, wins).
+            "--batch-wait", "3", *extra]
     main(args + (["--record-mode", "once"] if record else []))
     rows = json.loads((tmp_path / report / "report.json").read_text())["results"]
     return {r["surface"]: r for r in rows}

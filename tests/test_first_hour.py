@@ -215,15 +215,17 @@ def test_a_drafted_manifest_covers_every_finding_of_its_report(tmp_path: Path) -
     """Replay without known gaps, draft a manifest from that report, replay with the draft: nothing new is left."""
     import tomllib
 
-    bare = conformance("run", "--target", "llamacpp", "--gaps", "none", "--report-dir", str(tmp_path / "bare"))
+    # The tools and errors cases: failures and deviations both, in a third of the catalogue's replay time.
+    bare = conformance("run", "--target", "llamacpp", "--gaps", "none", "-k", "tools or errors", "--report-dir",
+                       str(tmp_path / "bare"))
     assert bare.returncode == 1, bare.stderr  # without a manifest its failures fail the run
     drafted = conformance("gaps", "draft", str(tmp_path / "bare" / "report.json"), "--out", str(tmp_path / "d.toml"))
     assert drafted.returncode == 0, drafted.stderr
     entries = tomllib.loads((tmp_path / "d.toml").read_text())["gap"]
     assert len({e["id"] for e in entries}) == len(entries) and all(e["reason"].startswith("TODO") for e in entries)
     assert all(e["source"].startswith("cassettes/llamacpp/") for e in entries)
-    again = conformance("run", "--target", "llamacpp", "--gaps", str(tmp_path / "d.toml"), "--report-dir",
-                        str(tmp_path / "gated"))
+    again = conformance("run", "--target", "llamacpp", "--gaps", str(tmp_path / "d.toml"), "-k", "tools or errors",
+                        "--report-dir", str(tmp_path / "gated"))
     assert again.returncode == 0, again.stderr
     assert "; 0 new failure(s) (FAIL/ERROR); 0 new deviation(s);" in again.stderr
     refused = conformance("gaps", "draft", str(tmp_path / "bare" / "report.json"), "--out", str(tmp_path / "d.toml"))

@@ -22,7 +22,7 @@ def _live(tmp_path: Path, key: str, monkeypatch: pytest.MonkeyPatch, *extra: str
     with running(key) as server:
         code = main(["run", "--base-url", server.base_url, "--api-key-env", "STANDIN_KEY", "--name", name,
                      "--chat-model", "standin-chat", "--embedding-model", "standin-embed", "--record-mode", "once",
-                     "--catalogue", "full", *extra])
+                     "--catalogue", "full", "--batch-wait", "3", *extra])  # polls 0.3 s apart, not 2 s
         sent = [path for path, _, _ in server.requests]
     report = json.loads((tmp_path / "reports" / name / "report.json").read_text())
     return code, sent, report
