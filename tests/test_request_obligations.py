@@ -11,7 +11,7 @@ import pytest
 from conformance.catalogue import case_by_id
 from conformance.checks import run_checks
 from conformance.judge.analysis import context_for
-from conformance.judge.validate import detect_kind, validate_text
+from conformance.judge.validate import detect_kind, judge_exchange, operation_at, validate_text
 from conformance.run.profiles import load_profile
 from conformance.wire.exchange import Exchange
 
@@ -112,3 +112,43 @@ def test_a_stream_ignoring_n_fails_as_a_body_ignoring_it_does() -> None:
     stream = validate_text(STREAM, request={**CHAT_REQUEST, "stream": True, "n": 2})
     body = validate_text(json.dumps(COMPLETION), request={**CHAT_REQUEST, "n": 2})
     assert [f.check for f in stream.findings] == [f.check for f in body.findings] == ["chat.choices.count"]
+
+
+def _seen(path: str, request: dict[str, Any] | None, status: int, body: str,
+          content_type: str = "application/json") -> Exchange:
+    return Exchange("POST", "http://127.0.0.1:8080" + path, {}, json.dumps(request) if request else "", status,
+                    {"content-type": content_type}, body)
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), [
+    ("/v1/chat/completions", "POST", "chat.create"),
+    ("/v1beta/openai/chat/completions", "POST", "chat.create"),
+    ("/v1/models/gpt-4o", "GET", "models.retrieve"),
+    ("/openai/v1/embeddings", "POST", "embeddings.create"),
+    ("/v1/batches/batch_1/cancel", "POST", "batches.cancel"),
+])
+def test_an_exchange_s_operation_is_told_by_its_path_whatever_the_base_url(path: str, method: str,
+                                                                          operation: str) -> None:
+    found = operation_at(path, method)
+    assert found is not None and found.id == operation
+
+
+def test_an_exchange_seen_through_the_proxy_is_judged_from_its_request() -> None:
+    streamed = judge_exchange(_seen("/v1beta/openai/chat/completions", {**CHAT_REQUEST, "stream": True}, 200,
+                                    json.dumps(COMPLETION)))
+    assert (streamed.kind, [f.check for f in streamed.findings]) == ("chat.completion", ["stream.requested"])
+    vectors = {"object": "list", "model": "e", "data": [{"object": "embedding", "index": 0, "embedding": [0.5] * 8}],
+               "usage": {"prompt_tokens": 2, "total_tokens": 2}}
+    embedded = judge_exchange(_seen("/v1/embeddings", {"model": "e", "input": "hi", "dimensions": 4}, 200,
+                                    json.dumps(vectors)))
+    assert [f.check for f in embedded.findings] == ["embeddings.dimensions"]
+
+
+def test_an_error_code_with_another_status_is_a_finding_only_where_it_disagrees() -> None:
+    """OpenAI's rate-limit body (type "requests", code rate_limit_exceeded) with its 429 is clean; with a 400 its
+    code says another status, and its type is not the invalid_request_error of OpenAI's 400s."""
+    body = json.dumps({"error": {"message": "slow down", "type": "requests", "param": None,
+                                 "code": "rate_limit_exceeded"}})
+    assert judge_exchange(_seen("/v1/chat/completions", CHAT_REQUEST, 429, body)).findings == []
+    wrong = judge_exchange(_seen("/v1/chat/completions", CHAT_REQUEST, 400, body))
+    assert sorted(f.check for f in wrong.findings) == ["errors.status.code", "errors.type"]

@@ -140,6 +140,7 @@ def test_standalone_proxy_records_then_replays_for_any_client(tmp_path: Path, ca
     replayed, replay_log = session("none", "http://127.0.0.1:9/v1/", None)
     assert json.loads(live)["choices"][0]["message"]["content"] == "Sky blue"
     assert replayed == live
-    assert "-> 200" in live_log and "-> 200" in replay_log
+    # Each exchange judged as a run judges it, from its request: the stand-in's answer is conformant.
+    assert "-> 200 (chat.completion: no finding)" in live_log and "-> 200 (chat.completion: no finding)" in replay_log
     assert "proxy stopped after 1 exchange(s)" in live_log and "proxy stopped after 1 exchange(s)" in replay_log
     assert canary_key not in cassette.read_text() + live_log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from conformance.model.errors import UsageError
 from conformance.model.exit_codes import EXIT_OK
@@ -73,6 +74,23 @@ def _print_new(out: object, capture: object, seen: int, *, final: bool = False) 
         if exchange.status is None and exchange.error is None and not final:
             break  # still in flight: printed once it has its answer
         status = exchange.status if exchange.status is not None else (exchange.error or "no answer")
-        out.print(f"{exchange.method} {exchange.url} -> {status}", markup=False)  # type: ignore[attr-defined]
+        out.print(f"{exchange.method} {exchange.url} -> {status}{_judged(exchange)}",  # type: ignore[attr-defined]
+                  markup=False)
         seen += 1
     return seen
+
+
+def _judged(exchange: Any) -> str:
+    """What the exchange's answer is and what is wrong with it, judged as a run judges it (from its request)."""
+    if exchange.status is None or exchange.error:
+        return ""
+    from conformance.judge.validate import judge_exchange
+
+    result = judge_exchange(exchange)
+    if result.notes and not result.findings:
+        return f" ({result.kind}; {result.notes[-1]})"
+    if not result.findings:
+        return f" ({result.kind}: no finding)"
+    shown = "; ".join(f"{f.check} at {f.where()}" for f in result.findings[:3])
+    more = f"; {len(result.findings) - 3} more" if len(result.findings) > 3 else ""
+    return f" ({result.kind}: {len(result.findings)} finding(s): {shown}{more})"

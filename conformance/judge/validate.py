@@ -17,12 +17,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from conformance.api import ANSWERS
-from conformance.checks import CheckContext, run_checks
+from conformance.api import ANSWERS, Operation, operation_for
+from conformance.checks import CheckContext
+from conformance.checks import run_checks as judge_all
 from conformance.checks.registry import Selection
 from conformance.model.errors import UsageError
 from conformance.model.findings import Finding
+from conformance.wire.exchange import Exchange
 from conformance.wire.sse import loads_checked, loads_leading, parse_stream, split_lines
 
 # What the report puts at the end of a body it shortened (see Exchange.to_dict).
@@ -138,7 +141,15 @@ def validate_file(path: Path, kind: str = "auto") -> tuple[str, list[Finding]]:
 
 
 def validate_text(text: str, kind: str = "auto", name: str = "input",
-                  request: dict[str, Any] | None = None, selection: Selection | None = None) -> Validation:
+                  request: dict[str, Any] | None = None, selection: Selection | None = None, *,
+                  status: int | None = None, content_type: str | None = None) -> Validation:
+    """Judge one captured answer. ``status`` and ``content_type``, when the capture has them (an exchange the
+    proxy saw), are judged too: the error code's status, the Content-Type."""
+
+    def run_checks(ctx: CheckContext) -> list[Finding]:
+        ctx.status, ctx.content_type = status, content_type
+        return judge_all(ctx)
+
     notes = []
     cut = CUT_MARKER.search(text)
     if cut:
@@ -146,7 +157,8 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
         notes.append(f"the input was cut by a report ({cut.group(1)} characters missing): findings about its end "
                      "may come from the cut; validate the cassette's full body instead")
     if looks_like_event_stream(text) and kind in ("auto", "stream"):
-        return Validation("stream", validate_stream_text(text, request, selection), notes)
+        return Validation("stream", validate_stream_text(text, request, selection, status=status,
+                                                         content_type=content_type), notes)
     trailing = ""
     try:
         document, duplicates = loads_checked(text)
@@ -163,7 +175,8 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
             return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True, request=request,
                                                                 selection=selection)), notes)
         if kind == "stream":
-            return Validation("stream", validate_stream_text(text, request, selection), notes)
+            return Validation("stream", validate_stream_text(text, request, selection, status=status,
+                                                             content_type=content_type), notes)
         try:
             document, duplicates, trailing = loads_leading(text)
         except ValueError:
@@ -218,11 +231,50 @@ def _json_lines(text: str) -> list[Any] | None:
 
 
 def validate_stream_text(text: str, request: dict[str, Any] | None = None,
-                         selection: Selection | None = None) -> list[Finding]:
+                         selection: Selection | None = None, *, status: int | None = None,
+                         content_type: str | None = None) -> list[Finding]:
     parsed = parse_stream(text)
     ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated,
                        request=_request_for("stream", request),
                        stream_problems=parsed.problems, stray_lines=parsed.stray_lines,
                        events_after_done=parsed.events_after_done, duplicate_keys=parsed.duplicate_keys,
-                       stream_error=parsed.error, selection=selection)
-    return run_checks(ctx)
+                       stream_error=parsed.error, selection=selection, status=status,
+                       content_type=content_type)
+    return judge_all(ctx)
+
+
+def judge_exchange(exchange: Exchange, selection: Selection | None = None) -> Validation:
+    """An exchange seen on the wire (the proxy's), judged as a run judges it: its operation told by its path and
+    method, the answer's kind by the operation and the request's body (or an error, for a 4xx/5xx), and every
+    obligation that body puts on the answer."""
+    operation = operation_at(urlsplit(exchange.url).path, exchange.method)
+    try:
+        sent = json.loads(exchange.request_body) if exchange.request_body else None
+    except ValueError:
+        sent = None  # a multipart upload, or no JSON: nothing in it obliges the answer
+    request = sent if isinstance(sent, dict) else None
+    if exchange.status is not None and exchange.status >= 400:
+        kind = "error"
+    elif operation is not None:
+        kind = operation.kind(request)
+        if (kind == "stream") != looks_like_event_stream(exchange.response_body):
+            kind = "auto"  # a JSON body where a stream was asked for, or the reverse: judged as what came
+    else:
+        kind = "auto"
+    try:
+        return validate_text(exchange.response_body, kind, exchange.url, request, selection, status=exchange.status,
+                             content_type=exchange.content_type or None)
+    except UsageError as exc:
+        return Validation(kind, [], [f"not judged: {exc}"])
+
+
+def operation_at(path: str, method: str) -> Operation | None:
+    """The operation a request path names, whatever the base URL before it (/v1/, /v1beta/openai/): the longest
+    tail of the path that is an operation's path."""
+    segments = [s for s in path.split("/") if s]
+    for start in range(len(segments)):
+        try:
+            return operation_for("/".join(segments[start:]), method)[0]
+        except ValueError:
+            continue
+    return None
