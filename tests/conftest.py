@@ -127,7 +127,7 @@ def committed_files_untouched_by_module() -> Any:
 # The files whose runs take longest, first: pytest-xdist hands whole files to workers in collection order
 # (--dist loadfile), and a long file handed out last keeps one worker busy while the others are idle.
 LONGEST_FIRST = ("test_batches.py", "test_sharing.py", "test_end_to_end.py", "test_faults.py", "test_selftest.py",
-                 "test_reports.py", "test_hostile.py", "test_first_hour.py", "test_hostile_round3.py",
+                 "test_reports.py", "test_hostile.py", "test_first_hour.py", "test_hostile_transport.py",
                  "test_concurrency.py", "test_integrity.py", "test_surfaces.py", "test_schemas.py", "test_safety.py",
                  "test_secrets.py", "test_report_browser.py", "test_hostile_text_and_inputs.py", "test_flows.py",
                  "test_fuzz.py")

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from conformance.api import OPERATIONS
+from conformance.model.errors import ConformanceError
 from conformance.model.expectations import Expectations
 from conformance.model.findings import Finding, Severity
 
@@ -91,7 +92,7 @@ class Check:
             raise CheckCrashed(self.id, exc) from exc
 
 
-class CheckCrashed(Exception):
+class CheckCrashed(ConformanceError):
     def __init__(self, check_id: str, exc: BaseException) -> None:
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         super().__init__(f"check {check_id} raised {type(exc).__name__}: {detail} (a bug of the suite: please "

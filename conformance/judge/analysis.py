@@ -14,6 +14,7 @@ from conformance.catalogue.model import Case
 from conformance.checks import CheckContext, CheckCrashed, error_bodies, run_checks
 from conformance.checks import http as http_checks
 from conformance.checks.registry import ALL_CHECKS, Selection, finding
+from conformance.model.errors import AnswerUnreadable
 from conformance.model.expectations import Expectations
 from conformance.model.findings import Finding, Severity
 from conformance.model.verdicts import Verdict, verdict_for_findings
@@ -66,7 +67,7 @@ class CaseResult:
 
 def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
                 expect: Expectations | dict[str, Any], selection: Selection | None = None) -> CheckContext:
-    """Decode the raw response into what checks look at. Raises ValueError when the body cannot be decoded."""
+    """Decode the raw response into what checks look at. Raises AnswerUnreadable when the body cannot be decoded."""
     kind = case.kind
     expect = Expectations.of(expect)
     ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
@@ -87,7 +88,8 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
             # request's `stream` makes that the stream.requested finding); anything else cannot be judged.
             answered = _completion_instead(exchange.response_body)
             if answered is None:
-                raise ValueError(f"the streamed response is not an event stream ({_preview(exchange.response_body)})")
+                raise AnswerUnreadable(f"the streamed response is not an event stream "
+                                       f"({_preview(exchange.response_body)})")
             ctx.kind, (ctx.body, duplicates, ctx.trailing) = "chat.completion", answered
             ctx.duplicate_keys = [(None, d) for d in duplicates]
             return ctx
@@ -141,26 +143,26 @@ def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
     return lines, problems
 
 
-class StreamError(ValueError):
+class StreamError(AnswerUnreadable):
     """The stream carried the server's own error report instead of (the rest of) an answer."""
 
 
 def decode_json(text: str, content_type: str = "") -> tuple[Any, list[str]]:
-    """The decoded body and its duplicated keys; ValueError (with a one-line reason) when it is no JSON value."""
+    """The decoded body and its duplicated keys; AnswerUnreadable (one line) when it is no JSON value."""
     value, duplicates, _ = decode_json_leading(text, content_type)
     return value, duplicates
 
 
 def decode_json_leading(text: str, content_type: str = "") -> tuple[Any, list[str], str]:
-    """The decoded body, its duplicated keys and whatever followed its value (sse.loads_leading); ValueError (with a
-    one-line reason) when it does not even start with a JSON value."""
+    """The decoded body, its duplicated keys and whatever followed its value (sse.loads_leading); AnswerUnreadable
+    (one line) when it does not even start with a JSON value."""
     try:
         return loads_leading(text)
     except ValueError as exc:
         if "nested" in str(exc):
-            raise ValueError(f"the response body is {exc}") from None
+            raise AnswerUnreadable(f"the response body is {exc}") from None
         what = "an HTML page" if "html" in content_type or text.lstrip().lower().startswith("<") else "not JSON"
-        raise ValueError(f"the response body is {what} ({_preview(text)})") from None
+        raise AnswerUnreadable(f"the response body is {what} ({_preview(text)})") from None
 
 
 def _preview(text: str) -> str:
@@ -212,7 +214,7 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         ctx = context_for(case, exchange, request, expect, selection)
     except StreamError as exc:
         return Verdict.ERROR, str(exc), []
-    except ValueError as exc:
+    except AnswerUnreadable as exc:
         if case.expect_error and status >= 400:
             ctx = CheckContext(kind="error", body=None, request=request, status=status, expect=expect,
                                selection=selection)
@@ -242,7 +244,7 @@ def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Exp
                        content_type=exchange.content_type, selection=selection)
     try:
         ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)
-    except ValueError as exc:
+    except AnswerUnreadable as exc:
         return [Finding("schema.error", "", f"the error body is not an OpenAI error object: {exc}", Severity.DEVIATION,
                         "OpenAI error object", "not JSON")]
     ctx.duplicate_keys = [(None, d) for d in duplicates]

@@ -25,6 +25,9 @@ class ParsedStream:
     """What a stream delivered: its decoded JSON chunks, whether ``[DONE]`` closed it, and what was wrong."""
 
     chunks: list[Any] = field(default_factory=list)
+    # Each chunk's event name (its ``event:`` field, None when it had none), in step with ``chunks``: a family
+    # whose stream names its events (the Responses API's ``response.output_text.delta``...) reads them here.
+    event_names: list[str | None] = field(default_factory=list)
     done: bool = False
     events_after_done: int = 0
     # A server-side failure reported inside the stream: (event number, the server's message).
@@ -127,6 +130,7 @@ def parse_stream(text: str) -> ParsedStream:
             continue
         result.duplicate_keys.extend((len(result.chunks), where) for where in duplicates)
         result.chunks.append(chunk)
+        result.event_names.append(event.event)
     return result
 
 

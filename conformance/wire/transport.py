@@ -21,6 +21,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.model.errors import ConformanceError
+
 
 class FailureKind(enum.StrEnum):
     """What kind of failure ended an exchange without a usable answer (a result says which)."""
@@ -34,7 +36,7 @@ class FailureKind(enum.StrEnum):
     SDK = "sdk"
 
 
-class TransportFailure(Exception):
+class TransportFailure(ConformanceError):
     """The one root of the suite's own transport failures: each subclass says its kind."""
 
     kind: FailureKind = FailureKind.CONNECTION

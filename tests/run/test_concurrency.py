@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO, user_env
-from tests.test_end_to_end import conformance
+from tests.run.test_end_to_end import conformance
 
 
 def comparable(report_dir: Path) -> dict[tuple[str, str], Any]:

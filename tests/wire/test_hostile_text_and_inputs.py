@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import PROFILE, conformance
 
 COMMITTED = REPO / "reports" / "llamacpp" / "report.json"
 BIDI = "\u202e"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, run_exit_code
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import PROFILE, conformance
 
 FEW = "chat.system_user or stream.basic or embeddings.single"
 

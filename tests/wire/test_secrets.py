@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.wire.scrub import Scrubber
+from tests.run.test_end_to_end import all_text, conformance
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import all_text, conformance
 
 AUTH_STYLES = ["bearer", "header:x-goog-api-key", "query:key"]
 
 
 def profile_for(tmp: Path, auth: str) -> Path:
-    source = (Path(__file__).parent / "standin" / "standin.toml").read_text()
+    source = (Path(__file__).parent.parent / "standin" / "standin.toml").read_text()
     path = tmp / "profile.toml"
     path.write_text(source.replace('embedding_size = 8', f'embedding_size = 8\nauth = "{auth}"'))
     return path

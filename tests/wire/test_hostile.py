@@ -21,8 +21,8 @@ from urllib.parse import quote, unquote
 import pytest
 
 from tests.conftest import need_every_surface
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin import hostile as h
-from tests.test_end_to_end import PROFILE, conformance
 
 TIMEOUT_S = 2
 

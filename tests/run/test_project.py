@@ -105,7 +105,7 @@ def test_the_project_profile_and_manifest_beat_the_built_in_and_extend_it(tmp_pa
     assert main(["init", "--target", "gemini", "--no-workflow"]) == 0
     own = tmp_path / "targets" / "gemini.gaps.toml"
     assert manifest_path("gemini") == own.resolve()
-    builtin = load_manifest(Path(__file__).resolve().parent.parent / "conformance" / "targets" / "gemini.gaps.toml")
+    builtin = load_manifest(Path(__file__).resolve().parents[2] / "conformance" / "targets" / "gemini.gaps.toml")
     assert [g.id for g in load_manifest(own).gaps] == [g.id for g in builtin.gaps]  # extends, adds nothing yet
     own.write_text(own.read_text() + '\n[[gap]]\nid = "mine"\nverdict = "ERROR"\nreason = "r"\nsource = "s"\n')
     assert [g.id for g in load_manifest(own).gaps][-1] == "mine"

@@ -74,3 +74,13 @@ def test_a_leading_bom_is_dropped_as_the_whatwg_parser_drops_it() -> None:
 
     parsed = parse_stream('\ufeffdata: {"a": 1}\r\rdata: [DONE]\r\r')  # a BOM, then CR line ends
     assert parsed.chunks == [{"a": 1}] and parsed.done and not parsed.stray_lines
+
+
+def test_each_decoded_chunk_keeps_its_event_name() -> None:
+    """Named events (as the Responses API sends them) keep their names beside their data; unnamed ones say None."""
+    text = ('event: response.created\ndata: {"type": "response.created"}\n\n'
+            'data: {"type": "plain"}\n\n'
+            'event: response.completed\ndata: {"type": "response.completed"}\n\n')
+    parsed = parse_stream(text)
+    assert parsed.event_names == ["response.created", None, "response.completed"]
+    assert [c["type"] for c in parsed.chunks] == ["response.created", "plain", "response.completed"]

@@ -17,7 +17,7 @@ from conformance.cli import main
 from conformance.run.profiles import load_profile
 from tests.standin.server import Reply, running
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_vllm_profile_sends_embeddings_to_its_second_server() -> None:

@@ -19,9 +19,9 @@ import pytest
 
 from conformance.cli import main
 from tests.conftest import REPO, default_signals, need_every_surface, user_env
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin import hostile as h
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import PROFILE, conformance
 
 
 def saved_case(folder: Path, case_id: str) -> Path:

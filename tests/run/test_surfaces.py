@@ -14,7 +14,7 @@ import yaml
 
 from conformance.surfaces import SURFACES
 from tests.conftest import REPO, default_signals, run_exit_code, user_env
-from tests.test_end_to_end import conformance
+from tests.run.test_end_to_end import conformance
 
 COMMITTED = REPO / "cassettes" / "llamacpp"
 
@@ -88,7 +88,7 @@ def test_sdks_react_on_their_own_columns(injected: dict[tuple[str, str], dict[st
 
 
 def test_without_node_and_curl_those_columns_are_not_run(tmp_path: Path) -> None:
-    from tests.test_end_to_end import conformance
+    from tests.run.test_end_to_end import conformance
 
     done = conformance("run", "--target", "llamacpp", "--cassette-dir", str(COMMITTED), "--report-dir",
                        str(tmp_path / "r"), "-k", "chat.system_user", cwd=tmp_path,

@@ -12,7 +12,7 @@ from conformance.catalogue import CASES
 from conformance.checks.registry import KINDS
 from conformance.surfaces.python_sdk import CALLS as PYTHON_CALLS
 
-NODE_PROGRAM = Path(__file__).resolve().parent.parent / "conformance" / "surfaces" / "node" / "surface.mjs"
+NODE_PROGRAM = Path(__file__).resolve().parents[2] / "conformance" / "surfaces" / "node" / "surface.mjs"
 
 
 def test_every_case_names_one_operation() -> None:

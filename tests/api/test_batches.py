@@ -22,7 +22,7 @@ from conformance.model.findings import Severity
 from tests.conftest import default_signals
 from tests.standin.server import StandinServer, running
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASE = "batch.chat_completions"
 
 
@@ -226,7 +226,7 @@ def test_a_wrong_lifecycle_answer_is_found(tmp_path: Path, standin: StandinServe
     assert (check, pointer) in {(f["check"], f["pointer"]) for f in row["findings"]}, row["findings"]
 
 
-# The batch checks whose crafted deviations live here (tests/test_checks.py counts them as covered).
+# The batch checks whose crafted deviations live here (tests/api/test_checks.py counts them as covered).
 COVERED_CHECKS = ("batch.file.upload", "batch.create.echo", "batch.request_counts", "batch.file.deleted",
                   "batch.output.custom_ids", "batch.output.jsonl", "batch.output.bodies")
 

@@ -207,8 +207,8 @@ def test_the_estimate_counts_samples_and_states_the_pace() -> None:
 
 def test_repeat_records_every_sample_and_replays_them_in_order(tmp_path: Path) -> None:
     from tests.conftest import CANARY_KEY
+    from tests.run.test_end_to_end import PROFILE, conformance
     from tests.standin.server import Reply, running
-    from tests.test_end_to_end import PROFILE, conformance
 
     answered = {"count": 0}
 

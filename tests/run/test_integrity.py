@@ -15,8 +15,8 @@ import pytest
 from conformance.cassettes import check_cassette
 from conformance.surfaces import SURFACES
 from tests.conftest import REPO, default_signals, user_env
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import PROFILE, conformance
 
 SUBSET = "chat.system_user or n.one or tools.auto"
 

@@ -16,8 +16,8 @@ import pytest
 
 from conformance.surfaces import SURFACES
 from tests.conftest import need_every_surface, run_exit_code
+from tests.run.test_end_to_end import conformance, run_args
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import conformance, run_args
 
 Fault = Callable[[Reply], Reply]
 

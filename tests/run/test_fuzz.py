@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 
 from conformance.run.fuzz import case_for, requests
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import PROFILE, conformance
 
 
 def ignore_n(path: str, request: dict[str, Any], reply: Reply) -> Reply:

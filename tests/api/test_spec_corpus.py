@@ -1,4 +1,4 @@
-"""Legal-but-unusual answers, generated from the pinned spec (tests/spec_corpus.py, SYNTHETIC): no finding at all.
+"""Legal-but-unusual answers, generated from the pinned spec (tests/api/spec_corpus.py, SYNTHETIC): no finding at all.
 
 Every optional field absent and present, every nullable as null, every enum value, plus the shapes the issue
 tracker showed were flagged by mistake (refusal or audio beside null content, custom tool calls, a legacy
@@ -14,8 +14,8 @@ import pytest
 
 from conformance import schemas
 from conformance.checks import CheckContext, run_checks
+from tests.api.spec_corpus import Corpus, replaced
 from tests.conftest import need_reference
-from tests.spec_corpus import Corpus, replaced
 
 KINDS = {"CreateChatCompletionResponse": "chat.completion", "CreateEmbeddingResponse": "embeddings",
          "ErrorResponse": "error"}

@@ -44,7 +44,7 @@ def conformant(case_id: str) -> CheckContext:
 @pytest.mark.parametrize("case", [c for c in CASES if not c.is_batch],
                          ids=[c.id for c in CASES if not c.is_batch])
 def test_conformant_answer_has_no_finding(case: Any) -> None:
-    """(A Batch API lifecycle is several answers: tests/test_batches.py holds its whole run to PASS.)"""
+    """(A Batch API lifecycle is several answers: tests/api/test_batches.py holds its whole run to PASS.)"""
     assert run_checks(conformant(case.id)) == []
 
 
@@ -347,7 +347,7 @@ def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> No
 
 
 def test_every_check_has_a_crafted_deviation() -> None:
-    from tests.test_batches import COVERED_CHECKS  # the Batch API's, on a whole lifecycle against the stand-in
+    from tests.api.test_batches import COVERED_CHECKS  # the Batch API's, on a whole lifecycle against the stand-in
 
     covered = {d.check for d in DEVIATIONS} | set(COVERED_CHECKS)
     missing = sorted({i for i, c in REGISTRY.items() if c.func is not None} - covered)

@@ -10,8 +10,8 @@ from typing import Any
 from conformance.catalogue import case_by_id
 from conformance.surfaces.structured import parse_model
 from tests.conftest import run_exit_code
+from tests.run.test_end_to_end import PROFILE, conformance
 from tests.standin.server import Reply, running
-from tests.test_end_to_end import PROFILE, conformance
 
 
 def test_the_case_schema_becomes_the_equivalent_model() -> None:
