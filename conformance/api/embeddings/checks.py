@@ -127,6 +127,19 @@ def vector_length(ctx: CheckContext) -> Iterator[Finding]:
                           f"vector {position} has {length} values, vector 0 has {first}", expected=first, seen=length)
 
 
+@check("embeddings.vector.zero", "embeddings", severity=Severity.FAILURE,
+       source="OpenAI API reference, Embeddings: the embedding object, \"The embedding vector\" of the input; no "
+              "genuine OpenAI embedding is the zero vector (14 of 14, scripts/mine-relations)")
+def vector_not_zero(ctx: CheckContext) -> Iterator[Finding]:
+    """An embedding is not the zero vector: it has no direction, so every cosine similarity with it divides by zero
+    (a placeholder a server returns for an input it did not embed)."""
+    for position, vector, _ in vectors(ctx.body):
+        numbers = [v for v in vector or [] if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers and len(numbers) == len(vector or []) and not any(numbers):
+            yield finding("embeddings.vector.zero", f"/data/{position}/embedding", f"vector {position} is all zeros "
+                          f"({len(numbers)} values)", expected="a vector with a direction", seen="all zeros")
+
+
 @check("embeddings.usage.total", "embeddings")
 def usage_total(ctx: CheckContext) -> Iterator[Finding]:
     """Embeddings generate no completion tokens: `usage.total_tokens` equals `usage.prompt_tokens`."""
