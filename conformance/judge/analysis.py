@@ -20,7 +20,7 @@ from conformance.model.findings import Finding, Severity
 from conformance.model.verdicts import Verdict, verdict_for_findings
 from conformance.surfaces.base import SurfaceOutcome
 from conformance.wire.exchange import Exchange
-from conformance.wire.sse import error_message, loads_checked, loads_leading, parse_stream
+from conformance.wire.sse import ParsedStream, error_message, loads_checked, loads_leading, parse_stream
 from conformance.wire.transport import FailureKind
 
 
@@ -67,14 +67,47 @@ class CaseResult:
 
 def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
                 expect: Expectations | dict[str, Any], selection: Selection | None = None) -> CheckContext:
-    """Decode the raw response into what checks look at. Raises AnswerUnreadable when the body cannot be decoded."""
-    kind = case.kind
-    expect = Expectations.of(expect)
-    ctx = CheckContext(kind=kind, request=request, status=exchange.status, expect=expect,
+    """Decode the raw response into what checks look at (``decode_answer``, the one decoder of an operation's
+    answer). Raises AnswerUnreadable when the body cannot be decoded, StreamError when a stream carried the server's
+    own error or broke off."""
+    ctx = CheckContext(kind=case.kind, request=request, status=exchange.status, expect=Expectations.of(expect),
                        content_type=exchange.content_type, selection=selection)
     ctx.encoding_problem = exchange.encoding_problem
+    return decode_answer(case.kind, exchange.response_body, exchange.content_type).into(ctx)
+
+
+@dataclass
+class Decoded:
+    """An answer decoded as its operation's kind says (or as what came, where the wire disagrees with the request):
+    one JSON value (and anything after it), a stream's events (their names kept), or an output file's lines."""
+
+    kind: str
+    body: Any = None
+    stream: ParsedStream | None = None
+    duplicate_keys: list[tuple[int | None, str]] = field(default_factory=list)
+    trailing: str = ""
+    line_problems: list[tuple[int, str]] = field(default_factory=list)  # JSON lines that are not JSON
+
+    def into(self, ctx: CheckContext) -> CheckContext:
+        ctx.kind, ctx.body, ctx.trailing = self.kind, self.body, self.trailing
+        ctx.duplicate_keys = list(self.duplicate_keys)
+        if self.stream is not None:
+            parsed = self.stream
+            ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
+            ctx.stream_problems, ctx.stray_lines = parsed.problems, parsed.stray_lines
+            ctx.events_after_done, ctx.duplicate_keys = parsed.events_after_done, parsed.duplicate_keys
+        elif self.line_problems:
+            ctx.stream_problems = self.line_problems
+        return ctx
+
+
+def decode_answer(kind: str, text: str, content_type: str = "") -> Decoded:
+    """The one decoder of an answer of ``kind`` (the run's, the proxy's and ``validate --kind``'s alike): a stream
+    as server-sent events, a batch output file as JSON lines, anything else as one JSON value. A JSON completion where
+    a stream was asked for, or an event stream where one JSON body was, is decoded as what came (the request's
+    ``stream`` then makes it the stream.requested finding)."""
     if kind == "stream":
-        parsed = parse_stream(exchange.response_body)
+        parsed = parse_stream(text)
         if parsed.error is not None:
             raise StreamError(f"the server reported an error mid-stream (event {parsed.error[0]}): "
                               f"{parsed.error[1]}")
@@ -83,33 +116,22 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
             # whatever the framing said (a Content-Length shorter than the stream ends it "cleanly" there).
             raise StreamError(f"the stream broke off inside event {len(parsed.chunks)}, without [DONE]: the body "
                               "was cut (a Content-Length shorter than the stream, or a closed connection)")
-        if not parsed.chunks and not parsed.done and exchange.response_body.strip():
-            # Not an event stream at all: a JSON completion where SSE was asked for is judged as what it is (the
-            # request's `stream` makes that the stream.requested finding); anything else cannot be judged.
-            answered = _completion_instead(exchange.response_body)
+        if not parsed.chunks and not parsed.done and text.strip():
+            # Not an event stream at all: a JSON completion is judged as what it is; anything else cannot be.
+            answered = _completion_instead(text)
             if answered is None:
-                raise AnswerUnreadable(f"the streamed response is not an event stream "
-                                       f"({_preview(exchange.response_body)})")
-            ctx.kind, (ctx.body, duplicates, ctx.trailing) = "chat.completion", answered
-            ctx.duplicate_keys = [(None, d) for d in duplicates]
-            return ctx
-        ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
-        ctx.stream_problems = parsed.problems
-        ctx.stray_lines, ctx.events_after_done = parsed.stray_lines, parsed.events_after_done
-        ctx.duplicate_keys = parsed.duplicate_keys
-    elif kind == "batch.output":
-        ctx.body, ctx.stream_problems = decode_jsonl(exchange.response_body)
-    elif kind == "chat.completion" and _is_event_stream(exchange.response_body):
-        # An event stream where one JSON body was asked for: judged as the stream it is (stream.requested).
-        ctx.kind = "stream"
-        parsed = parse_stream(exchange.response_body)
-        ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
-        ctx.stream_problems, ctx.stray_lines = parsed.problems, parsed.stray_lines
-        ctx.events_after_done, ctx.duplicate_keys = parsed.events_after_done, parsed.duplicate_keys
-    else:
-        ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)
-        ctx.duplicate_keys = [(None, d) for d in duplicates]
-    return ctx
+                raise AnswerUnreadable(f"the streamed response is not an event stream ({_preview(text)})")
+            body, duplicates, trailing = answered
+            return Decoded("chat.completion", body, duplicate_keys=[(None, d) for d in duplicates],
+                           trailing=trailing)
+        return Decoded("stream", stream=parsed)
+    if kind == "batch.output":
+        lines, problems = decode_jsonl(text)
+        return Decoded(kind, lines, line_problems=problems)
+    if kind == "chat.completion" and _is_event_stream(text):
+        return Decoded("stream", stream=parse_stream(text))
+    body, duplicates, trailing = decode_json_leading(text, content_type)
+    return Decoded(kind, body, duplicate_keys=[(None, d) for d in duplicates], trailing=trailing)
 
 
 def _completion_instead(text: str) -> tuple[Any, list[str], str] | None:

@@ -23,7 +23,8 @@ from conformance.api import ANSWERS, Operation, operation_for
 from conformance.checks import CheckContext
 from conformance.checks import run_checks as judge_all
 from conformance.checks.registry import Selection
-from conformance.model.errors import UsageError
+from conformance.judge.analysis import decode_answer
+from conformance.model.errors import AnswerUnreadable, UsageError
 from conformance.model.findings import Finding
 from conformance.wire.exchange import Exchange
 from conformance.wire.sse import loads_checked, loads_leading, parse_stream, split_lines
@@ -245,8 +246,8 @@ def validate_stream_text(text: str, request: dict[str, Any] | None = None,
 
 def judge_exchange(exchange: Exchange, selection: Selection | None = None) -> Validation:
     """An exchange seen on the wire (the proxy's), judged as a run judges it: its operation told by its path and
-    method, the answer's kind by the operation and the request's body (or an error, for a 4xx/5xx), and every
-    obligation that body puts on the answer."""
+    method, the answer's kind by the operation and the request's body (or an error, for a 4xx/5xx), decoded by the
+    run's own decoder (analysis.decode_answer), and every obligation that body puts on the answer."""
     operation = operation_at(urlsplit(exchange.url).path, exchange.method)
     try:
         sent = json.loads(exchange.request_body) if exchange.request_body else None
@@ -257,15 +258,20 @@ def judge_exchange(exchange: Exchange, selection: Selection | None = None) -> Va
         kind = "error"
     elif operation is not None:
         kind = operation.kind(request)
-        if (kind == "stream") != looks_like_event_stream(exchange.response_body):
-            kind = "auto"  # a JSON body where a stream was asked for, or the reverse: judged as what came
-    else:
-        kind = "auto"
+    else:  # a path the suite knows no operation for: told by the answer's own shape
+        try:
+            return validate_text(exchange.response_body, "auto", exchange.url, request, selection,
+                                 status=exchange.status, content_type=exchange.content_type or None)
+        except UsageError as exc:
+            return Validation("auto", [], [f"not judged: {exc}"])
+    ctx = CheckContext(kind, request=request, status=exchange.status, content_type=exchange.content_type or None,
+                       selection=selection)
+    ctx.encoding_problem = exchange.encoding_problem
     try:
-        return validate_text(exchange.response_body, kind, exchange.url, request, selection, status=exchange.status,
-                             content_type=exchange.content_type or None)
-    except UsageError as exc:
+        decode_answer(kind, exchange.response_body, exchange.content_type).into(ctx)
+    except AnswerUnreadable as exc:  # a stream's own error report, or no answer at all: what a run calls ERROR
         return Validation(kind, [], [f"not judged: {exc}"])
+    return Validation(ctx.kind, judge_all(ctx))
 
 
 def operation_at(path: str, method: str) -> Operation | None:
