@@ -293,6 +293,10 @@ DEVIATIONS = [
     Deviation("errors.code", "errors.unknown_model", body("/error/code", "404"), "/error/code"),
     Deviation("errors.param", "params.invalid.top_p.above_max", body("/error/param", None), "/error/param"),
     Deviation("errors.code", "errors.unknown_model", body("/error/code", "invalid_model"), "/error/code"),
+    Deviation("chat.audio.requested", "chat.system_user",
+              fn(lambda c: c.request.update(modalities=["text", "audio"])), "/choices/0/message/audio"),
+    Deviation("chat.audio.requested", "stream.basic",
+              fn(lambda c: c.request.update(modalities=["text", "audio"])), "/choices/0/delta/audio", 0),
     Deviation("embeddings.vector.zero", "embeddings.batch", body("/data/1/embedding", [0.0] * 8), "/data/1/embedding"),
     # the answer agrees with itself (conformance/checks/agreement.py)
     Deviation("chat.logprobs.text", "params.accepted.logprobs", body("/choices/0/logprobs/content/0/token", "Sea "),

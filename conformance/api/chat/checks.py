@@ -335,3 +335,42 @@ def _answer_texts(ctx: CheckContext) -> Iterator[tuple[Any, str]]:
         message = choice.get("message") if isinstance(choice, dict) else None
         if isinstance(message, dict) and not message.get("refusal") and choice.get("finish_reason") != "length":
             yield message.get("content"), f"/choices/{number}/message/content"
+
+
+def _wants_audio(request: dict[str, Any] | None) -> bool:
+    modalities = (request or {}).get("modalities")
+    return isinstance(modalities, list) and "audio" in modalities
+
+
+@check("chat.audio.requested", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
+       source="OpenAI API reference, Chat Completions: `modalities` [\"text\", \"audio\"] makes the model generate "
+              "audio; the message's `audio` object (id, data, expires_at, transcript) carries it, a stream's "
+              "deltas carry it in `delta.audio`")
+def audio_requested(ctx: CheckContext) -> Iterator[Finding]:
+    """`modalities` with "audio": every answering choice carries its audio (the message's `audio`, or audio
+    deltas in a stream); a server that answers in text alone has dropped what was asked (a refusal, a tool call or
+    a cut answer is exempt)."""
+    if not _wants_audio(ctx.request):
+        return
+    if ctx.kind == "stream":
+        if ctx.truncated or not ctx.chunks:
+            return
+        heard = {choice.get("index", 0) for chunk in ctx.chunks if isinstance(chunk, dict)
+                 for choice in chunk.get("choices") or [] if isinstance(choice, dict)
+                 and isinstance(choice.get("delta"), dict) and choice["delta"].get("audio")}
+        for index, choice in sorted(ctx.streamed.items()):
+            reasons = [reason for _, reason in choice.finish]
+            if index not in heard and not choice.calls and "length" not in reasons and "content_filter" not in reasons:
+                yield finding("chat.audio.requested", f"/choices/{index}/delta/audio", "audio was asked for "
+                              "(modalities) and the stream carried none for this choice", expected="audio deltas",
+                              seen="none", event=choice.first_event)
+        return
+    for number, choice in enumerate(choices_of(ctx.body)):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict) or message.get("refusal") or message.get("tool_calls") or \
+                choice.get("finish_reason") in ("length", "content_filter"):
+            continue
+        if not isinstance(message.get("audio"), dict):
+            yield finding("chat.audio.requested", f"/choices/{number}/message/audio", "audio was asked for "
+                          "(modalities) and the message has none", expected="an audio object",
+                          seen=message.get("audio"))
