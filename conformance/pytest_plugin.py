@@ -18,6 +18,7 @@ from conformance.run.config import from_pytest
 
 if TYPE_CHECKING:
     from conformance.cassettes import Recording
+    from conformance.judge.analysis import CaseResult
     from conformance.run.settings import Settings
 
 # Imports of the package proper happen inside the hooks: this plugin is loaded by every pytest run in the
@@ -230,7 +231,7 @@ class ResultCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results: dict[str, dict[str, Any]] = {}
+        self.results: dict[str, CaseResult] = {}  # typed from the runner to the report: restored from JSON here
         self.expected: list[str] = []
         self.problems: dict[str, str] = {}
 
@@ -249,7 +250,9 @@ class ResultCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         value = getattr(report, RESULT_ATTRIBUTE, None)
         if report.when == "call" and value:
-            self.results[report.nodeid] = json.loads(value)
+            from conformance.judge.analysis import CaseResult
+
+            self.results[report.nodeid] = CaseResult.from_dict(json.loads(value))
         elif report.failed and split_nodeid(report.nodeid) is not None:
             crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
             message = str(getattr(report, "longreprtext", "") or report.longrepr or "").strip().splitlines()
@@ -259,8 +262,12 @@ class ResultCollector:
                     else f"the test's {report.when} failed")
             self.problems.setdefault(report.nodeid, f"{what}: {last.removeprefix('E   ').strip()}"[:400])
 
-    def complete_results(self) -> list[dict[str, Any]]:
+    def complete_results(self) -> list[CaseResult]:
         """One result per selected test: the recorded one, made ERROR by a later failure, or an ERROR row."""
+        from dataclasses import replace
+
+        from conformance.judge.analysis import CaseResult
+        from conformance.model.verdicts import Verdict
         from conformance.run.runner import error_result
 
         settings = settings_for(self.config)
@@ -276,8 +283,8 @@ class ResultCollector:
                 result = error_result(pair[0], pair[1], settings,
                                       problem or "the test ended without a verdict (its process stopped)")
             elif problem:
-                result = {**result, "verdict": "ERROR", "gated_verdict": "ERROR", "reason": problem}
-            complete.append(settings.scrubber.deep(result))
+                result = replace(result, verdict=Verdict.ERROR, gated_verdict=Verdict.ERROR, reason=problem)
+            complete.append(CaseResult.from_dict(settings.scrubber.deep(result.to_dict())))
         return complete
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -298,7 +305,7 @@ class ResultCollector:
         if stopped:
             if handle is not None:
                 handle.interrupted = True
-                handle.results = list(self.results.values())
+                handle.results = [r.to_dict() for r in self.results.values()]
             reporter = config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.ensure_newline()
@@ -306,13 +313,14 @@ class ResultCollector:
                     f"conformance: interrupted after {len(self.results)} of {len(self.expected)} case(s); the "
                     f"previous report in {settings.report_dir} and the cassettes of unfinished cases are unchanged.")
             return
-        results = self.complete_results()
+        typed = self.complete_results()
+        results = [r.to_dict() for r in typed]  # the report's JSON form, from here on
         if handle is not None:
             handle.results = results
         from conformance.report.build import build_report
         from conformance.report.write import write_reports
 
-        report = build_report(results, settings)
+        report = build_report(typed, settings)
         if handle is not None:
             handle.report = report
         if config.getoption("--conformance-no-report"):

@@ -64,6 +64,20 @@ class CaseResult:
             **({"answered": self.answered} if self.answered else {}),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        """The result ``to_dict`` wrote, restored (a result crosses pytest-xdist's process boundary as JSON):
+        ``CaseResult.from_dict(r.to_dict()).to_dict() == r.to_dict()``."""
+        return cls(case=data["case"], surface=data["surface"], feature=data["feature"], title=data["title"],
+                   section=data["section"], verdict=Verdict(data["verdict"]), reason=data.get("reason", ""),
+                   findings=[Finding.from_dict(f) for f in data.get("findings", [])], exchange=data.get("exchange"),
+                   cassette=data.get("cassette"), recorded_at=data.get("recorded_at"), sdk=data.get("sdk", {}),
+                   gated_verdict=Verdict(data["gated_verdict"]) if data.get("gated_verdict") else None,
+                   known_gap=data.get("known_gap"), tier=data.get("tier", "core"),
+                   oracle=data.get("oracle", "documentation"), samples=data.get("samples", 1),
+                   expectations=data.get("expectations", {}), steps=data.get("steps", []),
+                   answered=data.get("answered"))
+
 
 def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
                 expect: Expectations | dict[str, Any], selection: Selection | None = None) -> CheckContext:

@@ -9,6 +9,7 @@ from typing import Any
 from conformance import __version__
 from conformance.cassettes import read_provenance
 from conformance.catalogue import CASES, FEATURES
+from conformance.judge.analysis import CaseResult
 from conformance.judge.gaps import closed_gaps, gap_statuses
 from conformance.model.spec import OPENAI_SPEC_COMMIT, OPENAI_SPEC_DATE, OPENAI_SPEC_LABEL, OPENAI_SPEC_REPO
 from conformance.model.verdicts import DISPLAY_ORDER
@@ -20,7 +21,8 @@ REPORT_SCHEMA_VERSION = 2  # 2: no wall clock, mode or timings (a recording's re
 _CASE_ORDER = {case.id: n for n, case in enumerate(CASES)}
 
 
-def build_report(results: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+def build_report(typed: list[CaseResult], settings: Settings) -> dict[str, Any]:
+    results = [r.to_dict() for r in typed]  # the report holds results in their JSON form
     surface_order = list(SURFACES)
     results = sorted(results, key=lambda r: (_CASE_ORDER.get(r["case"], 999), surface_order.index(r["surface"])
                                              if r["surface"] in surface_order else 99))

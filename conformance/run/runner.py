@@ -43,7 +43,7 @@ def internal_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-def error_result(case_id: str, surface: str, settings: Settings, reason: str) -> dict[str, Any]:
+def error_result(case_id: str, surface: str, settings: Settings, reason: str) -> CaseResult:
     """The row of a test that ended without a verdict: ERROR, so that no selected case goes missing."""
     from conformance.catalogue import CASES
 
@@ -52,7 +52,7 @@ def error_result(case_id: str, surface: str, settings: Settings, reason: str) ->
                         title=case.title if case else case_id, section=case.section if case else "",
                         verdict=Verdict.ERROR, reason=settings.scrubber.text(reason))
     result.gated_verdict = Verdict.ERROR
-    return result.to_dict()
+    return result
 
 
 def _run_case(case: Case, surface_name: str, settings: Settings) -> CaseResult:

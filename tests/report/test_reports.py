@@ -249,3 +249,16 @@ def test_what_breaks_ranks_by_what_it_does_to_a_client() -> None:
         "flow.tool_loop", "stream.tool_call_finish", "params.accepted.user"]
     assert breaks["unsupported"] == ["params.invalid.top_p.value"]
     assert all(g["sees"] for g in breaks["groups"])
+
+
+def test_every_committed_result_survives_the_process_boundary_unchanged() -> None:
+    """Results travel from pytest-xdist's workers as JSON and are typed again (CaseResult.from_dict) before the
+    report: each committed result, restored and written again, is the same data."""
+    from conformance.judge.analysis import CaseResult
+
+    seen = 0
+    for path in sorted((REPO / "reports").glob("*/report.json")):
+        for result in json.loads(path.read_text())["results"]:
+            assert CaseResult.from_dict(result).to_dict() == result, (path, result["case"], result["surface"])
+            seen += 1
+    assert seen > 1000
