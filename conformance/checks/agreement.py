@@ -10,11 +10,11 @@ candidates the mining rejected with their reasons.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypeGuard
+from typing import Any
 
 from conformance.api.chat.checks import choices_of
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.model.findings import Finding, Severity
+from conformance.model.findings import Finding, Severity, is_count
 
 LOGPROBS_SOURCE = ("OpenAI API reference, ChatCompletionTokenLogprob: `token` is the token, `bytes` its UTF-8 "
                    "bytes; logprobs.content is the content's tokens (holds on all 48 genuine OpenAI answers with "
@@ -111,9 +111,6 @@ def finish_reason_has_calls(ctx: CheckContext) -> Iterator[Finding]:
                           seen=message.get("tool_calls"))
 
 
-def _count(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
 
 def _produced(ctx: CheckContext) -> bool:
     """Whether the answer holds generated output: text or tool calls."""
@@ -157,7 +154,7 @@ def usage_counted(ctx: CheckContext) -> Iterator[Finding]:
         yield finding("usage.counted", f"{base}/prompt_tokens", f"prompt_tokens is {prompt} for a request with "
                       f"{texts} non-empty texts, each at least one token", expected=f">= {texts}", seen=prompt,
                       event=event)
-    if ctx.kind != "embeddings" and _count(completion) and completion == 0 and _produced(ctx):
+    if ctx.kind != "embeddings" and is_count(completion) and completion == 0 and _produced(ctx):
         yield finding("usage.counted", f"{base}/completion_tokens", "completion_tokens is 0 beside an answer with "
                       "text or tool calls", expected=">= 1", seen=0, event=event)
 

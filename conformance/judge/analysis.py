@@ -20,7 +20,14 @@ from conformance.model.findings import Finding, Severity
 from conformance.model.verdicts import Verdict, verdict_for_findings
 from conformance.surfaces.base import SurfaceOutcome
 from conformance.wire.exchange import Exchange
-from conformance.wire.sse import ParsedStream, error_message, loads_checked, loads_leading, parse_stream
+from conformance.wire.sse import (
+    ParsedStream,
+    error_message,
+    loads_checked,
+    loads_leading,
+    looks_like_event_stream,
+    parse_stream,
+)
 from conformance.wire.transport import FailureKind
 
 
@@ -142,7 +149,7 @@ def decode_answer(kind: str, text: str, content_type: str = "") -> Decoded:
     if kind == "batch.output":
         lines, problems = decode_jsonl(text)
         return Decoded(kind, lines, line_problems=problems)
-    if kind == "chat.completion" and _is_event_stream(text):
+    if kind == "chat.completion" and looks_like_event_stream(text) and parse_stream(text).chunks:
         return Decoded("stream", stream=parse_stream(text))
     body, duplicates, trailing = decode_json_leading(text, content_type)
     return Decoded(kind, body, duplicate_keys=[(None, d) for d in duplicates], trailing=trailing)
@@ -155,12 +162,6 @@ def _completion_instead(text: str) -> tuple[Any, list[str], str] | None:
     except ValueError:
         return None
     return value if isinstance(value[0], dict) and "choices" in value[0] else None
-
-
-def _is_event_stream(text: str) -> bool:
-    """Whether a body is an event stream of chunks (not a JSON value): a data line opens it."""
-    head = text.lstrip("\ufeff \t\r\n")
-    return head.startswith(("data:", "event:", ":", "id:", "retry:")) and bool(parse_stream(text).chunks)
 
 
 def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
@@ -181,12 +182,6 @@ def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
 
 class StreamError(AnswerUnreadable):
     """The stream carried the server's own error report instead of (the rest of) an answer."""
-
-
-def decode_json(text: str, content_type: str = "") -> tuple[Any, list[str]]:
-    """The decoded body and its duplicated keys; AnswerUnreadable (one line) when it is no JSON value."""
-    value, duplicates, _ = decode_json_leading(text, content_type)
-    return value, duplicates
 
 
 def decode_json_leading(text: str, content_type: str = "") -> tuple[Any, list[str], str]:

@@ -27,7 +27,7 @@ from conformance.judge.analysis import decode_answer
 from conformance.model.errors import AnswerUnreadable, UsageError
 from conformance.model.findings import Finding
 from conformance.wire.exchange import Exchange
-from conformance.wire.sse import loads_checked, loads_leading, parse_stream, split_lines
+from conformance.wire.sse import loads_checked, loads_leading, looks_like_event_stream, parse_stream
 
 # What the report puts at the end of a body it shortened (see Exchange.to_dict).
 CUT_MARKER = re.compile(r"\.\.\. \[(\d+) more characters in the cassette\]\s*$")
@@ -123,17 +123,6 @@ def _requested_kind(request: dict[str, Any] | None) -> str | None:
     if "prompt" in request:
         return "images"
     return None
-
-
-def looks_like_event_stream(text: str) -> bool:
-    """Whether a capture is an event stream: it is no JSON value (it does not open with ``{`` or ``[``) and a line
-    of it is a ``data:`` field. Lines before it may be comments, other fields or unknown ones: the WHATWG rules
-    ignore those, and so does this reader."""
-    head = text.lstrip("\ufeff \t\r\n")
-    if head.startswith(("{", "[")):
-        return False
-    return head.startswith(("data:", ":", "event:", "id:", "retry:")) or any(
-        line.startswith("data:") for line in split_lines(head)[:10_000])
 
 
 def validate_file(path: Path, kind: str = "auto") -> tuple[str, list[Finding]]:

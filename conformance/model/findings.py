@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 
 class Severity(enum.StrEnum):
@@ -70,6 +70,11 @@ def escape_token(token: str | int) -> str:
 def pointer(*parts: str | int) -> str:
     """Build a JSON pointer from path parts: ``pointer("choices", 0, "index") == "/choices/0/index"``."""
     return "".join("/" + escape_token(p) for p in parts)
+
+
+def is_count(value: Any) -> TypeGuard[int]:
+    """A JSON integer (Python's bool is an int, and JSON's true is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def json_type(value: Any) -> str:

@@ -99,6 +99,17 @@ def parse_events(text: str, stray: list[tuple[int, str]] | None = None,
     return events, open_event or (not ends_with_newline and bool(lines))
 
 
+def looks_like_event_stream(text: str) -> bool:
+    """Whether a capture is an event stream: it is no JSON value (it does not open with ``{`` or ``[``) and a line
+    of it is a ``data:`` field. Lines before it may be comments, other fields or unknown ones: the WHATWG rules
+    ignore those, and so does this reader."""
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith(("{", "[")):
+        return False
+    return head.startswith(("data:", ":", "event:", "id:", "retry:")) or any(
+        line.startswith("data:") for line in split_lines(head)[:10_000])
+
+
 def parse_stream(text: str) -> ParsedStream:
     """Decode an OpenAI-style stream: every event's data is a JSON chunk until ``data: [DONE]``.
 

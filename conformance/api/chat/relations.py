@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from itertools import pairwise
-from typing import Any, TypeGuard
+from typing import Any
 
 from conformance.api.chat.checks import choices_of
 from conformance.checks.registry import CheckContext, check, finding
-from conformance.model.findings import Finding, Severity, escape_token
+from conformance.model.findings import Finding, Severity, escape_token, is_count
 from conformance.wire.strict_json import strict_problems
 
 # CompletionUsage: each detail is a part of the count it details (the spec's "Breakdown of tokens used in a
@@ -26,9 +26,6 @@ _PARTS = {"completion_tokens_details": ("completion_tokens", ("reasoning_tokens"
           "prompt_tokens_details": ("prompt_tokens", ("cached_tokens", "audio_tokens"))}
 
 
-def _count(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
 
 def usage_part_findings(usage: Any, base: str, event: int | None = None) -> Iterator[Finding]:
     if not isinstance(usage, dict):
@@ -37,27 +34,27 @@ def usage_part_findings(usage: Any, base: str, event: int | None = None) -> Iter
     counts += [(f"/{escape_token(key)}/{escape_token(part)}", f"{key}.{part}", value) for key, details in usage.items()
                if isinstance(details, dict) for part, value in details.items()]
     for pointer, name, value in counts:
-        if _count(value) and value < 0:
+        if is_count(value) and value < 0:
             yield finding("usage.parts", f"{base}{pointer}", f"{name} is negative", expected=">= 0", seen=value,
                           event=event)
     for details_key, (whole_key, parts) in _PARTS.items():
         details, whole = usage.get(details_key), usage.get(whole_key)
-        if not isinstance(details, dict) or not _count(whole):
+        if not isinstance(details, dict) or not is_count(whole):
             continue
         for part in parts:
             value = details.get(part)
-            if _count(value) and value > whole:
+            if is_count(value) and value > whole:
                 yield finding("usage.parts", f"{base}/{details_key}/{part}",
                               f"{details_key}.{part} ({value}) exceeds {whole_key} ({whole}), which it is part of",
                               expected=f"<= {whole}", seen=value, event=event)
         reasoning, audio = details.get("reasoning_tokens"), details.get("audio_tokens")
-        if details_key == "completion_tokens_details" and _count(reasoning) and _count(audio) and \
+        if details_key == "completion_tokens_details" and is_count(reasoning) and is_count(audio) and \
                 reasoning <= whole and audio <= whole and reasoning + audio > whole:
             yield finding("usage.parts", f"{base}/{details_key}", f"reasoning_tokens + audio_tokens "
                           f"({reasoning + audio}) exceed completion_tokens ({whole})", expected=f"<= {whole}",
                           seen=reasoning + audio, event=event)
     prompt, total = usage.get("prompt_tokens"), usage.get("total_tokens")
-    if _count(prompt) and _count(total) and prompt > total:
+    if is_count(prompt) and is_count(total) and prompt > total:
         yield finding("usage.parts", f"{base}/prompt_tokens", f"prompt_tokens ({prompt}) exceeds total_tokens "
                       f"({total})", expected=f"<= {total}", seen=prompt, event=event)
 
@@ -99,7 +96,7 @@ def call_ids_unique(ctx: CheckContext) -> Iterator[Finding]:
 def _limit(request: dict[str, Any] | None) -> tuple[str, int] | None:
     for name in ("max_completion_tokens", "max_tokens"):
         value = (request or {}).get(name)
-        if _count(value) and value > 0:
+        if is_count(value) and value > 0:
             return name, value
     return None
 
@@ -124,7 +121,7 @@ def finish_reason_length(ctx: CheckContext) -> Iterator[Finding]:
         finishes = [(None, number, c.get("finish_reason")) for number, c in enumerate(choices_of(ctx.body))
                     if isinstance(c, dict)]
     used = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    if not _count(used):
+    if not is_count(used):
         return
     for event, index, reason in finishes:
         if reason == "length" and used < value:
@@ -253,7 +250,7 @@ def reasoning_tokens_reported(ctx: CheckContext) -> Iterator[Finding]:
             ctx.body.get("usage"), dict) else []
     for event, usage in found[-1:]:
         details = usage.get("completion_tokens_details")
-        if not isinstance(details, dict) or not _count(details.get("reasoning_tokens")):
+        if not isinstance(details, dict) or not is_count(details.get("reasoning_tokens")):
             yield finding("reasoning.tokens.reported", "/usage/completion_tokens_details/reasoning_tokens",
                           f"reasoning_effort {effort!r} was accepted but the usage does not say how many tokens "
                           "were reasoning", expected="an integer", seen=None, event=event)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.model.findings import is_count
+
 
 @dataclass
 class StreamedCall:
@@ -55,9 +57,6 @@ class StreamedChoice:
         return "".join(self.content_parts)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
 
 def assemble(chunks: list[Any]) -> dict[int, StreamedChoice]:
     """Fold chunks into choices, tolerating any malformation (malformed parts are simply not folded in)."""
@@ -69,7 +68,7 @@ def assemble(chunks: list[Any]) -> dict[int, StreamedChoice]:
             if not isinstance(choice, dict):
                 continue
             index = choice.get("index", position)
-            index = index if _is_int(index) else position
+            index = index if is_count(index) else position
             state = choices.get(index)
             if state is None:
                 state = choices[index] = StreamedChoice(index=index, first_event=number)
@@ -97,7 +96,7 @@ def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str)
             continue
         where = f"{base}/{position}"
         index = call.get("index")
-        if isinstance(index, int) and not isinstance(index, bool):
+        if is_count(index):
             key: int = index
         else:
             # Without an index a client cannot tell a continuation from a new call; fold each as its own call.
@@ -106,7 +105,7 @@ def _fold_calls(state: StreamedChoice, calls: list[Any], number: int, base: str)
         current = state.calls.get(key)
         if current is None:
             current = state.calls[key] = StreamedCall(
-                key=key, index=index if _is_int(index) else None, first_event=number, first_pointer=where
+                key=key, index=index if is_count(index) else None, first_event=number, first_pointer=where
             )
         current.events.append(number)
         current.pointer_at[number] = where
