@@ -18,7 +18,8 @@ from conformance.model.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 from conformance.run import interrupt
 
 VALIDATE_KINDS = ("auto", "chat.completion", "chat.completion.chunk", "stream", "embeddings", "error", "models",
-                  "model", "images", "file", "file.deleted", "batch", "batch.output")
+                  "model", "images", "file", "file.deleted", "batch", "batch.output", "response", "responses.stream",
+                  "response.deleted", "response.input_items")
 
 
 RUN_EXAMPLES = """examples:

@@ -11,7 +11,8 @@ import pkgutil
 
 from conformance.api.operation import Answer, Operation
 
-__all__ = ["ANSWERS", "OPERATIONS", "Answer", "Operation", "operation", "operation_for"]
+__all__ = ["ANSWERS", "OPERATIONS", "Answer", "Operation", "event_kind", "is_stream", "operation", "operation_for",
+           "streamed_kind", "unstreamed"]
 
 
 def _declared() -> tuple[dict[str, Operation], dict[str, Answer]]:
@@ -51,3 +52,30 @@ def operation_for(endpoint: str, method: str = "") -> tuple[Operation, dict[str,
         raise ValueError(f"{what} is {'no' if not found else 'more than one'} operation the suite knows "
                          f"({', '.join(sorted(op.method + ' ' + op.path for op in OPERATIONS.values()))})")
     return found[0]
+
+
+# The stream kinds (an operation's ``streamed``), each with the kind its events are validated as and the kind of
+# the one JSON body the same request gives without ``stream``: what generic code asks of "a stream" without
+# knowing whose.
+_STREAMS: dict[str, Operation] = {op.streamed: op for op in OPERATIONS.values() if op.streamed}
+
+
+def is_stream(kind: str) -> bool:
+    """Whether answers of ``kind`` are event streams (chat's chunk stream, the Responses API's named events...)."""
+    return kind in _STREAMS
+
+
+def event_kind(kind: str) -> str:
+    """The answer kind each event of a ``kind`` stream is validated as."""
+    return _STREAMS[kind].events
+
+
+def unstreamed(kind: str) -> str:
+    """The kind of the one JSON body that answers the same request without ``stream`` (``kind`` when not a
+    stream)."""
+    return _STREAMS[kind].answer if kind in _STREAMS else kind
+
+
+def streamed_kind(kind: str) -> str:
+    """The stream kind of the operation whose one JSON body is ``kind`` ("" when it has none)."""
+    return next((op.streamed for op in _STREAMS.values() if op.answer == kind), "")

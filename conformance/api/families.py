@@ -24,3 +24,9 @@ def import_each(part: str) -> list[ModuleType]:
         if importlib.util.find_spec(name) is not None:
             found.append(importlib.import_module(name))
     return found
+
+
+def part_of(family: str, part: str) -> ModuleType | None:
+    """The family's ``part`` module (its ``conversation`` rule, ...), or None when it has none."""
+    name = f"{api.__name__}.{family}.{part}"
+    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None

@@ -43,6 +43,7 @@ class Operation:
     path: str  # relative to the base URL, with {parameters}: each one path segment
     answer: str  # the kind of answer a check judges (conformance.checks.registry.KINDS)
     streamed: str = ""  # the kind when the request body says ``stream: true`` (its decoding is then "sse")
+    events: str = ""  # the answer kind each event of that stream is validated as (its schema)
     body: str = "json"  # how the request body travels: "json", "multipart" or "none"
     decoding: str = "json"  # how the answer is decoded: "json" (one value), "sse" (named events), "jsonl" (lines)
     server: str = "base"  # which of a profile's servers serves it: "base" or "embeddings" (Profile.base_url_for)

@@ -68,8 +68,13 @@ class Case:
         """Whether the assistant message a client returns is needed (for a next step): only conversations."""
         return self.is_flow or self.in_flow
 
-    def step_case(self, body: dict[str, Any], expect: Expectations | dict[str, Any]) -> Case:
-        """A follow-up step as a one-request case: the surfaces send it like any other (the model already set)."""
+    def step_case(self, body: dict[str, Any], expect: Expectations | dict[str, Any], endpoint: str = "",
+                  method: str = "") -> Case:
+        """A follow-up step as a one-request case: the surfaces send it like any other (the model already set);
+        ``endpoint`` (and ``method``) when the step is another operation than the case's."""
+        if endpoint:
+            return replace(self, body=body, expect=Expectations.of(expect), steps=(), in_flow=True,
+                           endpoint=endpoint, http_method=method)
         return replace(self, body=body, expect=Expectations.of(expect), steps=(), in_flow=True)
 
     @property
@@ -113,7 +118,8 @@ class Case:
         """The JSON body to send to ``profile``'s server, with the model placeholders filled in."""
         body = copy.deepcopy(self.body)
         if body.get("model") == CHAT_MODEL:
-            body["model"] = profile.chat_model
+            body["model"] = (profile.responses_model if self.operation.family == "responses" else "") or \
+                profile.chat_model
         elif body.get("model") == EMBEDDING_MODEL:
             body["model"] = profile.embedding_model
         elif body.get("model") == IMAGE_MODEL:

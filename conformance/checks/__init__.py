@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from conformance import schemas
-from conformance.api import families
+from conformance.api import event_kind, families, is_stream
 from conformance.api.batches import checks as batch_checks  # noqa: F401
 from conformance.api.chat import checks as chat_checks  # noqa: F401  (registers; first, as before the move)
 from conformance.api.chat import relations, stream_checks, tools  # noqa: F401
@@ -27,13 +27,15 @@ __all__ = ["REGISTRY", "Check", "CheckContext", "CheckCrashed", "run_checks", "s
 # registration order, so it is the order of findings in every committed report. A family added since registers
 # its checks (conformance/api/<family>/checks.py) here, after them, without an edit.
 families.import_each("checks")
+families.import_each("stream_checks")
 
 
 def schema_findings(ctx: CheckContext) -> list[Finding]:
-    if ctx.kind == "stream":
+    if is_stream(ctx.kind):  # each event against its own schema (the Responses API's: its type's)
         found: list[Finding] = []
+        events = event_kind(ctx.kind)
         for number, chunk in enumerate(ctx.chunks):
-            found.extend(schemas.validate("chat.completion.chunk", chunk, event=number))
+            found.extend(schemas.validate(events, chunk, event=number))
         return found
     if ctx.kind == "embeddings" and _is_base64(ctx):
         return schemas.validate("embeddings.base64", ctx.body)
@@ -65,7 +67,7 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
     for registered in checks_for(ctx.kind, with_request=ctx.has_request, selection=selection):
         found.extend(registered.run(ctx))
     found = [f for f in found if selection.selected(f.check)]
-    return collapse(found, len(ctx.chunks)) if ctx.kind == "stream" else found
+    return collapse(found, len(ctx.chunks)) if is_stream(ctx.kind) else found
 
 
 def collapse(findings: list[Finding], total: int) -> list[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from conformance.api import is_stream, streamed_kind
 from conformance.api.chat.checks import choices_of
 from conformance.checks.registry import CheckContext, check, finding
 from conformance.model.findings import Finding, Severity, is_count
@@ -201,6 +202,18 @@ CODE_STATUS = {"invalid_api_key": 401, "model_not_found": 404, "rate_limit_excee
                "integer_above_max_value": 400, "decimal_below_min_value": 400, "decimal_above_max_value": 400,
                "invalid_type": 400, "missing_required_parameter": 400, "array_above_max_length": 400,
                "empty_array": 400}
+# Where the Responses API answers a code with another status than chat completions: OpenAI's recorded Responses
+# answer to an unknown model is HTTP 400 model_not_found (shared/reference/openai-responses-recordings,
+# error-400-model-not-found), where chat completions answers 404.
+RESPONSES_CODE_STATUS = {**CODE_STATUS, "model_not_found": 400}
+
+
+def _code_statuses(operation: str) -> dict[str, int]:
+    """The code -> status table for the operation's API; for an answer whose operation is not known, only the codes
+    whose status every API agrees on."""
+    if not operation:
+        return {k: v for k, v in CODE_STATUS.items() if RESPONSES_CODE_STATUS[k] == v}
+    return RESPONSES_CODE_STATUS if operation.startswith("responses.") else CODE_STATUS
 
 
 @check("errors.status.code", "error", source=ERROR_STATUS_SOURCE)
@@ -209,25 +222,27 @@ def status_matches_code(ctx: CheckContext) -> Iterator[Finding]:
     on the code, so `rate_limit_exceeded` with 400, or `invalid_api_key` with 500, sends them the wrong way."""
     error = ctx.body.get("error") if isinstance(ctx.body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
-    if ctx.status is None or not isinstance(code, str) or code not in CODE_STATUS:
+    statuses = _code_statuses(ctx.operation)
+    if ctx.status is None or not isinstance(code, str) or code not in statuses:
         return
-    if ctx.status != CODE_STATUS[code]:
+    if ctx.status != statuses[code]:
         yield finding("errors.status.code", "/error/code", f"code {code!r} comes with HTTP {ctx.status}",
-                      expected=f"HTTP {CODE_STATUS[code]}", seen=f"HTTP {ctx.status}")
+                      expected=f"HTTP {statuses[code]}", seen=f"HTTP {ctx.status}")
 
 
-@check("stream.requested", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
-       source="OpenAI API reference, Chat Completions: `stream`, \"If set to true, the model response data will be "
-              "streamed to the client as it is generated using server-sent events\"")
+@check("stream.requested", "chat.completion", "stream", "response", "responses.stream", severity=Severity.FAILURE,
+       needs_request=True,
+       source="OpenAI API reference, Chat Completions and Responses: `stream`, \"If set to true, the model response "
+              "data will be streamed to the client as it is generated using server-sent events\"")
 def stream_as_requested(ctx: CheckContext) -> Iterator[Finding]:
     """The answer comes in the form the request chose: server-sent events for `stream: true`, one JSON body
     otherwise (a client reads only the form it asked for)."""
     wanted = (ctx.request or {}).get("stream") is True
-    if "messages" not in (ctx.request or {}):
-        return
-    if wanted and ctx.kind == "chat.completion":
+    if not any(k in (ctx.request or {}) for k in ("messages", "input", "previous_response_id")):
+        return  # not a generating request (a read of a stored answer streams nothing)
+    if wanted and streamed_kind(ctx.kind):
         yield finding("stream.requested", "", "stream: true was asked for, and one JSON body came",
                       expected="an event stream", seen="a JSON body")
-    elif not wanted and ctx.kind == "stream" and ctx.chunks:
+    elif not wanted and is_stream(ctx.kind) and ctx.chunks:
         yield finding("stream.requested", "", "no stream was asked for, and an event stream came",
                       expected="one JSON body", seen=f"a stream of {len(ctx.chunks)} chunk(s)")

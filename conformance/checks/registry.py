@@ -30,6 +30,7 @@ class CheckContext:
 
     kind: str
     body: Any = None
+    operation: str = ""  # the operation answered (conformance.api), where known: "" for a capture judged alone
     chunks: list[Any] = field(default_factory=list)
     done: bool = False
     truncated: bool = False
@@ -43,6 +44,7 @@ class CheckContext:
     duplicate_keys: list[tuple[int | None, str]] = field(default_factory=list)  # (chunk number or None, key)
     stray_lines: list[tuple[int, str]] = field(default_factory=list)  # stream lines that are no SSE field
     events_after_done: int = 0
+    event_names: list[str | None] = field(default_factory=list)  # each chunk's SSE ``event:`` field (None: none)
     stream_error: tuple[int, str] | None = None  # an error the server reported inside the stream
     trailing: str = ""  # what followed a JSON body's value (sse.loads_leading): refused by every strict reader
     # How an answer inside this one is judged (a batch output line's body): run_checks, handed in by run_checks, so

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.api import ANSWERS, is_stream, streamed_kind, unstreamed
 from conformance.catalogue.model import Case
 from conformance.checks import CheckContext, CheckCrashed, error_bodies, run_checks
 from conformance.checks import http as http_checks
@@ -91,7 +92,8 @@ def context_for(case: Case, exchange: Exchange, request: dict[str, Any] | None,
     """Decode the raw response into what checks look at (``decode_answer``, the one decoder of an operation's
     answer). Raises AnswerUnreadable when the body cannot be decoded, StreamError when a stream carried the server's
     own error or broke off."""
-    ctx = CheckContext(kind=case.kind, request=request, status=exchange.status, expect=Expectations.of(expect),
+    ctx = CheckContext(kind=case.kind, operation=case.operation.id, request=request, status=exchange.status,
+                       expect=Expectations.of(expect),
                        content_type=exchange.content_type, selection=selection)
     ctx.encoding_problem = exchange.encoding_problem
     return decode_answer(case.kind, exchange.response_body, exchange.content_type).into(ctx)
@@ -117,6 +119,7 @@ class Decoded:
             ctx.chunks, ctx.done, ctx.truncated = parsed.chunks, parsed.done, parsed.truncated
             ctx.stream_problems, ctx.stray_lines = parsed.problems, parsed.stray_lines
             ctx.events_after_done, ctx.duplicate_keys = parsed.events_after_done, parsed.duplicate_keys
+            ctx.event_names = list(parsed.event_names)
         elif self.line_problems:
             ctx.stream_problems = self.line_problems
         return ctx
@@ -124,44 +127,50 @@ class Decoded:
 
 def decode_answer(kind: str, text: str, content_type: str = "") -> Decoded:
     """The one decoder of an answer of ``kind`` (the run's, the proxy's and ``validate --kind``'s alike): a stream
-    as server-sent events, a batch output file as JSON lines, anything else as one JSON value. A JSON completion where
-    a stream was asked for, or an event stream where one JSON body was, is decoded as what came (the request's
-    ``stream`` then makes it the stream.requested finding)."""
-    if kind == "stream":
+    (chat's chunks, the Responses API's named events) as server-sent events, a batch output file as JSON lines,
+    anything else as one JSON value. A JSON body where a stream was asked for, or an event stream where one JSON
+    body was, is decoded as what came (the request's ``stream`` then makes it the stream.requested finding)."""
+    if is_stream(kind):
         parsed = parse_stream(text)
         if parsed.error is not None:
             raise StreamError(f"the server reported an error mid-stream (event {parsed.error[0]}): "
                               f"{parsed.error[1]}")
         if parsed.truncated and not parsed.done and parsed.chunks:
-            # The body ended inside an event (no blank line closed it) and no [DONE] came: the transport cut it,
-            # whatever the framing said (a Content-Length shorter than the stream ends it "cleanly" there).
-            raise StreamError(f"the stream broke off inside event {len(parsed.chunks)}, without [DONE]: the body "
-                              "was cut (a Content-Length shorter than the stream, or a closed connection)")
+            # The body ended inside an event (no blank line closed it): the transport cut it, whatever the framing
+            # said (a Content-Length shorter than the stream ends it "cleanly" there).
+            raise StreamError(f"the stream broke off inside event {len(parsed.chunks)}: the body was cut (a "
+                              "Content-Length shorter than the stream, or a closed connection)")
         if not parsed.chunks and not parsed.done and text.strip():
-            # Not an event stream at all: a JSON completion is judged as what it is; anything else cannot be.
-            answered = _completion_instead(text)
+            # Not an event stream at all: a JSON answer is judged as what it is; anything else cannot be.
+            body_kind = unstreamed(kind)
+            answered = _body_instead(text, body_kind)
             if answered is None:
                 raise AnswerUnreadable(f"the streamed response is not an event stream ({_preview(text)})")
             body, duplicates, trailing = answered
-            return Decoded("chat.completion", body, duplicate_keys=[(None, d) for d in duplicates],
-                           trailing=trailing)
-        return Decoded("stream", stream=parsed)
+            return Decoded(body_kind, body, duplicate_keys=[(None, d) for d in duplicates], trailing=trailing)
+        return Decoded(kind, stream=parsed)
     if kind == "batch.output":
         lines, problems = decode_jsonl(text)
         return Decoded(kind, lines, line_problems=problems)
-    if kind == "chat.completion" and looks_like_event_stream(text) and parse_stream(text).chunks:
-        return Decoded("stream", stream=parse_stream(text))
+    stream_kind = streamed_kind(kind)
+    if stream_kind and looks_like_event_stream(text) and parse_stream(text).chunks:
+        return Decoded(stream_kind, stream=parse_stream(text))
     body, duplicates, trailing = decode_json_leading(text, content_type)
     return Decoded(kind, body, duplicate_keys=[(None, d) for d in duplicates], trailing=trailing)
 
 
-def _completion_instead(text: str) -> tuple[Any, list[str], str] | None:
-    """The decoded chat completion a server sent where a stream was asked for, or None when it sent no such thing."""
+def _body_instead(text: str, kind: str) -> tuple[Any, list[str], str] | None:
+    """The decoded answer of ``kind`` a server sent as one JSON body where a stream was asked for, or None when it
+    sent no such thing (a chat completion is known by its choices, any other answer by the object it names)."""
     try:
         value = loads_leading(text)
     except ValueError:
         return None
-    return value if isinstance(value[0], dict) and "choices" in value[0] else None
+    if not isinstance(value[0], dict):
+        return None
+    named = ANSWERS[kind].object if kind in ANSWERS else ""
+    return value if ("choices" in value[0] if kind == "chat.completion" else
+                     bool(named) and value[0].get("object") == named) else None
 
 
 def decode_jsonl(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
@@ -201,6 +210,18 @@ def _preview(text: str) -> str:
     return repr(flat[:80]) if flat else "empty body"
 
 
+def _route_missing(exchange: Exchange) -> bool:
+    """Whether a 404/405 says the route does not exist, not that a resource or model does not: no OpenAI-style
+    error object (one with a string ``type``) came with it (a web framework's ``{"detail": "Not Found"}``, an HTML
+    page, an empty body)."""
+    try:
+        body, _ = loads_checked(exchange.response_body)
+    except ValueError:
+        return True
+    error = body.get("error") if isinstance(body, dict) else None
+    return not (isinstance(error, dict) and isinstance(error.get("type"), str))
+
+
 def _error_message(exchange: Exchange) -> str:
     try:
         body, _ = loads_checked(exchange.response_body)
@@ -228,26 +249,33 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
         return Verdict.ERROR, f"redirected (HTTP {status} to {where}): OpenAI answers in place; not followed", []
     if status == 429:
         return Verdict.ERROR, f"rate limited (HTTP 429): {_error_message(exchange)}", error_body_findings(
-            exchange, request, expect, selection)
+            exchange, request, expect, selection, case.operation.id)
     if status >= 500:
         reason = f"server error HTTP {status}: {_error_message(exchange)}"
-        judged = error_body_findings(exchange, request, expect, selection)
+        judged = error_body_findings(exchange, request, expect, selection, case.operation.id)
         if case.expect_error:  # OpenAI rejects this request cleanly: say what the answer should have been
             wanted = " or ".join(map(str, case.expect_error))
             return Verdict.ERROR, reason, [finding("errors.status", "", f"HTTP {status} where OpenAI answers "
                                                    f"{wanted}: a server error for a request the server should "
                                                    "reject", expected=list(case.expect_error), seen=status), *judged]
         return Verdict.ERROR, reason, judged
+    if case.expect_error and status in (404, 405) and status not in case.expect_error and _route_missing(exchange):
+        # The error case asks how the server refuses a request; a server that does not serve the operation at all
+        # refuses every request the same way, so there is nothing to judge beyond that (as for the case's siblings).
+        return Verdict.UNSUPPORTED, (f"HTTP {status}: the server does not serve {case.method} "
+                                     f"/{case.operation.path} ({_error_message(exchange)})"), error_body_findings(
+            exchange, request, expect, selection, case.operation.id)
     if not case.expect_error and 400 <= status < 500:
         return Verdict.UNSUPPORTED, f"HTTP {status}: {_error_message(exchange)}", error_body_findings(
-            exchange, request, expect, selection)
+            exchange, request, expect, selection, case.operation.id)
     try:
         ctx = context_for(case, exchange, request, expect, selection)
     except StreamError as exc:
         return Verdict.ERROR, str(exc), []
     except AnswerUnreadable as exc:
         if case.expect_error and status >= 400:
-            ctx = CheckContext(kind="error", body=None, request=request, status=status, expect=expect,
+            ctx = CheckContext(kind="error", operation=case.operation.id, body=None, request=request, status=status,
+                               expect=expect,
                                selection=selection)
             findings = [Finding("schema.error", "", str(exc), Severity.DEVIATION, "OpenAI error object", "not JSON")]
             return _verdict_from(findings + _status_findings(ctx), outcome, "", selection)
@@ -265,13 +293,14 @@ def judge(case: Case, outcome: SurfaceOutcome, request: dict[str, Any], expect: 
 
 
 def error_body_findings(exchange: Exchange, request: dict[str, Any], expect: Expectations,
-                        selection: Selection | None = None) -> list[Finding]:
+                        selection: Selection | None = None, operation: str = "") -> list[Finding]:
     """The error body behind an UNSUPPORTED or ERROR verdict, judged as any error answer is (its shape, type and
     code against what OpenAI is recorded sending): the verdict says what happened, the findings how the server
     said it. Statuses are the verdict's business here, not a finding."""
     from dataclasses import replace
 
-    ctx = CheckContext(kind="error", request=request, status=exchange.status, expect=replace(expect, status=()),
+    ctx = CheckContext(kind="error", operation=operation, request=request, status=exchange.status,
+                       expect=replace(expect, status=()),
                        content_type=exchange.content_type, selection=selection)
     try:
         ctx.body, duplicates, ctx.trailing = decode_json_leading(exchange.response_body, exchange.content_type)

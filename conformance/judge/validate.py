@@ -79,12 +79,16 @@ def detect_kind(document: Any, request: dict[str, Any] | None = None) -> str:
             return "error"  # Google's RPC style: an array holding one error object
         if document and all(isinstance(line, dict) and "custom_id" in line for line in document):
             return "batch.output"
-        return "stream"
+        return "responses.stream" if responses_events(document) else "stream"
     if not isinstance(document, dict):
         return "error"  # a bare string or number where an object was due: servers send these as errors
     by_object = OBJECT_KINDS.get(str(document.get("object")))
     if by_object == "file" and "deleted" in document:
         return "file.deleted"
+    if by_object == "response" and "deleted" in document:
+        return "response.deleted"
+    if responses_events([document]):
+        return "responses.stream"  # one event of a Responses stream
     if by_object:
         return by_object
     if "choices" in document:
@@ -112,12 +116,32 @@ def detect_kind(document: Any, request: dict[str, Any] | None = None) -> str:
 OBJECT_KINDS = {answer.object: answer.kind for answer in ANSWERS.values() if answer.object}
 
 
+# Fields a Responses API request has and an embeddings request (whose only other field is also ``input``) has not.
+RESPONSES_FIELDS = ("instructions", "previous_response_id", "tools", "text", "reasoning", "max_output_tokens",
+                    "store", "background", "include", "conversation", "tool_choice")
+
+
+def responses_events(chunks: list[Any]) -> bool:
+    """Whether decoded stream events are the Responses API's (typed ``response.*`` events), not chat chunks."""
+    typed = [c for c in chunks if isinstance(c, dict) and isinstance(c.get("type"), str)]
+    return bool(typed) and any(c["type"].startswith("response.") for c in typed) and \
+        not any("choices" in c for c in chunks if isinstance(c, dict))
+
+
+def _is_responses_request(request: dict[str, Any]) -> bool:
+    given = request.get("input")
+    return any(k in request for k in RESPONSES_FIELDS) or (
+        isinstance(given, list) and any(isinstance(v, dict) for v in given))
+
+
 def _requested_kind(request: dict[str, Any] | None) -> str | None:
-    """The kind of answer a request body asks for, where its fields say it (chat, embeddings, images)."""
+    """The kind of answer a request body asks for, where its fields say it (chat, Responses, embeddings, images)."""
     if not request:
         return None
     if "messages" in request:
         return "stream" if request.get("stream") is True else "chat.completion"
+    if ("input" in request and _is_responses_request(request)) or "previous_response_id" in request:
+        return "responses.stream" if request.get("stream") is True else "response"
     if "input" in request:
         return "embeddings"
     if "prompt" in request:
@@ -146,9 +170,11 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
         text = text[:cut.start()]
         notes.append(f"the input was cut by a report ({cut.group(1)} characters missing): findings about its end "
                      "may come from the cut; validate the cassette's full body instead")
-    if looks_like_event_stream(text) and kind in ("auto", "stream"):
-        return Validation("stream", validate_stream_text(text, request, selection, status=status,
-                                                         content_type=content_type), notes)
+    if looks_like_event_stream(text) and kind in ("auto", "stream", "responses.stream"):
+        if kind == "auto":
+            kind = "responses.stream" if responses_events(parse_stream(text).chunks) else "stream"
+        return Validation(kind, validate_stream_text(text, request, selection, status=status,
+                                                     content_type=content_type, kind=kind), notes)
     trailing = ""
     try:
         document, duplicates = loads_checked(text)
@@ -162,11 +188,13 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
             if line_kind == "batch.output":
                 return Validation(line_kind, run_checks(CheckContext(line_kind, body=lines, selection=selection)),
                                   notes)
-            return Validation("stream", run_checks(CheckContext("stream", chunks=lines, done=True, request=request,
-                                                                selection=selection)), notes)
-        if kind == "stream":
-            return Validation("stream", validate_stream_text(text, request, selection, status=status,
-                                                             content_type=content_type), notes)
+            stream_kind = "responses.stream" if responses_events(lines) else "stream"
+            ctx = CheckContext(stream_kind, chunks=lines, done=stream_kind == "stream",
+                               request=_request_for(stream_kind, request), selection=selection)
+            return Validation(stream_kind, run_checks(ctx), notes)
+        if kind in ("stream", "responses.stream"):
+            return Validation(kind, validate_stream_text(text, request, selection, status=status,
+                                                         content_type=content_type, kind=kind), notes)
         try:
             document, duplicates, trailing = loads_leading(text)
         except ValueError:
@@ -184,6 +212,10 @@ def validate_text(text: str, kind: str = "auto", name: str = "input",
         return Validation("stream", run_checks(CheckContext("stream", chunks=chunks, done=True, request=request,
                                                             duplicate_keys=ctx_duplicates, selection=selection)),
                           notes)
+    if kind == "responses.stream":
+        events = document if isinstance(document, list) else [document]
+        return Validation(kind, run_checks(CheckContext(kind, chunks=events, request=_request_for(kind, request),
+                                                        duplicate_keys=ctx_duplicates, selection=selection)), notes)
     if kind == "chat.completion.chunk":
         return Validation(kind, run_checks(CheckContext("stream", chunks=[document], done=True,
                                                         duplicate_keys=ctx_duplicates, selection=selection)), notes)
@@ -201,8 +233,11 @@ def _request_for(kind: str, request: dict[str, Any] | None) -> dict[str, Any] | 
     if request is None or kind == "batch.output":
         return None
     asked = _requested_kind(request)
-    if asked is None or kind == "error" or asked == kind or {asked, kind} == {"stream", "chat.completion"}:
+    if asked is None or kind == "error" or asked == kind or {asked, kind} in (
+            {"stream", "chat.completion"}, {"response", "responses.stream"}):
         return request
+    if kind in ("response", "responses.stream") and asked == "embeddings":
+        return request  # {model, input}: a Responses request as much as an embeddings one; the answer says which
     return None
 
 
@@ -222,10 +257,10 @@ def _json_lines(text: str) -> list[Any] | None:
 
 def validate_stream_text(text: str, request: dict[str, Any] | None = None,
                          selection: Selection | None = None, *, status: int | None = None,
-                         content_type: str | None = None) -> list[Finding]:
+                         content_type: str | None = None, kind: str = "stream") -> list[Finding]:
     parsed = parse_stream(text)
-    ctx = CheckContext("stream", chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated,
-                       request=_request_for("stream", request),
+    ctx = CheckContext(kind, chunks=parsed.chunks, done=parsed.done, truncated=parsed.truncated,
+                       request=_request_for(kind, request), event_names=list(parsed.event_names),
                        stream_problems=parsed.problems, stray_lines=parsed.stray_lines,
                        events_after_done=parsed.events_after_done, duplicate_keys=parsed.duplicate_keys,
                        stream_error=parsed.error, selection=selection, status=status,
@@ -253,8 +288,8 @@ def judge_exchange(exchange: Exchange, selection: Selection | None = None) -> Va
                                  status=exchange.status, content_type=exchange.content_type or None)
         except UsageError as exc:
             return Validation("auto", [], [f"not judged: {exc}"])
-    ctx = CheckContext(kind, request=request, status=exchange.status, content_type=exchange.content_type or None,
-                       selection=selection)
+    ctx = CheckContext(kind, operation=operation.id if operation else "", request=request, status=exchange.status,
+                       content_type=exchange.content_type or None, selection=selection)
     ctx.encoding_problem = exchange.encoding_problem
     try:
         decode_answer(kind, exchange.response_body, exchange.content_type).into(ctx)

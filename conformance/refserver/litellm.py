@@ -24,15 +24,21 @@ import httpx
 from conformance.refserver.__main__ import free_port, launch, stop
 
 CHAT_ALIAS, EMBED_ALIAS = "local-chat", "local-embed"
+# The same chat model as a custom_openai/ deployment: LiteLLM sends an openai/ deployment's /v1/responses to the
+# upstream untranslated (llama.cpp's server has none), and bridges a custom_openai/ one through /v1/chat/completions,
+# as its documentation describes for OpenAI-compatible servers without a Responses API
+# (docs.litellm.ai/docs/response_api_native_passthrough). The litellm target's Responses cases ask for this alias.
+RESPONSES_ALIAS = "local-chat-responses"
 DEFAULT_BIN = Path(".venv-litellm") / "bin" / "litellm"
 
 
 def write_config(folder: Path, upstream: str) -> Path:
-    """Two aliases over the upstream's models, the master key and the upstream key by variable name only."""
+    """Three aliases over the upstream's models, the master key and the upstream key by variable name only."""
     base = upstream.rstrip("/")
     lines = ["model_list:"]
-    for alias, model in ((CHAT_ALIAS, "tiny-chat"), (EMBED_ALIAS, "tiny-embed")):
-        lines += [f"  - model_name: {alias}", "    litellm_params:", f"      model: openai/{model}",
+    for alias, model in ((CHAT_ALIAS, "openai/tiny-chat"), (EMBED_ALIAS, "openai/tiny-embed"),
+                         (RESPONSES_ALIAS, "custom_openai/tiny-chat")):
+        lines += [f"  - model_name: {alias}", "    litellm_params:", f"      model: {model}",
                   f"      api_base: {base}", "      api_key: os.environ/LLAMACPP_API_KEY"]
     lines += ["general_settings:", "  master_key: os.environ/LITELLM_MASTER_KEY",
               "litellm_settings:", "  telemetry: false", ""]

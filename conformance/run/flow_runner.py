@@ -13,19 +13,19 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from conformance.api import families
+from conformance.api.chat import conversation as chat_conversation
 from conformance.api.chat.conversation import (
     MAX_NAMED,
     Turn,
     echo_finding,
-    extension_pointers,
     leaves,
     narrow,
-    portable,
     resolve,
     unnamed_extensions_finding,
-    wire_message,
     without,
 )
 from conformance.catalogue.model import Case
@@ -73,9 +73,17 @@ def _accepted(outcome: SurfaceOutcome) -> bool:
     return status is not None and 200 <= status < 300
 
 
+def conversation_rule(case: Case) -> ModuleType:
+    """How the case's family continues a conversation (``conformance/api/<family>/conversation.py``): what a turn
+    echoes (``portable``), what the wire said (``wire_message``), the server's own fields (``extension_pointers``),
+    the calls a turn made (``calls``) and where findings about the echo point (``ROOT``)."""
+    return families.part_of(case.operation.family, "conversation") or chat_conversation
+
+
 def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expect: Expectations,
              cassette: Path) -> tuple[Sample, SurfaceOutcome, dict[str, Any], list[dict[str, Any]]]:
     """One sample of a conversation: (its sample, the decisive step's outcome and request, every step's exchange)."""
+    rule = conversation_rule(case)
     sender = StepSender(case, surface, env, settings, cassette)
     outcome, request = sender.send(case, case.first_step, 1)
     verdict, reason, found = judge(case, outcome, request, expect, settings.checks)
@@ -83,19 +91,21 @@ def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expe
     turns: list[Turn] = []
     previous, previous_case, previous_name = outcome, case, case.first_step
     for number, step in enumerate(case.steps, start=2):
-        stop = _cannot_go_on(verdict, reason, previous, step.name, number - 1, previous_name)
+        stop = _cannot_go_on(verdict, reason, previous, step.name, number - 1, previous_name, rule)
         if stop is not None:
             return _sample(case, stop[0], stop[1], findings), previous, request, sender.steps
         message = previous.message or {}
-        wire = wire_message(previous.exchange.response_body, previous_case.stream) if previous.exchange else None
-        turns.append(Turn(request, portable(message)))
-        step_case = case.step_case(step.build(turns), step.expect)
+        wire = rule.wire_message(previous.exchange.response_body, previous_case.stream) if previous.exchange \
+            else None
+        turns.append(Turn(request, rule.portable(message)))
+        endpoint = step.path(turns) if step.path is not None else ""
+        step_case = case.step_case(step.build(turns), step.expect, endpoint, step.method)
         outcome, sent = sender.send(step_case, step.name, number)
-        if _refused(outcome) and wire is not None:
+        if _refused(outcome) and wire is not None and step.path is None:
             outcome, sent, turns, extra = _why_refused(sender, case, step, number, turns, request, message, wire,
-                                                       previous_case.stream, outcome, sent)
+                                                       previous_case.stream, outcome, sent, rule)
             findings += extra
-        step_case = case.step_case(sent, step.expect)
+        step_case = case.step_case(sent, step.expect, endpoint, step.method)
         verdict, reason, found = judge(step_case, outcome, sent, step.expect, settings.checks)
         findings += [replace(f, step=number) for f in found]
         if _refused(outcome) and verdict is not Verdict.ERROR:  # a 4xx: the server said no to the conversation
@@ -111,14 +121,14 @@ def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expe
 
 
 def _cannot_go_on(verdict: Verdict, reason: str, outcome: SurfaceOutcome, next_name: str, number: int,
-                  name: str) -> tuple[Verdict, str] | None:
+                  name: str, rule: ModuleType) -> tuple[Verdict, str] | None:
     """Why the conversation stops before its next step, or None when it goes on."""
     if verdict in (Verdict.ERROR, Verdict.NOT_RECORDED, Verdict.UNSUPPORTED):
         return verdict, f"step {number} ({name}): {reason}"
     if outcome.message is None:
         why = reason if verdict is Verdict.FAIL and reason else "the client returned no assistant message to go on with"
         return Verdict.FAIL, f"step {number} ({name}): {why}"
-    if "tool" in next_name and not (outcome.message.get("tool_calls") or []):
+    if "tool" in next_name and not rule.calls(outcome.message):
         kept = verdict if verdict in (Verdict.FAIL, Verdict.FLAKY) else Verdict.FAIL
         return kept, f"step {number} ({name}): no tool call came back, so there is no tool result to send"
     return None
@@ -126,7 +136,8 @@ def _cannot_go_on(verdict: Verdict, reason: str, outcome: SurfaceOutcome, next_n
 
 def _why_refused(sender: StepSender, case: Case, step: Any, number: int, turns: list[Turn], request: dict[str, Any],
                  message: dict[str, Any], wire: dict[str, Any], stream: bool, outcome: SurfaceOutcome,
-                 sent: dict[str, Any]) -> tuple[SurfaceOutcome, dict[str, Any], list[Turn], list[Finding]]:
+                 sent: dict[str, Any], rule: ModuleType) -> tuple[SurfaceOutcome, dict[str, Any], list[Turn],
+                                                                   list[Finding]]:
     """The next turn was refused with the portable echo of the client's message: was it the client's reading of
     the answer, or a field of the server's own that the echo left out? Each question is one more request."""
     findings: list[Finding] = []
@@ -137,17 +148,17 @@ def _why_refused(sender: StepSender, case: Case, step: Any, number: int, turns: 
         result, body = sender.send(case.step_case(step.build(tried), step.expect), f"{step.name} ({what})", number)
         return result, body, tried
 
-    exchange_reading = portable(wire)
-    if exchange_reading != portable(message):
+    exchange_reading, client_reading = rule.portable(wire), rule.portable(message)
+    if exchange_reading != client_reading:
         retried, body, tried = attempt(exchange_reading, "the exchange's own reading echoed")
         if _accepted(retried):
             findings.append(replace(registered_finding(
-                "flow.echo.client_reading", "/choices/0/message",
+                "flow.echo.client_reading", rule.ROOT,
                 f"the next turn is refused with {label}'s reading of the answer echoed back and accepted with the "
-                f"exchange's own: the client misread the answer ({_difference(exchange_reading, portable(message))})",
-                expected=exchange_reading, seen=portable(message)), step=number))
+                f"exchange's own: the client misread the answer ({_difference(exchange_reading, client_reading)})",
+                expected=exchange_reading, seen=client_reading), step=number))
             return retried, body, tried, findings
-    candidates = extension_pointers(wire)
+    candidates = rule.extension_pointers(wire)
     if not candidates:
         return outcome, sent, turns, findings
     retried, body, tried = attempt(wire, "verbatim message echoed")
@@ -164,10 +175,10 @@ def _why_refused(sender: StepSender, case: Case, step: Any, number: int, turns: 
     fields = [leaf for root in required for leaf in leaves(wire, root)]
     kept = all(_has(message, leaf) and _same(message, wire, leaf) for leaf in fields)
     for leaf in fields[:MAX_NAMED]:
-        findings.append(replace(echo_finding(leaf, kept, label, stream, _seen(wire, leaf)), step=number))
+        findings.append(replace(echo_finding(leaf, kept, label, stream, _seen(wire, leaf), rule.ROOT), step=number))
     if len(fields) > MAX_NAMED or not finished or not required:
         findings.append(replace(unnamed_extensions_finding(len(candidates), len(fields), MAX_NAMED, finished,
-                                                           label), step=number))
+                                                           label, rule.ROOT), step=number))
     return retried, body, tried, findings
 
 

@@ -35,6 +35,9 @@ class Profile:
     # key goes to both.
     embedding_base_url: str = ""
     image_model: str = ""  # the image-generation model (images/generations); without one, the chat model
+    # The model the Responses API cases ask for, where the target serves that API under another name (a gateway's
+    # deployment that bridges it); without one, the chat model.
+    responses_model: str = ""
     docs: str = ""
     description: str = ""
     # How the key travels: "bearer" (Authorization header), "header:NAME" (e.g. header:x-goog-api-key) or

@@ -136,6 +136,53 @@ def _chat(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOut
         outcome.message = _message_of(result)
 
 
+def _dumped(model: Any) -> dict[str, Any] | None:
+    """An SDK model as plain data, its extra fields kept (the SDK's models keep what they do not know)."""
+    dumped = model.model_dump(mode="json") if hasattr(model, "model_dump") else None
+    return dumped if isinstance(dumped, dict) else None
+
+
+def _response_read(outcome: SurfaceOutcome, response: Any, returned: str, **more: Any) -> None:
+    outcome.sdk = {"returned": returned, "status": getattr(response, "status", None),
+                   "output_text": (getattr(response, "output_text", "") or "")[:200], **more}
+    outcome.message = _dumped(response)
+
+
+def _response_created(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    if body.get("stream") is not True:
+        _response_read(outcome, client.responses.create(**body), "Response")
+        return
+    # The SDK's stream helper, as its documentation shows it: it folds the events into the final response, and
+    # raises where they do not fold.
+    events = 0
+    with client.responses.stream(**{k: v for k, v in body.items() if k != "stream"}) as stream:
+        for _ in stream:
+            events += 1
+        final = stream.get_final_response()
+    _response_read(outcome, final, "ResponseStream", events=events)
+
+
+def _response_retrieved(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    _response_read(outcome, client.responses.retrieve(params["response_id"]), "Response")
+
+
+def _response_cancelled(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    _response_read(outcome, client.responses.cancel(params["response_id"]), "Response")
+
+
+def _response_deleted(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    client.responses.delete(params["response_id"])  # the SDK returns None: a 2xx is all it reads
+    outcome.sdk = {"returned": "None"}
+    outcome.message = {"id": params["response_id"], "deleted": True}
+
+
+def _input_items(client: openai.OpenAI, params: Params, body: Body, outcome: SurfaceOutcome) -> None:
+    page = client.responses.input_items.list(params["response_id"])
+    items = [_dumped(item) for item in page.data or []]
+    outcome.sdk = {"returned": type(page).__name__, "items": len(items)}
+    outcome.message = {"object": "list", "data": items}
+
+
 # Each operation of conformance.api, as the SDK's documentation calls it: the one table this surface keeps.
 CALLS: dict[str, Callable[[openai.OpenAI, Params, Body, SurfaceOutcome], None]] = {
     "chat.create": _chat,
@@ -149,6 +196,11 @@ CALLS: dict[str, Callable[[openai.OpenAI, Params, Body, SurfaceOutcome], None]] 
     "batches.create": _batch_created,
     "batches.retrieve": _batch_retrieved,
     "batches.cancel": _batch_cancelled,
+    "responses.create": _response_created,
+    "responses.retrieve": _response_retrieved,
+    "responses.delete": _response_deleted,
+    "responses.input_items": _input_items,
+    "responses.cancel": _response_cancelled,
 }
 
 

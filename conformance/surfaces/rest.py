@@ -39,11 +39,14 @@ class RestSurface:
 
 
 def answered_message(outcome: SurfaceOutcome, case: Case) -> dict | None:
-    """What a REST client holds after a 2xx chat answer: the raw JSON message (see flows.raw_json_message)."""
-    from conformance.api.chat.conversation import raw_json_message
+    """What a REST client holds after a 2xx answer in a conversation: the raw JSON its family's conversation rule
+    reads (chat: the message, a stream's deltas joined by hand; Responses: the response object)."""
+    from conformance.api import families
 
+    rule = families.part_of(case.operation.family, "conversation")
     exchange = outcome.exchange
-    if not case.echoes or case.operation.id != "chat.create" or exchange is None or exchange.error or \
+    if not case.echoes or rule is None or exchange is None or exchange.error or \
             not 200 <= (exchange.status or 0) < 300:
         return None  # only a conversation echoes the message; a cut or unjudged answer has none
-    return raw_json_message(exchange.response_body, case.stream)
+    message: dict | None = rule.raw_json_message(exchange.response_body, case.stream)
+    return message

@@ -29,13 +29,14 @@ PROFILE = load_profile("tests/standin/standin.toml")
 def conformant(case_id: str) -> CheckContext:
     case = case_by_id(case_id)
     request = case.request_body(PROFILE)
-    ctx = CheckContext(kind=case.kind, request=request, expect=case.expectations(PROFILE))
+    ctx = CheckContext(kind=case.kind, operation=case.operation.id, request=request,
+                       expect=case.expectations(PROFILE))
     reply = (standin.bad_key_reply() if case.invalid_key or case.no_key
              else standin.answer(case.path(PROFILE), request))
     ctx.status = reply.status
     if reply.events is not None:
-        parsed = parse_stream("".join(f"data: {e}\n\n" for e in reply.events))
-        ctx.chunks, ctx.done = parsed.chunks, parsed.done
+        parsed = parse_stream(standin.sse_text(reply))
+        ctx.chunks, ctx.done, ctx.event_names = parsed.chunks, parsed.done, parsed.event_names
     else:
         ctx.body = reply.body
     return ctx
@@ -353,8 +354,9 @@ def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> No
 
 def test_every_check_has_a_crafted_deviation() -> None:
     from tests.api.test_batches import COVERED_CHECKS  # the Batch API's, on a whole lifecycle against the stand-in
+    from tests.api.test_responses import COVERED_CHECKS as RESPONSES_CHECKS  # the Responses API family's
 
-    covered = {d.check for d in DEVIATIONS} | set(COVERED_CHECKS)
+    covered = {d.check for d in DEVIATIONS} | set(COVERED_CHECKS) | RESPONSES_CHECKS
     missing = sorted({i for i, c in REGISTRY.items() if c.func is not None} - covered)
     assert not missing, f"checks without a deviation test: {missing}"
 

@@ -20,7 +20,7 @@ def test_every_case_names_one_operation() -> None:
 
 
 def test_each_surface_table_calls_every_operation_and_nothing_else() -> None:
-    node_calls = set(re.findall(r'^  "([a-z]+\.[a-z]+)": async', NODE_PROGRAM.read_text(encoding="utf-8"), re.M))
+    node_calls = set(re.findall(r'^  "([a-z_]+\.[a-z_]+)": async', NODE_PROGRAM.read_text(encoding="utf-8"), re.M))
     assert set(PYTHON_CALLS) == set(OPERATIONS)
     assert node_calls == set(OPERATIONS)
 

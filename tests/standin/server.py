@@ -35,10 +35,11 @@ class Reply:
 
     def __init__(self, status: int = 200, body: Any = None, *, events: list[str] | None = None,
                  headers: dict[str, str] | None = None, raw: bytes | None = None, stall_s: float = 0.0,
-                 cut_at: int | None = None) -> None:
+                 cut_at: int | None = None, named: bool = False) -> None:
         self.status = status
         self.body = body
         self.events = events
+        self.named = named  # each event goes out with an ``event:`` field naming its type (the Responses API's)
         self.headers = headers or {}
         self.raw = raw
         self.stall_s = stall_s
@@ -225,6 +226,11 @@ def answer(path: str, request: dict[str, Any]) -> Reply:
         return chat_reply(request)
     if path.endswith("/embeddings") or path == "embeddings":
         return embeddings_reply(request)
+    if path.split("?")[0].endswith("/responses") or path == "responses":
+        from tests.standin.responses import ResponsesService
+
+        status, answered, streamed = ResponsesService().create(request)  # nothing stored: a fresh one each time
+        return Reply(status, events=answered, named=True) if streamed else Reply(status, answered)
     if path.endswith("images/generations"):
         from conformance.catalogue.cases import tiny_png_data_url
 
@@ -236,6 +242,18 @@ def answer(path: str, request: dict[str, Any]) -> Reply:
     return _error(404, "Unknown path", "invalid_request_error", None)
 
 
+def sse_text(reply: Reply) -> str:
+    """The reply's events as an event stream: data lines, each named by its type when the reply says so."""
+    def name(event: str) -> str:
+        try:
+            kind = json.loads(event).get("type") if reply.named else None
+        except (ValueError, AttributeError):
+            kind = None
+        return f"event: {kind}\n" if isinstance(kind, str) else ""
+
+    return "".join(f"{name(e)}data: {e}\n\n" for e in reply.events or [])
+
+
 def bad_key_reply() -> Reply:
     return _error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
 
@@ -245,10 +263,12 @@ class StandinServer:
 
     def __init__(self, api_key: str, *, echo_key_in_errors: bool = False) -> None:
         from tests.standin.batches import BatchService
+        from tests.standin.responses import ResponsesService
 
         self.api_key = api_key
         self.echo_key_in_errors = echo_key_in_errors
         self.batch_api = BatchService()
+        self.responses_api = ResponsesService()
         self.mutations: list[Mutation] = []
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -278,6 +298,10 @@ class StandinServer:
                                                                request)
             reply = Reply(status, raw=body.encode(), headers={"content-type": content_type}) if isinstance(body, str) \
                 else Reply(status, body)
+        elif self.responses_api.handles(path):
+            status, answered, streamed = self.responses_api.answer(method or ("POST" if request else "GET"), path,
+                                                                   request)
+            reply = Reply(status, events=answered, named=True) if streamed else Reply(status, answered)
         else:
             reply = answer(path, request)
         for mutation in self.mutations:
@@ -326,7 +350,7 @@ class StandinServer:
                     payload = reply.raw
                     content_type = reply.headers.get("content-type", "application/json")
                 elif reply.events is not None:
-                    payload = "".join(f"data: {e}\n\n" for e in reply.events).encode()
+                    payload = sse_text(reply).encode()
                     content_type = "text/event-stream"
                 else:
                     payload = json.dumps(reply.body).encode()

@@ -4,6 +4,7 @@ from conformance.api.operation import Answer, Operation
 
 OPERATIONS = (
     Operation("chat.create", "POST", "chat/completions", answer="chat.completion", streamed="stream",
+              events="chat.completion.chunk",
               sdk_required=("model", "messages"), section="OpenAI API reference, Chat: create chat completion"),
 )
 

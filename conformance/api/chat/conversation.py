@@ -40,6 +40,15 @@ MAX_NARROWING_REQUESTS = 48
 MAX_NAMED = 8
 
 
+ROOT = "/choices/0/message"  # where the echoed message sits in the answer: findings about it point there
+
+
+def calls(message: dict[str, Any]) -> list[Any]:
+    """The tool calls the assistant message made."""
+    found = message.get("tool_calls")
+    return found if isinstance(found, list) else []
+
+
 def portable(message: dict[str, Any]) -> dict[str, Any]:
     """The message rebuilt from OpenAI's own fields: role, content, tool calls (id, type, function name and
     arguments), refusal when there is one. What a portable client, an agent framework or a message store sends."""
@@ -240,11 +249,15 @@ class Turn:
 
 @dataclass(frozen=True)
 class Step:
-    """A follow-up request of a flow case: ``build(previous turns)`` returns its body (the model already set)."""
+    """A follow-up request of a flow case: ``build(previous turns)`` returns its body (the model already set).
+    ``path``, when given, names another operation than the case's (a stored answer read back, deleted...): the
+    filled path from the previous turns, with ``method`` where the path alone names no single operation."""
 
     name: str
     build: Callable[[list[Turn]], dict[str, Any]]
     expect: dict[str, Any] = field(default_factory=dict)
+    path: Callable[[list[Turn]], str] | None = None
+    method: str = ""
 
 
 def continue_with_tool_results(turns: list[Turn]) -> dict[str, Any]:
@@ -268,7 +281,8 @@ def continue_chat(question: str) -> Callable[[list[Turn]], dict[str, Any]]:
     return build
 
 
-def unnamed_extensions_finding(candidates: int, named: int, shown: int, finished: bool, surface_label: str) -> Finding:
+def unnamed_extensions_finding(candidates: int, named: int, shown: int, finished: bool, surface_label: str,
+                               root: str = ROOT) -> Finding:
     """The verbatim message is accepted and the portable echo refused, and not every field it needs is named: too
     many, the narrowing's request budget spent, or no single field needed on its own (either of two will do)."""
     if not finished:
@@ -277,7 +291,7 @@ def unnamed_extensions_finding(candidates: int, named: int, shown: int, finished
         why = f"{named} fields are needed; the first {shown} are named in findings of their own"
     else:
         why = "no single one of them is needed on its own (the server takes any of several)"
-    return Finding("flow.echo.extension_required", "/choices/0/message",
+    return Finding("flow.echo.extension_required", root,
                    f"the next turn is refused unless the assistant message carries fields of the server's own "
                    f"({candidates} candidate(s) that are not OpenAI fields; {why}): every client that rebuilds "
                    f"messages from OpenAI's fields breaks ({surface_label})", Severity.FAILURE,
@@ -285,7 +299,8 @@ def unnamed_extensions_finding(candidates: int, named: int, shown: int, finished
                    seen=f"{candidates} field(s) of the server's own")
 
 
-def echo_finding(pointer: str, client_kept: bool, surface_label: str, stream: bool, seen: Any) -> Finding:
+def echo_finding(pointer: str, client_kept: bool, surface_label: str, stream: bool, seen: Any,
+                 root: str = ROOT) -> Finding:
     """A FAIL naming one field of the server's own (``pointer`` into the assistant message) without which the next
     turn is refused; ``seen`` is the value the server sent there."""
     kept = (f"{surface_label} kept it, so its own message object works" if client_kept
@@ -294,7 +309,7 @@ def echo_finding(pointer: str, client_kept: bool, surface_label: str, stream: bo
     message = (f"the next turn is refused unless the assistant message carries {pointer}, which is not an OpenAI "
                "field: every client that rebuilds messages from OpenAI's fields (agent frameworks, message stores) "
                f"breaks{accumulators} ({kept})")
-    return Finding("flow.echo.extension_required", f"/choices/0/message{pointer}", message, Severity.FAILURE,
+    return Finding("flow.echo.extension_required", f"{root}{pointer}", message, Severity.FAILURE,
                    expected="the portable echo (OpenAI's message fields) is accepted", seen=seen)
 
 

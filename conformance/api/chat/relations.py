@@ -167,7 +167,7 @@ def json_strict(ctx: CheckContext) -> Iterator[Finding]:
                           event=number)
 
 
-_REASONING_BLOCK = re.compile(r"^\s*<(think|thinking|thought|reasoning)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+REASONING_BLOCK = re.compile(r"^\s*<(think|thinking|thought|reasoning)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 
 
 def _texts(ctx: CheckContext) -> list[tuple[str, int | None, Any]]:
@@ -190,7 +190,7 @@ def reasoning_in_content(ctx: CheckContext) -> Iterator[Finding]:
     """The answer's text is the answer: a reasoning block inside `content` (`<think>...</think>`, `<thought>`,
     `<thinking>`) is shown by every OpenAI client to the user as if it were the answer."""
     for pointer, event, text in _texts(ctx):
-        match = _REASONING_BLOCK.match(text) if isinstance(text, str) else None
+        match = REASONING_BLOCK.match(text) if isinstance(text, str) else None
         if match:
             yield finding("reasoning.in_content", pointer, f"the text opens with the model's reasoning in a "
                           f"<{match.group(1)}> block ({len(match.group(2))} characters) before the answer",
@@ -199,7 +199,7 @@ def reasoning_in_content(ctx: CheckContext) -> Iterator[Finding]:
             continue
         # The opening tag was part of the prompt (a chat template that starts the turn with <think>), so only the
         # reasoning and its closing tag reach the content: the same leak, without its first line.
-        closing = _REASONING_CLOSE.search(text) if isinstance(text, str) else None
+        closing = REASONING_CLOSE.search(text) if isinstance(text, str) else None
         if closing and not re.search(f"<{closing.group(1)}>", text[:closing.start()], re.IGNORECASE):
             yield finding("reasoning.in_content", pointer, f"the text holds the model's reasoning up to a closing "
                           f"</{closing.group(1)}> tag ({closing.start()} characters) before the answer",
@@ -207,11 +207,11 @@ def reasoning_in_content(ctx: CheckContext) -> Iterator[Finding]:
                           seen=f"...</{closing.group(1)}>", event=event)
 
 
-_REASONING_CLOSE = re.compile(r"</(think|thinking|thought|reasoning)>", re.IGNORECASE)
+REASONING_CLOSE = re.compile(r"</(think|thinking|thought|reasoning)>", re.IGNORECASE)
 # How chat templates spell a tool call in text, when a server's tool parser did not turn it into `tool_calls`:
 # Hermes/Qwen <tool_call>, Llama 3 <|python_tag|>, Mistral [TOOL_CALLS], Llama 3.1's <function=...>, DeepSeek's
 # tool-call tokens, Phi/Granite <|tool_call|>, functools[...] and a bare <tools> block.
-_TOOL_MARKUP = re.compile(r"<tool_call>|<\|python_tag\|>|\[TOOL_CALLS\]|<function=[\w.-]+>|<｜tool▁calls▁begin｜>|"
+TOOL_MARKUP = re.compile(r"<tool_call>|<\|python_tag\|>|\[TOOL_CALLS\]|<function=[\w.-]+>|<｜tool▁calls▁begin｜>|"
                           r"<\|tool_call\|>|<\|tool_calls\|>|functools\[|<tools>\s*[\[{]")
 
 
@@ -225,7 +225,7 @@ def tool_call_in_content(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.request is not None and not ctx.request.get("tools"):
         return
     for pointer, event, text in _texts(ctx):
-        match = _TOOL_MARKUP.search(text) if isinstance(text, str) else None
+        match = TOOL_MARKUP.search(text) if isinstance(text, str) else None
         if match:
             yield finding("tools.call.in_content", pointer, f"the text holds a tool call written as template "
                           f"markup ({match.group(0)!r}), which no client runs", expected="the call in tool_calls",

@@ -16,6 +16,10 @@ function choicesOf(completion) {
 }
 
 const made = (type, object) => ({ type, id: object.id ?? null, status: object.status ?? null });
+// What an application reads of a response, and the response itself (a conversation continues from it).
+const responseRead = (type, response, more = {}) => ({
+  type, status: response?.status ?? null, output_text: String(response?.output_text ?? "").slice(0, 200), ...more,
+  message: response ?? null });
 
 // Each operation of conformance.api (its id, the job's "operation"), as the SDK's documentation calls it, and what
 // an application reads of the result: the one table this surface keeps. Path parameters arrive as the ids
@@ -68,6 +72,30 @@ const CALLS = {
   "batches.create": async (client, job) => made("Batch", await client.batches.create(job.body)),
   "batches.retrieve": async (client, job) => made("Batch", await client.batches.retrieve(job.params.batch_id)),
   "batches.cancel": async (client, job) => made("Batch", await client.batches.cancel(job.params.batch_id)),
+  "responses.create": async (client, job) => {
+    if (job.body.stream === true) {
+      // The SDK's stream helper: it folds the events into the final response, as applications read it.
+      const { stream: _, ...body } = job.body;
+      const stream = client.responses.stream(body);
+      let events = 0;
+      for await (const _event of stream) events += 1;
+      return responseRead("ResponseStream", await stream.finalResponse(), { events });
+    }
+    return responseRead("Response", await client.responses.create(job.body));
+  },
+  "responses.retrieve": async (client, job) =>
+    responseRead("Response", await client.responses.retrieve(job.params.response_id)),
+  "responses.cancel": async (client, job) =>
+    responseRead("Response", await client.responses.cancel(job.params.response_id)),
+  "responses.delete": async (client, job) => {
+    await client.responses.delete(job.params.response_id);
+    return { type: "void", message: { id: job.params.response_id, deleted: true } };
+  },
+  "responses.input_items": async (client, job) => {
+    const page = await client.responses.inputItems.list(job.params.response_id);
+    return { type: "ResponseItemsPage", items: page.data?.length ?? 0,
+             message: { object: "list", data: page.data ?? [] } };
+  },
 };
 
 async function runJob(job) {
