@@ -4,10 +4,27 @@ A case is data: the request it sends (built from the target's profile), the docu
 from, and what it expects. Adding a case is adding an entry to ``cases.py``; every surface runs every case.
 """
 
-from conformance.catalogue.cases import CASES, FEATURES, case_by_id
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from conformance.catalogue.model import Case
 
+if TYPE_CHECKING:
+    from conformance.catalogue.cases import CASES, FEATURES, case_by_id
+
 __all__ = ["CASES", "FEATURES", "TIERS", "Case", "case_by_id", "select_tier"]
+_FROM_CASES = ("CASES", "FEATURES", "case_by_id")
+
+
+def __getattr__(name: str) -> Any:
+    """The cases come from ``cases`` on first use, not when the package loads: an endpoint family's cases module
+    (conformance/api/<family>/cases.py, which ``cases`` gathers) imports this package's ``model`` and ``media``."""
+    if name in _FROM_CASES:
+        from conformance.catalogue import cases
+
+        return getattr(cases, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 TIERS = ("core", "full")
 

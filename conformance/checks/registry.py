@@ -190,10 +190,25 @@ def behaviour_expectations(request: dict[str, Any], expect: Expectations,
             and c.applies(request, expect)]
 
 
+# The order checks run in, and so the order of findings in every report: the check modules in this order, then
+# any other (a family added since) by module name; within a module, the order its checks are defined in. Fixed
+# here, so that it does not depend on which module a process happened to import first.
+MODULE_ORDER = ("conformance.api.batches.checks", "conformance.api.chat.checks", "conformance.api.chat.relations",
+                "conformance.api.chat.stream_checks", "conformance.api.chat.tools",
+                "conformance.api.embeddings.checks", "conformance.api.images.checks", "conformance.api.models.checks",
+                "conformance.checks.agreement", "conformance.checks.declared", "conformance.checks.error_bodies",
+                "conformance.checks.http")
+
+
+def _rank(registered: Check) -> tuple[int, int, str]:
+    module = registered.func.__module__ if registered.func is not None else ""
+    return (0, MODULE_ORDER.index(module), "") if module in MODULE_ORDER else (1, 0, module)
+
+
 def checks_for(kind: str, *, with_request: bool, selection: Selection | None = None) -> list[Check]:
     chosen = selection or ALL_CHECKS
-    return [c for c in REGISTRY.values() if kind in c.kinds and (with_request or not c.needs_request)
-            and c.func is not None and chosen.selected(c.id)]
+    return [c for c in sorted(REGISTRY.values(), key=_rank) if kind in c.kinds
+            and (with_request or not c.needs_request) and c.func is not None and chosen.selected(c.id)]
 
 
 @dataclass(frozen=True)
