@@ -106,8 +106,10 @@ def detect_kind(document: Any, request: dict[str, Any] | None = None) -> str:
             return "models"
         if not items:
             return _requested_kind(request) or ("models" if document.get("object") == "list" else "images")
-    if any(key in document for key in ERROR_KEYS):
-        return "error"
+    if isinstance(document.get("output"), list) and ("created_at" in document or "status" in document):
+        return "response"  # a response object that names no object (or a wrong one): told by its output items
+    if any(document.get(key) not in (None, "", [], {}) for key in ERROR_KEYS):
+        return "error"  # (a response object's "error": null is no error)
     return _requested_kind(request) or "chat.completion"
 
 

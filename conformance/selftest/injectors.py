@@ -777,3 +777,167 @@ def images_not_an_image(sample: Sample) -> bool:
     for item in items:
         item["b64_json"] = "bm90IGFuIGltYWdl"
     return bool(items)
+
+
+# --- The Responses API ------------------------------------------------------------------------------------------
+RESPONSES_STREAMING = "https://platform.openai.com/docs/api-reference/responses-streaming"
+
+
+def outputs(sample: Sample) -> list[dict[str, Any]]:
+    """The response's output items (a body's; in a stream, each lifecycle event's response is edited elsewhere)."""
+    output = sample.body.get("output") if isinstance(sample.body, dict) else None
+    return [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
+
+
+def terminal_response(chunks: list[Any]) -> dict[str, Any] | None:
+    for chunk in reversed(chunks):
+        if isinstance(chunk, dict) and chunk.get("type") in ("response.completed", "response.incomplete",
+                                                              "response.failed"):
+            return chunk["response"] if isinstance(chunk.get("response"), dict) else None
+    return None
+
+
+@injector("responses.usage.total_off", "response", expect=("responses.usage.total",), source=OPENAI_CONTRACT)
+def responses_usage_total_off(sample: Sample) -> bool:
+    """`usage.total_tokens` is not input_tokens + output_tokens."""
+    usage = sample.body.get("usage") if isinstance(sample.body, dict) else None
+    if not isinstance(usage, dict) or not isinstance(usage.get("total_tokens"), int):
+        return False
+    usage["total_tokens"] += 7
+    return True
+
+
+@injector("responses.incomplete.no_details", "response", expect=("responses.status.details",),
+          source=OPENAI_CONTRACT)
+def responses_incomplete_no_details(sample: Sample) -> bool:
+    """The response says it is incomplete and not why."""
+    if not isinstance(sample.body, dict) or sample.body.get("status") != "completed":
+        return False
+    sample.body.update(status="incomplete", incomplete_details=None)
+    return True
+
+
+@injector("responses.output_text.think", "response", expect=("responses.output_text.reasoning",),
+          source="https://platform.openai.com/docs/guides/reasoning")
+def responses_output_text_think(sample: Sample) -> bool:
+    """The message's text opens with the model's reasoning in a <think> block."""
+    parts = [p for item in outputs(sample) if item.get("type") == "message" for p in item.get("content") or []
+             if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    for part in parts:
+        part["text"] = "<think>The user wants a short answer.</think>" + part["text"]
+    return bool(parts)
+
+
+@injector("responses.required.no_call", "response", expect=("responses.tool_choice.honoured",),
+          source=OPENAI_CONTRACT)
+def responses_required_no_call(sample: Sample) -> bool:
+    """Under tool_choice required, the response makes no function call."""
+    if sample.request.get("tool_choice") != "required" or not isinstance(sample.body, dict):
+        return False
+    kept = [item for item in outputs(sample) if item.get("type") != "function_call"]
+    if len(kept) == len(outputs(sample)):
+        return False
+    text = {"type": "output_text", "text": "Sunny.", "annotations": [], "logprobs": []}
+    sample.body["output"] = [*kept, {"type": "message", "id": "msg_injected", "role": "assistant",
+                                     "status": "completed", "content": [text]}]
+    return True
+
+
+@injector("responses.stream.sequence_gap", "responses.stream", expect=("responses.stream.sequence",),
+          source=RESPONSES_STREAMING)
+def responses_stream_sequence_gap(sample: Sample) -> bool:
+    """The events' sequence numbers skip one in the middle."""
+    def edit(chunks: list[Any]) -> bool:
+        numbered = [c for c in chunks if isinstance(c, dict) and isinstance(c.get("sequence_number"), int)]
+        for chunk in numbered[len(numbered) // 2:]:
+            chunk["sequence_number"] += 1
+        return len(numbered) > 2
+    return edit_chunks(sample, edit)
+
+
+@injector("responses.stream.terminal_missing", "responses.stream", expect=("responses.stream.terminal",),
+          source=RESPONSES_STREAMING)
+def responses_stream_terminal_missing(sample: Sample) -> bool:
+    """The stream ends without its terminal event."""
+    def edit(chunks: list[Any]) -> bool:
+        if terminal_response(chunks) is None:
+            return False
+        while chunks and isinstance(chunks[-1], dict) and chunks[-1].get("type") != "response.completed" and \
+                chunks[-1].get("type") not in ("response.incomplete", "response.failed"):
+            chunks.pop()
+        chunks.pop()
+        return bool(chunks)
+    return edit_chunks(sample, edit)
+
+
+@injector("responses.stream.done_sentinel", "responses.stream", expect=("responses.stream.done_sentinel",),
+          source=RESPONSES_STREAMING)
+def responses_stream_done_sentinel(sample: Sample) -> bool:
+    """The stream ends with the chat stream's `data: [DONE]`."""
+    if sample.done or not sample.events:
+        return False
+    sample.done = True
+    return True
+
+
+@injector("responses.stream.unnamed", "responses.stream", expect=("responses.stream.event_name",),
+          source=RESPONSES_STREAMING)
+def responses_stream_unnamed(sample: Sample) -> bool:
+    """The events carry no SSE `event:` name."""
+    if not sample.names:
+        return False
+    sample.names = []
+    return True
+
+
+@injector("responses.stream.chat_chunk", "responses.stream", expect=("responses.stream.chat_chunk",),
+          source=RESPONSES_STREAMING)
+def responses_stream_chat_chunk(sample: Sample) -> bool:
+    """A chat completion chunk sits among the Responses events."""
+    def edit(chunks: list[Any]) -> bool:
+        chunks.insert(len(chunks) // 2, {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 1,
+                                         "model": "m", "choices": [{"index": 0, "delta": {"content": "x"},
+                                                                    "finish_reason": None}]})
+        return True
+    return edit_chunks(sample, edit)
+
+
+@injector("responses.stream.done_text_differs", "responses.stream", expect=("responses.stream.text",),
+          source=RESPONSES_STREAMING)
+def responses_stream_done_text_differs(sample: Sample) -> bool:
+    """The `output_text.done` text is not what the deltas added up to."""
+    def edit(chunks: list[Any]) -> bool:
+        done = [c for c in chunks if isinstance(c, dict) and c.get("type") == "response.output_text.done"
+                and isinstance(c.get("text"), str)]
+        for chunk in done:
+            chunk["text"] += " (edited)"
+        return bool(done) and any(isinstance(c, dict) and c.get("type") == "response.output_text.delta"
+                                  for c in chunks)
+    return edit_chunks(sample, edit)
+
+
+@injector("responses.stream.item_id_differs", "responses.stream", expect=("responses.stream.items",),
+          source=RESPONSES_STREAMING)
+def responses_stream_item_id_differs(sample: Sample) -> bool:
+    """A delta names another item id than the item added at its output index."""
+    def edit(chunks: list[Any]) -> bool:
+        deltas = [c for c in chunks if isinstance(c, dict) and str(c.get("type", "")).endswith(".delta")
+                  and isinstance(c.get("item_id"), str)]
+        for chunk in deltas[:1]:
+            chunk["item_id"] += "_other"
+        return bool(deltas)
+    return edit_chunks(sample, edit)
+
+
+@injector("responses.stream.final_usage_off", "responses.stream", expect=("responses.usage.total",),
+          source=OPENAI_CONTRACT)
+def responses_stream_final_usage_off(sample: Sample) -> bool:
+    """The terminal response's `usage.total_tokens` is not input_tokens + output_tokens."""
+    def edit(chunks: list[Any]) -> bool:
+        response = terminal_response(chunks)
+        usage = response.get("usage") if response else None
+        if not isinstance(usage, dict) or not isinstance(usage.get("total_tokens"), int):
+            return False
+        usage["total_tokens"] += 7
+        return True
+    return edit_chunks(sample, edit)

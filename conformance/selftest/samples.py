@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from conformance.api import is_stream
 from conformance.catalogue import case_by_id
 from conformance.judge.analysis import judge
 from conformance.model.errors import UsageError
@@ -26,31 +27,36 @@ from conformance.wire.sse import parse_stream, serialise
 class Sample:
     name: str  # "<target>/<surface>/<case>"
     case: str
-    kind: str  # chat.completion | stream | embeddings | error
+    kind: str  # chat.completion | stream | embeddings | error | response | responses.stream | ...
     request: dict[str, Any]
     status: int
     content_type: str
     body: Any = None
     events: list[str] = field(default_factory=list)
+    names: list[str | None] = field(default_factory=list)  # each event's SSE name (the Responses API names them)
     done: bool = True
     expect: Expectations = field(default_factory=Expectations)
 
     def copy(self) -> Sample:
         return replace(self, request=copy.deepcopy(self.request), body=copy.deepcopy(self.body),
-                       events=list(self.events), expect=self.expect)
+                       events=list(self.events), names=list(self.names), expect=self.expect)
 
     @property
     def chunks(self) -> list[Any]:
         return parse_stream(self.stream_text()).chunks
 
     def set_chunks(self, chunks: list[Any]) -> None:
+        """The events replaced; a named stream's events keep being named by their type."""
         self.events = [json.dumps(c) for c in chunks]
+        if self.names:
+            self.names = [c.get("type") if isinstance(c, dict) and isinstance(c.get("type"), str) else None
+                          for c in chunks]
 
     def stream_text(self) -> str:
-        return serialise(self.events + (["[DONE]"] if self.done else []))
+        return serialise(self.events + (["[DONE]"] if self.done else []), names=self.names or None)
 
     def response_text(self) -> str:
-        if self.kind == "stream":
+        if is_stream(self.kind):
             return self.stream_text()
         return "" if self.body is NOT_JSON else json.dumps(self.body)
 
@@ -112,9 +118,11 @@ def sample_from_cassette(path: Path, root: Path) -> Sample | None:
     sample = Sample(name=str(path.relative_to(root).with_suffix("")), case=case.id, kind=kind, request=request,
                     status=status, content_type=headers.get("content-type", ""),
                     expect=replace(case.expect, status=tuple(case.expect_error)) if case.expect_error else case.expect)
-    if kind == "stream":
+    if is_stream(kind):
         parsed = parse_stream(text)
         sample.events, sample.done = [json.dumps(c) for c in parsed.chunks], parsed.done
+        if any(name is not None for name in parsed.event_names):
+            sample.names = list(parsed.event_names)
     else:
         try:
             sample.body = json.loads(text)

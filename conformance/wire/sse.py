@@ -226,10 +226,14 @@ def depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def serialise(events: list[str], *, newline: str = "\n") -> str:
-    """Frame data payloads as an event stream (used by stand-in servers and property tests)."""
+def serialise(events: list[str], *, newline: str = "\n", names: list[str | None] | None = None) -> str:
+    """Frame data payloads as an event stream (used by stand-in servers, property tests and the self-test), each
+    with its ``event:`` name where ``names`` gives one."""
     out: list[str] = []
-    for data in events:
+    for number, data in enumerate(events):
+        name = names[number] if names is not None and number < len(names) else None
+        if name is not None:
+            out.append(f"event: {name}")
         out.extend(f"data: {line}" for line in data.split("\n"))
         out.append("")
     return newline.join(out) + newline if out else ""

@@ -9,37 +9,17 @@ import base64
 import copy
 import json
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from conformance.catalogue import CASES, case_by_id
+from conformance.catalogue import CASES
 from conformance.catalogue.cases import tiny_png_data_url
 from conformance.checks import REGISTRY, CheckContext, run_checks
 from conformance.model.findings import Severity
-from conformance.run.profiles import load_profile
-from conformance.wire.sse import parse_stream
-from tests.standin import server as standin
-
-PROFILE = load_profile("tests/standin/standin.toml")
-
-
-def conformant(case_id: str) -> CheckContext:
-    case = case_by_id(case_id)
-    request = case.request_body(PROFILE)
-    ctx = CheckContext(kind=case.kind, operation=case.operation.id, request=request,
-                       expect=case.expectations(PROFILE))
-    reply = (standin.bad_key_reply() if case.invalid_key or case.no_key
-             else standin.answer(case.path(PROFILE), request))
-    ctx.status = reply.status
-    if reply.events is not None:
-        parsed = parse_stream(standin.sse_text(reply))
-        ctx.chunks, ctx.done, ctx.event_names = parsed.chunks, parsed.done, parsed.event_names
-    else:
-        ctx.body = reply.body
-    return ctx
+from tests.api.crafted import DELETE, Deviation, body, chunk, conformant, fn
+from tests.api.test_responses import COVERED_CHECKS as RESPONSES_CHECKS
+from tests.api.test_responses import DEVIATIONS as RESPONSES_DEVIATIONS
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.is_batch],
@@ -47,50 +27,6 @@ def conformant(case_id: str) -> CheckContext:
 def test_conformant_answer_has_no_finding(case: Any) -> None:
     """(A Batch API lifecycle is several answers: tests/api/test_batches.py holds its whole run to PASS.)"""
     assert run_checks(conformant(case.id)) == []
-
-
-@dataclass
-class Deviation:
-    check: str
-    case: str
-    mutate: Callable[[CheckContext], None]
-    pointer: str
-    event: int | None = None
-
-
-def body(path: str, value: Any) -> Callable[[CheckContext], None]:
-    def apply(ctx: CheckContext) -> None:
-        node = ctx.body
-        parts = path.strip("/").split("/")
-        for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if value is DELETE:
-            del node[parts[-1]]
-        elif isinstance(node, list):
-            node[int(parts[-1])] = value
-        else:
-            node[parts[-1]] = value
-
-    return apply
-
-
-def chunk(number: int, path: str, value: Any) -> Callable[[CheckContext], None]:
-    def apply(ctx: CheckContext) -> None:
-        saved, ctx.body = ctx.body, ctx.chunks[number]
-        body(path, value)(ctx)
-        ctx.body = saved
-
-    return apply
-
-
-DELETE = object()
-
-
-def fn(action: Callable[[CheckContext], Any]) -> Callable[[CheckContext], None]:
-    def apply(ctx: CheckContext) -> None:
-        action(ctx)
-
-    return apply
 
 
 def b64(values: list[float]) -> str:
@@ -344,7 +280,8 @@ def case_tool_calls(case_id: str) -> list[Any]:
     return copy.deepcopy(conformant(case_id).body["choices"][0]["message"]["tool_calls"])
 
 
-@pytest.mark.parametrize("deviation", DEVIATIONS, ids=[f"{d.check}@{d.case}" for d in DEVIATIONS])
+@pytest.mark.parametrize("deviation", DEVIATIONS + RESPONSES_DEVIATIONS,
+                         ids=[f"{d.check}@{d.case}" for d in DEVIATIONS + RESPONSES_DEVIATIONS])
 def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> None:
     ctx = conformant(deviation.case)
     deviation.mutate(ctx)
@@ -354,7 +291,6 @@ def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> No
 
 def test_every_check_has_a_crafted_deviation() -> None:
     from tests.api.test_batches import COVERED_CHECKS  # the Batch API's, on a whole lifecycle against the stand-in
-    from tests.api.test_responses import COVERED_CHECKS as RESPONSES_CHECKS  # the Responses API family's
 
     covered = {d.check for d in DEVIATIONS} | set(COVERED_CHECKS) | RESPONSES_CHECKS
     missing = sorted({i for i, c in REGISTRY.items() if c.func is not None} - covered)
@@ -431,8 +367,8 @@ def test_broken_streamed_arguments_point_at_the_delta_that_broke_them() -> None:
 
 def test_stream_pointers_use_array_positions_not_index_values() -> None:
     ctx = conformant("stream.basic")
-    for chunk in ctx.chunks:
-        for choice in chunk["choices"]:
+    for event in ctx.chunks:
+        for choice in event["choices"]:
             choice["index"] = 3  # one choice, at position 0, numbered 3
     ctx.chunks[2]["choices"][0]["delta"]["role"] = "assistant"
     pointers = {(f.check, f.pointer) for f in run_checks(ctx)}
@@ -441,8 +377,8 @@ def test_stream_pointers_use_array_positions_not_index_values() -> None:
 
 def test_a_finding_repeated_on_many_chunks_is_one_finding_naming_them() -> None:
     ctx = conformant("stream.basic")
-    for chunk in ctx.chunks[1:]:
-        chunk["id"] = "chatcmpl-other"
+    for event in ctx.chunks[1:]:
+        event["id"] = "chatcmpl-other"
     found = [f for f in run_checks(ctx) if f.check == "stream.id.consistent"]
     total = len(ctx.chunks)
     assert len(found) == 1 and found[0].event == 1

@@ -1,6 +1,6 @@
 """The Responses API family: each check's crafted deviation (a conformant stand-in answer broken in one place, the
-finding expected at its pointer and event), OpenAI's own recorded Responses answers judged clean, and the family's
-cases against the SYNTHETIC stand-in."""
+finding expected at its pointer and event; tests/api/test_checks.py runs them with the other families'), OpenAI's
+own recorded Responses answers judged clean, and the family's cases against the SYNTHETIC stand-in."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from conformance.checks import CheckContext, run_checks
 from conformance.judge.analysis import decode_answer
 from conformance.judge.validate import validate_text
-from tests.api.test_checks import Deviation, body, chunk, conformant, fn
+from tests.api.crafted import Deviation, body, chunk, conformant, fn
 from tests.conftest import need_reference
 
 
@@ -66,6 +66,8 @@ DEVIATIONS = [
               "/output/0/content/0/text"),
     Deviation("responses.max_output_tokens", "responses.max_output_tokens", body("/usage/output_tokens", 40),
               "/usage/output_tokens"),
+    Deviation("responses.include.logprobs", "responses.include.logprobs",
+              fn(lambda c: _first_text_item(c)["content"][0].update(logprobs=[])), "/output/0/content/0/logprobs"),
     Deviation("stream.requested", "responses.text", fn(lambda c: c.request.update(stream=True)), ""),
     Deviation("stream.requested", "responses.stream", fn(lambda c: c.request.pop("stream")), ""),
     # the stream's order and its statements agreeing with each other
@@ -82,6 +84,19 @@ DEVIATIONS = [
               "", 3),
     Deviation("responses.stream.items", "responses.stream", chunk(5, "/item_id", "msg_other"), "/output_index", 5),
     Deviation("responses.stream.items", "responses.stream", chunk(5, "/output_index", 3), "/output_index", 5),
+    Deviation("responses.stream.items", "responses.stream", chunk(5, "/content_index", 1), "/output_index", 5),
+    Deviation("responses.stream.item_done", "responses.stream",
+              fn(lambda c: c.chunks.pop(11) and None), "/output/0", 11),
+    Deviation("responses.stream.item_done", "responses.function_call.stream",
+              fn(lambda c: c.chunks.pop(5) and None), "/output/0", 6),
+    Deviation("responses.created_at.seconds", "responses.text", body("/created_at", 1_700_000_000_000),
+              "/created_at"),
+    Deviation("responses.created_at.seconds", "responses.stream", chunk(0, "/response/created_at", 1_700_000_000_000),
+              "/response/created_at", 0),
+    Deviation("responses.stream.item_order", "responses.stream",
+              fn(lambda c: [e.update(output_index=1) for e in c.chunks if "output_index" in e]), "/output_index", 2),
+    Deviation("responses.stream.final_output", "responses.function_call.stream",
+              chunk(7, "/response/output/0/call_id", "call_other"), "/response/output/0/call_id", 7),
     Deviation("responses.stream.text", "responses.stream", chunk(9, "/text", "Hello! The sea is blue."),
               "/output/0/content/0", 9),
     Deviation("responses.stream.text", "responses.stream",
@@ -104,14 +119,6 @@ DEVIATIONS = [
               "/response/usage/total_tokens", 12),
 ]
 COVERED_CHECKS = {d.check for d in DEVIATIONS} | {"responses.deleted"}
-
-
-@pytest.mark.parametrize("deviation", DEVIATIONS, ids=[f"{d.check}@{d.case}" for d in DEVIATIONS])
-def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> None:
-    ctx = conformant(deviation.case)
-    deviation.mutate(ctx)
-    found = [(f.check, f.pointer, f.event) for f in run_checks(ctx)]
-    assert (deviation.check, deviation.pointer, deviation.event) in found, found
 
 
 def test_an_unconfirmed_deletion_is_flagged() -> None:
@@ -182,3 +189,99 @@ def test_a_json_response_where_a_stream_was_asked_for_is_judged_as_a_response() 
     judged = decoded.into(CheckContext("responses.stream", operation="responses.create",
                                        request={**ctx.request, "stream": True}))
     assert [f.check for f in run_checks(judged)] == ["stream.requested"]
+
+
+def test_the_proxy_judges_a_responses_exchange_by_its_path_and_request() -> None:
+    """An exchange the proxy relays (POST .../responses, a stream asked for) is judged as the run judges it: as a
+    Responses stream, with the request's obligations (here a required tool call that never came)."""
+    from conformance.judge.validate import judge_exchange
+    from conformance.wire.exchange import Exchange
+    from tests.standin import server as standin
+
+    request = {"model": "standin-chat", "input": "Hi", "stream": True}
+    reply = standin.answer("responses", request)
+    exchange = Exchange("POST", "http://127.0.0.1:9/v1beta/openai/responses", {},
+                        json.dumps({**request, "tools": [{"type": "function", "name": "get_weather"}],
+                                    "tool_choice": "required"}),
+                        200, {"content-type": "text/event-stream"}, standin.sse_text(reply))
+    judged = judge_exchange(exchange)
+    assert judged.kind == "responses.stream"
+    assert [(f.check, f.pointer, f.event) for f in judged.findings] == [
+        ("responses.tool_choice.honoured", "/response/output", 12)]
+
+
+def test_an_item_added_before_the_previous_one_is_done_is_out_of_order() -> None:
+    """Two function calls streamed one inside the other (the second added before the first is done): clients that
+    append items as they come get them out of the response's order."""
+    from tests.standin.responses import build
+
+    request = {"model": "standin-chat", "input": "Use both tools.", "stream": True, "tool_choice": "required",
+               "tools": [{"type": "function", "name": "get_weather"}, {"type": "function", "name": "get_time"}]}
+    status, events = build(request, "resp_1")
+    chunks = [json.loads(e) for e in events]
+    second = next(n for n, c in enumerate(chunks) if c["type"] == "response.output_item.added" and c["output_index"])
+    chunks.insert(3, chunks.pop(second))
+    ctx = CheckContext("responses.stream", chunks=chunks, request=request, operation="responses.create")
+    found = [(f.check, f.event) for f in run_checks(ctx) if f.check.startswith("responses.stream.item")]
+    assert status == 200 and found == [("responses.stream.item_order", 3)]
+
+
+@pytest.mark.parametrize(("name", "text", "check"), [
+    ("an event that is not JSON", "event: response.created\ndata: {\"type\": \"response.cr\n\n", "stream.events.json"),
+    ("a JSON line without data:", '{"type": "response.created", "sequence_number": 0}\n\n', "stream.framing"),
+    ("the server's error event", 'event: error\ndata: {"type": "error", "code": "server_error", "message": "boom", '
+                                 '"param": null, "sequence_number": 2}\n\n', "stream.error_event"),
+    ("no event at all", ": keep-alive\n\n", "stream.chunks.present"),
+])
+def test_a_responses_stream_broken_as_an_event_stream_is_caught_by_validate(name: str, text: str, check: str) -> None:
+    """What goes wrong with the event stream itself (framing, JSON, an error report) is judged on a Responses
+    stream as on a chat one."""
+    opening = conformant("responses.stream").chunks[:2]
+    head = "".join(f"event: {c['type']}\ndata: {json.dumps(c)}\n\n" for c in opening)
+    result = validate_text(head + text if check != "stream.chunks.present" else text, "responses.stream", name,
+                           {"model": "standin-chat", "input": "Hi", "stream": True})
+    assert check in {f.check for f in result.findings}, [(f.check, f.message) for f in result.findings]
+
+
+def _signed_calls(path: str, request: dict[str, Any], reply: Any) -> Any:
+    """A SYNTHETIC server of the kind public reports describe (a signature of the server's own on each call, which
+    it needs back): every function_call item carries ``vendor_signature``; a request that replays a call without it
+    is refused with 400."""
+    from tests.standin.server import Reply
+
+    if not path.split("?")[0].endswith("/responses"):
+        return reply
+    replayed = [i for i in request.get("input") or [] if isinstance(i, dict) and i.get("type") == "function_call"]
+    if any("vendor_signature" not in item for item in replayed):
+        return Reply(400, {"error": {"message": "function_call is missing its vendor_signature", "type":
+                                     "invalid_request_error", "param": "input", "code": None}})
+    if isinstance(reply.body, dict):
+        for item in reply.body.get("output") or []:
+            if item.get("type") == "function_call":
+                item["vendor_signature"] = "c2lnbmVk"
+    return reply
+
+
+def test_a_field_the_server_needs_back_on_replayed_items_is_named_by_the_narrowing(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, canary_key: str) -> None:
+    """The Responses way of continuing statelessly (store: false, the output items replayed as input): a server
+    that refuses the portable items and accepts them verbatim is a FAIL naming the field, on every surface, found by
+    the same narrowing as chat's."""
+    from conformance.cli import main
+    from tests.conftest import run_exit_code
+    from tests.standin.server import running
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STANDIN_KEY", canary_key)
+    with running(canary_key) as server:
+        server.mutations.append(_signed_calls)
+        code = main(["run", "--base-url", server.base_url, "--api-key-env", "STANDIN_KEY", "--name", "s",
+                     "--chat-model", "standin-chat", "--embedding-model", "standin-embed", "--record-mode", "once",
+                     "--catalogue", "full", "-k", "responses.flow.items_replayed", "--gaps", "none"])
+    report = json.loads((tmp_path / "reports" / "s" / "report.json").read_text())
+    assert code == run_exit_code(report)
+    rows = [r for r in report["results"] if r["verdict"] != "NOT RUN"]
+    assert rows and all(r["verdict"] == "FAIL" for r in rows), [(r["surface"], r["verdict"], r["reason"]) for r in rows]
+    for row in rows:
+        named = [(f["check"], f["pointer"]) for f in row["findings"] if f["check"] == "flow.echo.extension_required"]
+        assert named == [("flow.echo.extension_required", "/output/0/vendor_signature")], row["surface"]

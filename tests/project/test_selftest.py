@@ -6,6 +6,7 @@ injector finds something to apply to: streamed tool calls, n=2, include_usage, b
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from conformance.run.profiles import load_profile
 from conformance.selftest.injectors import INJECTORS, OPENAI_CONTRACT
 from conformance.selftest.run import CAUGHT, MISSED, run_selftest
 from conformance.selftest.samples import Sample
+from conformance.wire.sse import parse_stream
 from tests.conftest import REPO
 from tests.standin import server as standin
 
@@ -34,8 +36,10 @@ def standin_samples() -> list[Sample]:
                         request=request, status=reply.status,
                         content_type="text/event-stream" if reply.events else "application/json",
                         expect=case.expectations(PROFILE))
-        if reply.events is not None:
-            sample.events = [e for e in reply.events if e != "[DONE]"]
+        if reply.events is not None:  # as the stand-in frames them: [DONE] for chat's, named events for Responses'
+            parsed = parse_stream(standin.sse_text(reply))
+            sample.events, sample.done = [json.dumps(c) for c in parsed.chunks], parsed.done
+            sample.names = list(parsed.event_names) if reply.named else []
         else:
             sample.body = reply.body
         samples.append(sample)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,8 +102,11 @@ class ResponsesService:
                 return 200, {"object": "list", "data": items, "first_id": items[0]["id"] if items else None,
                              "last_id": items[-1]["id"] if items else None, "has_more": False}, False
             if parts[2:] == ["cancel"]:
-                status, body = _error(400, "Only background responses can be cancelled.", None)
-                return status, body, False
+                if not found.get("background"):
+                    status, body = _error(400, "Only background responses can be cancelled.", None)
+                    return status, body, False
+                found.update(status="cancelled")
+                return 200, found, False
         status, body = _error(404, "Unknown path", None)
         return status, body, False
 
@@ -150,9 +154,17 @@ def build(request: dict[str, Any], response_id: str, history: list[str] | None =
         status, details, made = "incomplete", {"reason": "max_output_tokens"}, limit
         text = "Computing began"
     output: list[dict[str, Any]] = list(calls)
+    include = request.get("include") if isinstance(request.get("include"), list) else []
     if text is not None:
+        logprobs = [{"token": word, "logprob": -0.1, "bytes": list(word.encode()), "top_logprobs": []}
+                    for word in re.findall(r"\S+\s*|\s+", text)] if "message.output_text.logprobs" in include else []
         output.append({"type": "message", "id": f"msg_{response_id}", "role": "assistant", "status": status,
-                       "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+                       "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs}]})
+    if request.get("reasoning") and "reasoning.encrypted_content" in include:
+        output.insert(0, {"type": "reasoning", "id": f"rs_{response_id}", "summary": [],
+                          "encrypted_content": "c3RhbmRpbi1yZWFzb25pbmc="})
+    if request.get("background"):
+        status, output, made = "queued", [], 0
     response = {
         "id": response_id, "object": "response", "created_at": CREATED, "status": status, "error": None,
         "incomplete_details": details, "instructions": request.get("instructions"), "model": CHAT_MODEL,
@@ -161,8 +173,10 @@ def build(request: dict[str, Any], response_id: str, history: list[str] | None =
         "tool_choice": request.get("tool_choice", "auto"), "temperature": temperature, "top_p": 1.0,
         "previous_response_id": request.get("previous_response_id"), "max_output_tokens": limit,
         "store": request.get("store", True), "text": request.get("text") or {"format": {"type": "text"}},
-        "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": made,
-                  "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 9 + made},
+        "background": bool(request.get("background")),
+        "usage": None if status == "queued" else {
+            "input_tokens": 9, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": made,
+            "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 9 + made},
     }
     if not request.get("stream"):
         return 200, response
@@ -178,7 +192,9 @@ def stream_events(response: dict[str, Any]) -> list[str]:
                {"type": "response.in_progress", "response": opening}]
     for index, item in enumerate(response["output"]):
         common = {"output_index": index, "item_id": item["id"]}
-        if item["type"] == "function_call":
+        if item["type"] == "reasoning":
+            events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+        elif item["type"] == "function_call":
             events.append({"type": "response.output_item.added", "output_index": index,
                            "item": {**item, "arguments": "", "status": "in_progress"}})
             half = len(item["arguments"]) // 2

@@ -10,14 +10,14 @@ from conformance.checks.registry import CheckContext, check, finding
 from conformance.model.findings import Finding, Severity
 
 
-@check("stream.events.json", "stream", severity=Severity.FAILURE)
+@check("stream.events.json", "stream", "responses.stream", severity=Severity.FAILURE)
 def events_json(ctx: CheckContext) -> Iterator[Finding]:
     """Every `data:` event before `[DONE]` is one JSON chunk."""
     for number, message in ctx.stream_problems:
         yield finding("stream.events.json", "", message, expected="JSON", seen="not JSON", event=number)
 
 
-@check("stream.error_event", "stream", severity=Severity.FAILURE)
+@check("stream.error_event", "stream", "responses.stream", severity=Severity.FAILURE)
 def error_event(ctx: CheckContext) -> Iterator[Finding]:
     """The stream carries chunks, not an error report (an `event: error` block or an `{"error": ...}` data line);
     in a live run such a stream is an ERROR with the server's message, in `validate` this finding."""
@@ -27,7 +27,7 @@ def error_event(ctx: CheckContext) -> Iterator[Finding]:
                       expected="chunks", seen="error event", event=number)
 
 
-@check("stream.framing", "stream", severity=Severity.FAILURE)
+@check("stream.framing", "stream", "responses.stream", severity=Severity.FAILURE)
 def framing(ctx: CheckContext) -> Iterator[Finding]:
     """Every chunk travels as a `data:` field (WHATWG event-stream; OpenAI API reference, "Streaming"): a JSON line
     without `data:` is ignored by every SSE client, so its content is lost."""
@@ -44,9 +44,9 @@ def done_last(ctx: CheckContext) -> Iterator[Finding]:
                       expected="[DONE] last", seen=f"{ctx.events_after_done} more event(s)", event=len(ctx.chunks))
 
 
-@check("stream.chunks.present", "stream", severity=Severity.FAILURE)
+@check("stream.chunks.present", "stream", "responses.stream", severity=Severity.FAILURE)
 def chunks_present(ctx: CheckContext) -> Iterator[Finding]:
-    """The stream delivers at least one chunk."""
+    """The stream delivers at least one chunk (a Responses stream: one event)."""
     if not ctx.chunks:
         yield finding("stream.chunks.present", "", "the stream delivered no chunk", expected=">= 1", seen=0)
 

@@ -137,6 +137,17 @@ CASES: list[Case] = [
          "call's output (the client keeps the state)", STATE,
          respond(input=WEATHER_QUESTION, tools=[WEATHER], tool_choice="required", store=False),
          steps=(TOOL_RESULT_REPLAYED,), tier="full"),
+    case("flow.reasoning_replayed", "conversation state", "store: false with reasoning and its encrypted content "
+         "included: the reasoning item replayed with the call and its output", STATE,
+         respond(input=WEATHER_QUESTION, tools=[WEATHER], tool_choice="required", store=False,
+                 reasoning={"effort": "low"}, include=["reasoning.encrypted_content"]),
+         steps=(TOOL_RESULT_REPLAYED,), tier="full"),
+    case("include.logprobs", "text", "include message.output_text.logprobs: each text part carries its tokens' "
+         "log probabilities", CREATE, respond(input=SHORT, include=["message.output_text.logprobs"], top_logprobs=2),
+         tier="full"),
+    case("background.cancel", "stored responses", "A background response, then cancelled", f"{REFERENCE}/cancel",
+         respond(input="Write a long essay about the history of computing.", background=True, store=True),
+         steps=(_stored("cancel", "responses.cancel"),), first_step="create", tier="full"),
     case("stored", "stored responses", "A stored response read back, its input items listed, then deleted",
          f"{REFERENCE}/get", respond(input=SHORT, store=True),
          steps=(_stored("retrieve", "responses.retrieve"), _stored("input items", "responses.input_items"),

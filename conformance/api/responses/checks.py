@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from conformance.api.chat.checks import created_findings
 from conformance.api.chat.relations import REASONING_BLOCK, REASONING_CLOSE, TOOL_MARKUP
 from conformance.api.responses.stream import TERMINAL
 from conformance.checks.registry import DEFAULT_SOURCES, CheckContext, check, finding
@@ -81,6 +82,25 @@ def status_details(ctx: CheckContext) -> Iterator[Finding]:
             if isinstance(error, dict) and error:
                 yield finding("responses.status.details", f"{base}/error", "a completed response carries an "
                               "error", expected=None, seen=error, event=event)
+
+
+@check("responses.created_at.seconds", *BOTH,
+       source="OpenAI API reference, the response object: `created_at`, \"Unix timestamp (in seconds) of when this "
+              "Response was created\"")
+def created_at_seconds(ctx: CheckContext) -> Iterator[Finding]:
+    """`created_at` is a Unix time in seconds, not milliseconds (judged on the body, or on the response of the
+    stream's first lifecycle event and its terminal one)."""
+    if ctx.kind == "response":
+        if isinstance(ctx.body, dict):
+            yield from created_findings("responses.created_at.seconds", ctx.body.get("created_at"), "/created_at")
+        return
+    seen: set[Any] = set()
+    for number, event in enumerate(ctx.chunks):
+        response = event.get("response") if isinstance(event, dict) else None
+        value = response.get("created_at") if isinstance(response, dict) else None
+        if value is not None and value not in seen:
+            seen.add(value)
+            yield from created_findings("responses.created_at.seconds", value, "/response/created_at", number)
 
 
 @check("responses.usage.total", *BOTH,
@@ -334,6 +354,25 @@ def max_output_tokens(ctx: CheckContext) -> Iterator[Finding]:
         if is_count(made) and made > limit:
             yield finding("responses.max_output_tokens", f"{base}/usage/output_tokens", f"{made} output tokens "
                           f"where max_output_tokens is {limit}", expected=f"<= {limit}", seen=made, event=event)
+
+
+@check("responses.include.logprobs", *BOTH, needs_request=True,
+       source="OpenAI API reference, create a model response: `include`, \"message.output_text.logprobs: Include "
+              "logprobs with assistant messages\"")
+def include_logprobs(ctx: CheckContext) -> Iterator[Finding]:
+    """`include: ["message.output_text.logprobs"]` gives every non-empty text part its tokens' log probabilities."""
+    include = (ctx.request or {}).get("include")
+    if not isinstance(include, list) or "message.output_text.logprobs" not in include:
+        return
+    for response, base, event in responses_in(ctx):
+        for i, item in items_of(response):
+            content = item.get("content") if item.get("type") == "message" else None
+            for j, part in enumerate(content if isinstance(content, list) else []):
+                if isinstance(part, dict) and part.get("type") == "output_text" and part.get("text") and \
+                        not (isinstance(part.get("logprobs"), list) and part["logprobs"]):
+                    yield finding("responses.include.logprobs", f"{base}/output/{i}/content/{j}/logprobs",
+                                  "logprobs were asked for and the text part carries none",
+                                  expected="one entry per token", seen=part.get("logprobs"), event=event)
 
 
 @check("responses.deleted", "response.deleted", severity=Severity.FAILURE,

@@ -46,6 +46,7 @@ class Item:
     arguments: list[str] = field(default_factory=list)  # function_call_arguments deltas
     arguments_done: str | None = None
     arguments_done_event: int | None = None
+    announced: set[int] = field(default_factory=set)  # content indexes content_part.added announced
 
     @property
     def id(self) -> Any:
@@ -60,6 +61,9 @@ class Folded:
     # item added twice at one index.
     strays: list[tuple[int, str]] = field(default_factory=list)
     terminal: list[int] = field(default_factory=list)  # event numbers of terminal events
+    # (event number, what is out of order): an item added at another index than the next one, or added while the
+    # one before it is still open (OpenAI streams items one after the other, each closed before the next opens).
+    order: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def final(self) -> tuple[int, dict[str, Any]] | None:
@@ -94,6 +98,12 @@ def fold(chunks: list[Any]) -> Folded:
             if index in folded.items:
                 folded.strays.append((number, f"a second item added at output_index {index}"))
                 continue
+            if index != len(folded.items):
+                folded.order.append((number, f"an item added at output_index {index}, where the next index is "
+                                             f"{len(folded.items)}"))
+            open_items = [i for i, known in folded.items.items() if known.done is None]
+            if open_items:
+                folded.order.append((number, f"item {index} added while item {open_items[0]} is not done"))
             folded.items[index] = Item(index, number, item)
             continue
         current = folded.items.get(index)
@@ -105,12 +115,25 @@ def fold(chunks: list[Any]) -> Folded:
             folded.strays.append((number, f"{kind} names item_id {item_id!r}; the item added at output_index "
                                           f"{index} is {current.id!r}"))
             continue
-        _take(current, kind, event, number)
+        _take(current, kind, event, number, folded.strays)
     return folded
 
 
-def _take(item: Item, kind: str, event: dict[str, Any], number: int) -> None:
+# Text events of a message's content parts: each names a part that content_part.added announced first (the SDKs'
+# accumulators index the item's content by it).
+_PART_EVENTS = ("response.output_text.delta", "response.output_text.done", "response.refusal.delta",
+                "response.refusal.done", "response.content_part.done")
+
+
+def _take(item: Item, kind: str, event: dict[str, Any], number: int, strays: list[tuple[int, str]]) -> None:
     content_index = _int(event.get("content_index"))
+    if kind == "response.content_part.added" and content_index is not None:
+        item.announced.add(content_index)
+        return
+    if kind in _PART_EVENTS and content_index is not None and content_index not in item.announced:
+        strays.append((number, f"{kind} names content_index {content_index} of item {item.output_index}, which no "
+                               "content_part.added announced"))
+        return
     if kind == "response.output_item.done":
         item.done = event.get("item") if isinstance(event.get("item"), dict) else {}
         item.done_event = number

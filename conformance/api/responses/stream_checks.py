@@ -111,8 +111,9 @@ def event_name(ctx: CheckContext) -> Iterator[Finding]:
         kind = event.get("type") if isinstance(event, dict) else None
         name = ctx.event_names[number] if number < len(ctx.event_names) else None
         if isinstance(kind, str) and name != kind:
-            yield finding("responses.stream.event_name", "", f"event {number} of type {kind!r} is named {name!r}",
-                          expected=kind, seen=name, event=number)
+            said = f"is named {name!r}" if name is not None else "has no event: field"
+            yield finding("responses.stream.event_name", "", f"event {number} ({kind}) {said}", expected=kind,
+                          seen=name, event=number)
             return
 
 
@@ -125,6 +126,41 @@ def items(ctx: CheckContext) -> Iterator[Finding]:
     for number, problem in _folded(ctx).strays:
         yield finding("responses.stream.items", "/output_index", problem, expected="an item added before, at that "
                       "index, with that id", seen=problem, event=number)
+
+
+@check("responses.stream.item_order", "responses.stream",
+       source=f"{STREAMING}: `output_index`, \"The index of the output item\" in the response's output{RECORDED} "
+              "adds items at 0, 1, 2... and closes each (output_item.done) before the next is added")
+def item_order(ctx: CheckContext) -> Iterator[Finding]:
+    """Items are added at output indexes 0, 1, 2... in order, each closed before the next opens: a client that
+    appends items as they come builds the response's output in its order."""
+    for number, problem in _folded(ctx).order[:1]:
+        yield finding("responses.stream.item_order", "/output_index", problem, expected="the next index, after "
+                      "the previous item is done", seen=problem, event=number)
+
+
+@check("responses.stream.item_done", "responses.stream",
+       source=f"{STREAMING}: `response.output_item.done` (\"an output item is marked done\"), "
+              f"`response.output_text.done`, `response.function_call_arguments.done`{RECORDED} closes every item, "
+              "text part and call this way before response.completed")
+def item_done(ctx: CheckContext) -> Iterator[Finding]:
+    """A completed stream closes what it opened: every item with `output_item.done`, every text part that had
+    deltas with its `.done` event, every call's arguments with `function_call_arguments.done`: clients that build
+    the answer from events take the final value from these."""
+    folded = _folded(ctx)
+    final = folded.final
+    if final is None or ctx.chunks[final[0]].get("type") != "response.completed":
+        return
+    for index, item in sorted(folded.items.items()):
+        missing = [] if item.done is not None else ["output_item.done"]
+        missing += [f"output_text.done for content {c}" for c, part in sorted(item.parts.items())
+                    if part.deltas and part.done_text is None]
+        if item.arguments and item.arguments_done is None:
+            missing.append("function_call_arguments.done")
+        if missing:
+            yield finding("responses.stream.item_done", f"/output/{index}", f"item {index} is never closed: no "
+                          f"{', no '.join(missing)}", expected="each item, part and call closed",
+                          seen=missing[0], event=final[0])
 
 
 @check("responses.stream.text", "responses.stream", severity=Severity.FAILURE,
@@ -200,8 +236,8 @@ def _final_item(final: tuple[int, dict[str, Any]] | None, index: int) -> dict[st
        source=f"{STREAMING}: `response.completed` carries \"Properties of the completed response\", its output the "
               "items the stream announced")
 def final_output(ctx: CheckContext) -> Iterator[Finding]:
-    """The terminal response's output is the items the stream announced, in order (same ids and types): a client
-    that keeps the final response and one that keeps the events hold the same answer."""
+    """The terminal response's output is the items the stream announced, in order (same ids, types, call ids and
+    names): a client that keeps the final response and one that keeps the events hold the same answer."""
     folded = _folded(ctx)
     final = folded.final
     if final is None or (folded.terminal and ctx.chunks[folded.terminal[-1]].get("type") != "response.completed"):
@@ -217,7 +253,7 @@ def final_output(ctx: CheckContext) -> Iterator[Finding]:
         return
     for index, item in sorted(folded.items.items()):
         held = output[index] if index < len(output) and isinstance(output[index], dict) else {}
-        for key in ("id", "type"):
+        for key in ("id", "type", "call_id", "name"):
             if item.added.get(key) is not None and held.get(key) != item.added.get(key):
                 yield finding("responses.stream.final_output", f"/response/output/{index}/{key}", f"the item "
                               f"announced at output_index {index} has {key} {item.added.get(key)!r}; the terminal "
