@@ -50,6 +50,8 @@ class CheckContext:
     # How an answer inside this one is judged (a batch output line's body): run_checks, handed in by run_checks, so
     # that a check that judges nested answers needs no import of the whole registry.
     judge_nested: Callable[[CheckContext], list[Finding]] | None = None
+    # What a family derives once per answer for several of its checks (a stream's fold...), by the family's key.
+    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_request(self) -> bool:

@@ -21,7 +21,11 @@ RECORDED = "; OpenAI's recorded streams (shared/reference/openai-responses-recor
 
 
 def _folded(ctx: CheckContext) -> Folded:
-    return fold(ctx.chunks)
+    """The stream's fold, made once per answer for the dozen checks that read it."""
+    folded = ctx.derived.get("responses.fold")
+    if not isinstance(folded, Folded):
+        folded = ctx.derived["responses.fold"] = fold(ctx.chunks)
+    return folded
 
 
 @check("responses.stream.sequence", "responses.stream",
