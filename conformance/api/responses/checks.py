@@ -123,6 +123,42 @@ _USAGE_PARTS = (("input_tokens_details", "cached_tokens", "input_tokens"),
                 ("output_tokens_details", "reasoning_tokens", "output_tokens"))
 
 
+@check("responses.usage.counted", *BOTH,
+       source="OpenAI API reference, the response usage object: `input_tokens`, \"The number of input tokens\", "
+              "`output_tokens`, \"The number of output tokens\" (never 0 for an answered request in OpenAI's "
+              "recorded answers)")
+def usage_counted(ctx: CheckContext) -> Iterator[Finding]:
+    """A completed response's usage counts what happened: some input tokens (there was input), and some output
+    tokens when the output holds text or a call (a usage of zeros is a server that does not count)."""
+    for response, base, event in responses_in(ctx):
+        usage = response.get("usage")
+        if response.get("status") != "completed" or not isinstance(usage, dict):
+            continue
+        if usage.get("input_tokens") == 0 and is_count(usage.get("input_tokens")):
+            yield finding("responses.usage.counted", f"{base}/usage/input_tokens", "input_tokens is 0 for a "
+                          "request that had input", expected="> 0", seen=0, event=event)
+        produced = bool(calls_of(response)) or any(text for _, text in texts_of(response))
+        if produced and usage.get("output_tokens") == 0 and is_count(usage.get("output_tokens")):
+            yield finding("responses.usage.counted", f"{base}/usage/output_tokens", "output_tokens is 0 for a "
+                          "response that holds output", expected="> 0", seen=0, event=event)
+
+
+@check("responses.items.status", *BOTH,
+       source="OpenAI API reference, output items: `status`, \"One of in_progress, completed, or incomplete\" "
+              "(every item of a completed response says completed in OpenAI's recorded answers)")
+def items_status(ctx: CheckContext) -> Iterator[Finding]:
+    """A completed response holds completed items: an item still `in_progress` (or `incomplete`) in it contradicts
+    the response's own status, and clients that wait for items to complete wait forever."""
+    for response, base, event in responses_in(ctx):
+        if response.get("status") != "completed":
+            continue
+        for i, item in items_of(response):
+            if item.get("status") not in (None, "completed"):
+                yield finding("responses.items.status", f"{base}/output/{i}/status", f"a completed response "
+                              f"holds an item whose status is {item.get('status')!r}", expected="completed",
+                              seen=item.get("status"), event=event)
+
+
 @check("responses.usage.parts", *BOTH,
        source="OpenAI API reference, the response usage object: `input_tokens_details` and "
               "`output_tokens_details`, \"A detailed breakdown\" of the input and output tokens")
