@@ -1,6 +1,8 @@
 """Peak memory and time of one case against hostile servers, and the cost of assembling large streams.
 
-Run on demand: `python benchmarks/bench_hostile.py [SURFACES]` (every class on all four surfaces by default).
+Run on demand: `python benchmarks/bench_hostile.py [SURFACES [CLASS-PREFIX]]` (every class on all four surfaces by
+default; `python benchmarks/bench_hostile.py rest,curl Responses` runs the Responses API's classes
+alone).
 Targets: peak resident memory of a run below 300 MB against every hostile class (an endless fast stream, a gzip
 bomb of 2 MB that inflates to 2 GB, answers past the judging budget in every spelling) and a legal 60 MB stream,
 each hostile one ending as ERROR with its one-line reason; assembling a stream grows linearly with its
@@ -42,8 +44,9 @@ def _measured_run(base_url: str, case: str, surface: str, *extra: str) -> tuple[
         elapsed = time.perf_counter() - started
         peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
         try:
-            result = json.loads(Path(f"{tmp}/r/report.json").read_text())["results"][0]
-        except (OSError, ValueError, IndexError):
+            results = json.loads(Path(f"{tmp}/r/report.json").read_text())["results"]
+            result = next(r for r in results if r["case"] == case)  # -k is a substring: it may select more
+        except (OSError, ValueError, StopIteration):
             return peak, elapsed, "none", done.stderr.strip().splitlines()[-1][:160] if done.stderr else ""
     findings = len(result.get("findings", []))
     return peak, elapsed, result["verdict"], f"{result['reason']} ({findings} finding(s))"
@@ -136,19 +139,27 @@ CLASSES = (("endless fast stream", h.endless_stream, "stream.basic"),
            ("6,000,000 tiny stream events", h.many_tiny_events(6_000_000), "stream.basic"),
            ("one event of 300,000 parts", h.one_event_of_many_parts(300_000), "stream.basic"),
            ("10,000,000 embedding floats", h.many_floats(10_000_000), "embeddings.single"),
-           ("a legal 60 MB stream", h.legal_large_stream(60), "stream.basic"))
+           ("a legal 60 MB stream", h.legal_large_stream(60), "stream.basic"),
+           ("Responses: endless named stream", h.endless_named_stream, "responses.stream"),
+           ("Responses: 400,000 output items", h.many_output_items(400_000), "responses.text"),
+           ("Responses: 600,000 named events", h.many_named_events(600_000), "responses.stream"),
+           ("Responses: 120,000 named events, judged", h.many_named_events(120_000), "responses.stream"))
 SURFACES = ("python-sdk", "rest", "node-sdk", "curl")
 
 
 def main() -> None:
     surfaces = sys.argv[1].split(",") if len(sys.argv) > 1 else SURFACES
+    only = sys.argv[2] if len(sys.argv) > 2 else ""  # a class name's prefix: run those classes alone
+    classes = [c for c in CLASSES if c[0].startswith(only)]
     print("| class | surface | peak RSS (MB) | seconds | verdict | goal < 300 MB |")
     print("|---|---|---|---|---|---|")
-    for name, behaviour, case in CLASSES:
+    for name, behaviour, case in classes:
         for surface in surfaces:
             peak, elapsed, verdict, reason = peak_run(behaviour, case, surface)
             print(f"| {name} | {surface} | {peak:.0f} | {elapsed:.1f} | {verdict}: {reason[:90]} | "
                   f"{'met' if peak < 300 else 'NOT met'} |", flush=True)
+    if only:
+        return
     for name, mutation, case, extra in (
             ("a batch output file of 1,000,000 lines", million_line_output, "batch.chat_completions",
              ("--batch-wait", "20")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -21,6 +21,24 @@ def segment(resource_id: str) -> str:
     """An id as one path segment, encoded as both OpenAI SDKs encode a path parameter (RFC 3986 pchar kept,
     everything else, ``/`` included, percent-encoded): the same bytes on the wire from every surface."""
     return quote(resource_id, safe="!$&'()*+,;=:@")
+
+
+def plain_id(value: Any) -> TypeGuard[str]:
+    """An id from an answer that the suite puts in a later URL: a string, printable, at most 256 characters, with no
+    whitespace, no ``? # % \\`` and no dot segment. It travels as one percent-encoded path segment (``segment``), so no
+    character of it can steer the next request to another operation; a server that decodes %2F must not see a dot
+    segment either (``resp_1/..``)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 256:
+        return False
+    if any(c.isspace() or not c.isprintable() or c in "?#%\\" for c in value):
+        return False
+    return not {".", ".."} & set(value.split("/"))
+
+
+def shown_id(value: Any) -> str:
+    """A refused id as a report may quote it: its repr, cut to 80 characters (the report escapes it for its
+    medium)."""
+    return "no id" if value in (None, "") else f"{str(value)[:80]!r}"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,12 @@ declare("flow.echo.client_reading", "The next turn is accepted with the client's
 declare("flow.step.refused", "A follow-up turn of a conversation (the model's own message and the tool results) "
                              "is accepted", severity=Severity.FAILURE, source=_FLOW_SOURCE)
 
+declare("flow.step.id", "The id a conversation's next step follows (a stored response read back, cancelled or "
+                       "deleted) is an id: a string that travels as one path segment, not a path of its own "
+                       "(`resp_1/cancel`, `..`) nor an object", severity=Severity.FAILURE,
+        source="OpenAI API reference, Responses: `GET /v1/responses/{response_id}`, `DELETE ...`, `POST "
+               ".../{response_id}/cancel`; the response object's `id` (string): the unique identifier of the response")
+
 declare("docs.rejected", "A request the target's own documentation says it supports is accepted (the second oracle: "
                          "the layer's documentation, beside OpenAI's contract)", severity=Severity.FAILURE,
         source="the target's documentation page named in the case (e.g. ai.google.dev/gemini-api/docs/openai)")

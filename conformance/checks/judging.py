@@ -31,12 +31,12 @@ families.import_each("stream_checks")
 
 
 def schema_findings(ctx: CheckContext) -> list[Finding]:
-    if is_stream(ctx.kind):  # each event against its own schema (the Responses API's: its type's)
-        found: list[Finding] = []
-        events = event_kind(ctx.kind)
-        for number, chunk in enumerate(ctx.chunks):
-            found.extend(schemas.validate(events, chunk, event=number))
-        return found
+    if is_stream(ctx.kind):  # each event against its own schema (the Responses API's: its type's), grouped as
+        # collapse() would group them, so that a long stream of faulty events costs one finding per fault
+        total = len(ctx.chunks)
+        return [first if len(events) == 1 else replace(first, message=f"{first.message} (in {len(events)} of "
+                                                                     f"{total} chunks: {_ranges(events)})")
+                for first, events in schemas.validate_events(event_kind(ctx.kind), ctx.chunks)]
     if ctx.kind == "embeddings" and _is_base64(ctx):
         return schemas.validate("embeddings.base64", ctx.body)
     if ctx.kind == "batch.output":  # a line that is not JSON is batch.output.jsonl's finding, not also the schema's

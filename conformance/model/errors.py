@@ -8,6 +8,7 @@ ConformanceError
  +-- AnswerUnreadable      an answer the judge cannot decode (not JSON, not an event stream)       -> ERROR
  |    +-- StreamError      the stream carried the server's own error, or broke off (judge/analysis.py)
  +-- CheckCrashed          a check's own bug (checks/registry.py)                                  -> ERROR
+ +-- CannotFollow          a conversation's next step needs what the last answer did not give        -> FAIL
 """
 
 
@@ -31,3 +32,14 @@ class UsageError(ConformanceError):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class CannotFollow(ConformanceError):
+    """A conversation's next step cannot be built from the previous answer: an id the suite will not put in a URL
+    (``resp_1/cancel``, ``..``, a 1 MB string, an object), so the conversation ends there with a FAIL that says
+    what came back instead of sending a request the case never meant. ``step`` (1-based) and ``pointer`` say where
+    the unusable value is, ``seen`` what it was."""
+
+    def __init__(self, message: str, *, step: int, pointer: str, seen: object) -> None:
+        super().__init__(message)
+        self.step, self.pointer, self.seen = step, pointer, seen

@@ -72,6 +72,23 @@ def pointer(*parts: str | int) -> str:
     return "".join("/" + escape_token(p) for p in parts)
 
 
+MISSING = object()  # what value_at gives where a pointer names nothing
+
+
+def value_at(document: Any, pointer: str) -> Any:
+    """The value at a JSON pointer (RFC 6901) of ``document``, or MISSING where there is none; never raises."""
+    here = document
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(here, dict) and token in here:
+            here = here[token]
+        elif isinstance(here, list) and token.isdigit() and int(token) < len(here):
+            here = here[int(token)]
+        else:
+            return MISSING
+    return here
+
+
 def is_count(value: Any) -> TypeGuard[int]:
     """A JSON integer (Python's bool is an int, and JSON's true is no count)."""
     return isinstance(value, int) and not isinstance(value, bool)

@@ -31,6 +31,7 @@ from conformance.api.chat.conversation import (
 from conformance.catalogue.model import Case
 from conformance.checks.registry import finding as registered_finding
 from conformance.judge.analysis import judge
+from conformance.model.errors import CannotFollow
 from conformance.model.expectations import Expectations
 from conformance.model.findings import Finding, Severity
 from conformance.model.samples import Sample
@@ -98,7 +99,14 @@ def run_flow(case: Case, surface: Surface, env: RunEnv, settings: Settings, expe
         wire = rule.wire_message(previous.exchange.response_body, previous_case.stream) if previous.exchange \
             else None
         turns.append(Turn(request, rule.portable(message)))
-        endpoint = step.path(turns) if step.path is not None else ""
+        try:
+            endpoint = step.path(turns) if step.path is not None else ""
+        except CannotFollow as stop_here:
+            unusable = registered_finding("flow.step.id", stop_here.pointer, str(stop_here),
+                                          expected="an id (one path segment)", seen=stop_here.seen)
+            findings.append(replace(unusable, step=stop_here.step))
+            return (_sample(case, Verdict.FAIL, f"step {number} ({step.name}): {stop_here}", findings), previous,
+                    request, sender.steps)
         step_case = case.step_case(step.build(turns), step.expect, endpoint, step.method)
         outcome, sent = sender.send(step_case, step.name, number)
         if _refused(outcome) and wire is not None and step.path is None:

@@ -14,6 +14,9 @@ from conformance.wire.transport import CrossOriginRequest, JudgingBudgetExceeded
 
 MULTIPART_BOUNDARY = "conformance-multipart-boundary"
 
+# The body an answer past the judging budget leaves in its exchange: the reason, never the answer.
+NOT_JUDGED = "[not kept: "
+
 
 def multipart_boundary(headers: dict[str, Any]) -> str | None:
     """The boundary of a multipart request, from its Content-Type (None for any other body)."""
@@ -121,7 +124,7 @@ class Capture:
         over = judging_budget_problem(response.content, exchange.content_type)
         if over:  # no client and no check is handed an answer no real server sends
             exchange.error = over
-            exchange.response_body = f"[not kept: {over}]"
+            exchange.response_body = f"{NOT_JUDGED}{over}]"
             raise JudgingBudgetExceeded(over)
         text, problem = decode_body(response.content, exchange.content_type)
         exchange.response_body = self.scrubber.text(text)

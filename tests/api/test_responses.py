@@ -292,3 +292,56 @@ def test_a_field_the_server_needs_back_on_replayed_items_is_named_by_the_narrowi
     for row in rows:
         named = [(f["check"], f["pointer"]) for f in row["findings"] if f["check"] == "flow.echo.extension_required"]
         assert named == [("flow.echo.extension_required", "/output/0/vendor_signature")], row["surface"]
+
+
+def _stored_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, canary_key: str, response_id: Any,
+                surfaces: str, *extra: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, str], dict[str, Any]]]]:
+    """responses.stored against the SYNTHETIC stand-in whose create answer names ``response_id``: (the report, every
+    request the stand-in saw)."""
+    from conformance.cli import main
+    from tests.standin.server import Reply, running
+
+    def renamed(path: str, request: dict[str, Any], reply: Reply) -> Reply:
+        if path.split("?")[0].endswith("/responses") and isinstance(reply.body, dict):
+            reply.body = {**reply.body, "id": response_id}
+        return reply
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STANDIN_KEY", canary_key)
+    with running(canary_key) as server:
+        server.mutations.append(renamed)
+        main(["run", "--base-url", server.base_url, "--api-key-env", "STANDIN_KEY", "--name", "s", "--chat-model",
+              "standin-chat", "--embedding-model", "standin-embed", "--record-mode", "once", "--catalogue", "full",
+              "-k", "responses.stored", "--gaps", "none", "--surfaces", surfaces, *extra])
+        seen = list(server.requests)
+    return json.loads((tmp_path / "reports" / "s" / "report.json").read_text()), seen
+
+
+@pytest.mark.parametrize("response_id", ["..", "resp_1/..", "resp 1", "resp_1?x=1", "r" * 300, {"id": "resp_1"}, 7],
+                         ids=["dots", "dot-segment", "space", "query", "long", "object", "number"])
+def test_a_response_id_that_is_no_path_segment_ends_the_conversation_without_another_request(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, canary_key: str, response_id: Any) -> None:
+    """The stored-response steps put the first answer's id in the next URL: an id that would leave its segment (a
+    dot segment), carry a query, or is no string at all is a FAIL at /id of the first answer, and nothing more is
+    sent (no read of another resource, no delete of something else)."""
+    report, seen = _stored_run(tmp_path, monkeypatch, canary_key, response_id, "python-sdk,rest")
+    rows = report["results"]
+    assert {r["surface"] for r in rows} == {"python-sdk", "rest"}
+    for row in rows:
+        assert row["verdict"] == "FAIL" and "step 2 (retrieve)" in row["reason"], row["reason"]
+        ids = [(f["check"], f["pointer"], f.get("step")) for f in row["findings"] if f["check"] == "flow.step.id"]
+        assert ids == [("flow.step.id", "/id", 1)], row["findings"]
+    sent = [p.split("?")[0] for p, _, _ in seen if not p.endswith("/models")]
+    assert sent and all(p.endswith("/v1/responses") for p in sent), sent  # the create alone (shared by surfaces)
+
+
+def test_a_response_id_with_a_slash_is_read_back_as_one_path_segment_on_every_surface(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, canary_key: str) -> None:
+    """'resp_1/cancel' is a legal (if odd) id: it is followed, and travels percent-encoded as one segment on all four
+    surfaces, so that the read-back never becomes a cancel, nor the deletion a read of the input items."""
+    _, seen = _stored_run(tmp_path, monkeypatch, canary_key, "resp_1/cancel", "python-sdk,rest,node-sdk,curl",
+                          "--no-share")
+    followed = [p.split("?")[0] for p, _, _ in seen if "/responses/" in p]
+    assert len(followed) >= 4, followed  # each surface sends its own read-back (--no-share)
+    assert all(p.endswith(("/responses/resp_1%2Fcancel", "/responses/resp_1%2Fcancel/input_items"))
+               for p in followed), followed

@@ -148,6 +148,37 @@ def test_skeleton_cache_does_not_hide_a_type_change() -> None:
     assert [f.pointer for f in schemas.validate("error", flag)] == ["/error/code"]
 
 
+def test_an_invalid_shape_seen_again_is_said_of_the_new_document() -> None:
+    """The findings of an invalid skeleton are reused for the next document of that shape (a long stream of faulty
+    events is validated once): each keeps its own event number and the value it holds at the pointer."""
+    first = {"error": {"message": "m", "type": "t", "param": None, "code": ["x"]}}
+    second = {"error": {"message": "m", "type": "t", "param": None, "code": ["yy"]}}
+    (one,) = schemas.validate("error", first, event=3)
+    (two,) = schemas.validate("error", second, event=9)
+    assert (one.pointer, one.event, one.seen) == ("/error/code", 3, '["x"]')
+    assert (two.pointer, two.event, two.seen) == ("/error/code", 9, '["yy"]')
+
+
+def test_an_invalid_item_is_found_at_its_own_index_whatever_was_seen_before() -> None:
+    """Two lists with the same item shapes in another order: the finding names the index of each document's own
+    faulty item (the reuse is keyed on the items in order, not on the set of their shapes)."""
+    good = {"index": 0, "delta": {"content": "x"}, "logprobs": None, "finish_reason": None}
+    bad = {"index": 1, "delta": {"content": "x"}, "logprobs": None, "finish_reason": "bogus"}
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    late = schemas.validate("chat.completion.chunk", {**chunk, "choices": [good, bad]})
+    early = schemas.validate("chat.completion.chunk", {**chunk, "choices": [bad, good]})
+    assert [f.pointer for f in late] == ["/choices/1/finish_reason"]
+    assert [f.pointer for f in early] == ["/choices/0/finish_reason"]
+
+
+def test_a_stream_of_faulty_events_is_one_group_per_fault_naming_every_event() -> None:
+    events = [{"type": "response.output_text.delta", "delta": str(n)} for n in range(5000)]
+    groups = schemas.validate_events("responses.event", events)
+    assert [(f.pointer, f.event, len(numbers)) for f, numbers in groups if f.pointer == "/sequence_number"] == \
+        [("/sequence_number", 0, 5000)]
+    assert all(numbers == list(range(5000)) for _, numbers in groups)
+
+
 def load_recordings(name: str) -> dict[str, Any]:
     path = need_reference("openai-recordings", name)
     with gzip.open(path, "rt", encoding="utf-8") as handle:

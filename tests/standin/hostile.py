@@ -252,6 +252,39 @@ def many_floats(count: int) -> Behaviour:
     return send
 
 
+def many_output_items(count: int) -> Behaviour:
+    """A Responses API response whose output holds ``count`` message items (about 120 bytes each)."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        item = ('{"type":"message","id":"msg_%d","status":"completed","role":"assistant","content":[{"type":'
+                '"output_text","text":"x","annotations":[]}]}')
+        text = ('{"id":"resp_1","object":"response","created_at":1700000000,"status":"completed","model":"m",'
+                '"output":[' + ",".join(item % n for n in range(count)) + '],"usage":{"input_tokens":1,'
+                '"output_tokens":1,"total_tokens":2}}')
+        handler.send(200, "OK", {"content-type": "application/json"}, text.encode())
+
+    return send
+
+
+def many_named_events(count: int) -> Behaviour:
+    """A Responses API stream of ``count`` named text deltas with nothing else in them."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        event = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta"}\n\n'
+        handler.send(200, "OK", {"content-type": "text/event-stream"}, event * count)
+
+    return send
+
+
+def endless_named_stream(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+    """A Responses API stream that never ends: text deltas with a growing sequence number, as fast as the socket
+    takes them (until LIMIT_S)."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+    for number in _until_limit():
+        handler.wfile.write(b"".join(
+            b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":%d,'
+            b'"item_id":"msg_1","output_index":0,"content_index":0,"delta":"x"}\n\n' % (number * 200 + k)
+            for k in range(200)))
+
+
 def legal_large_stream(megabytes: int) -> Behaviour:
     """A legal stream of about ``megabytes`` MB: many content deltas of 1 KB each, a finish, [DONE]."""
     def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:

@@ -218,30 +218,36 @@ def test_the_proxy_scrubs_the_key_the_server_echoes(guarded_proxy: tuple, canary
     ("many_choices", "chat.system_user", "JSON values"),
     ("many_tool_calls", "tools.auto", "JSON values"),
     ("many_tiny_events", "stream.basic", "events"),
+    ("many_output_items", "responses.text", "JSON values"),
+    ("many_named_events", "responses.stream", "events"),
 ])
 def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
         tmp_path: Path, behaviour: str, case: str, budget: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.standin import hostile as h
 
     monkeypatch.setenv("CONFORMANCE_STANDIN_KEY", CANARY_KEY)
-    count = {"many_tiny_events": 300_000}.get(behaviour, 100_000)
+    count = {"many_tiny_events": 300_000, "many_named_events": 300_000}.get(behaviour, 100_000)
     with h.hostile(CANARY_KEY) as server:
         server.on(h.for_case(case), getattr(h, behaviour)(count))
         code = main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--base-url",
                      server.base_url, "--record-mode", "once", "--surfaces", "python-sdk,rest", "-k", case,
                      "--cassette-dir", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r")])
     assert code == 1
-    rows = json.loads((tmp_path / "r" / "report.json").read_text())["results"]
-    assert len(rows) == 2
+    rows = [r for r in json.loads((tmp_path / "r" / "report.json").read_text())["results"] if r["case"] == case]
+    assert len(rows) == 2  # (-k is a substring: responses.text also selects responses.text.json_schema)
     for row in rows:
-        assert row["verdict"] == "ERROR" and "past the judging budget" in row["reason"] and budget in row["reason"]
+        assert row["verdict"] == "ERROR" and row["reason"].startswith("not judged: ") and budget in row["reason"]
+        assert "past the judging budget" in row["reason"]
     # Not judged, so not kept: the cassette holds the reason, and a replay ends where the live run did.
-    for cassette in (tmp_path / "c").rglob("*.yaml"):
+    cassettes = list((tmp_path / "c").rglob(f"{case}.yaml"))
+    assert len(cassettes) == 2
+    for cassette in cassettes:
         assert cassette.stat().st_size < 100_000 and "body not kept" in cassette.read_text()
     assert main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--surfaces",
                  "python-sdk,rest", "-k", case, "--cassette-dir", str(tmp_path / "c"), "--report-dir",
                  str(tmp_path / "replay")]) == 1
-    replayed = json.loads((tmp_path / "replay" / "report.json").read_text())["results"]
+    replayed = [r for r in json.loads((tmp_path / "replay" / "report.json").read_text())["results"]
+                if r["case"] == case]
     assert [(r["verdict"], r["reason"]) for r in replayed] == [(r["verdict"], r["reason"]) for r in rows]
 
 

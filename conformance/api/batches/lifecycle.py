@@ -18,11 +18,11 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from conformance.api.batches.checks import TERMINAL, batch_status
 from conformance.api.batches.leftovers import Ledger
-from conformance.api.operation import segment
+from conformance.api.operation import plain_id, segment
 from conformance.catalogue.model import CHAT_MODEL, EMBEDDING_MODEL, Case
 from conformance.checks.registry import finding as registered_finding
 from conformance.judge.analysis import judge
@@ -227,16 +227,6 @@ def _lifecycle(life: _Lifecycle, requests: list[dict[str, Any]], content: str,
     verdict, reason, _ = life.send("read output", f"files/{segment(output_file)}/content", {}, "GET",
                                    judged_with={"requests": requests, "in_error_file": in_error_file})
     return (verdict, reason) if verdict in _STOPS else None
-
-
-def plain_id(value: Any) -> TypeGuard[str]:
-    """An id the suite can follow: printable, at most 256 characters, not a dot segment. It travels as one
-    percent-encoded path segment (``segment``), so no character of it can steer the next request elsewhere."""
-    if not isinstance(value, str) or not 0 < len(value) <= 256:
-        return False
-    if any(c.isspace() or not c.isprintable() or c in "?#%\\" for c in value):
-        return False
-    return not {".", ".."} & set(value.split("/"))  # a server that decodes %2F must not see a dot segment
 
 
 def kind_problem(answer: Any, expected: str, resource_id: str | None = None) -> str | None:

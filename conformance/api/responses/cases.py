@@ -12,6 +12,7 @@ from typing import Any
 
 from conformance.api import operation
 from conformance.api.chat.conversation import Step, Turn
+from conformance.api.operation import plain_id, shown_id
 from conformance.api.responses.conversation import (
     continue_by_id,
     stored_id,
@@ -20,6 +21,7 @@ from conformance.api.responses.conversation import (
 )
 from conformance.catalogue.media import tiny_png_data_url
 from conformance.catalogue.model import CHAT_MODEL, UNKNOWN_MODEL, Case
+from conformance.model.errors import CannotFollow
 from conformance.model.expectations import Expectations
 
 REFERENCE = "https://platform.openai.com/docs/api-reference/responses"
@@ -64,7 +66,11 @@ def _stored(name: str, operation_id: str) -> Step:
     declared = operation(operation_id)
 
     def path(turns: list[Turn]) -> str:
-        return declared.fill(response_id=stored_id(turns))
+        response_id = stored_id(turns)
+        if not plain_id(response_id):
+            raise CannotFollow(f"the response's id is not one to read it back by ({shown_id(response_id)})",
+                               step=1, pointer="/id", seen=response_id)
+        return declared.fill(response_id=response_id)
 
     return Step(name, lambda turns: {}, path=path, method=declared.method)
 

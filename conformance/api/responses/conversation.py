@@ -134,9 +134,10 @@ def tool_results_replayed(turns: list[Turn]) -> dict[str, Any]:
     return body
 
 
-def stored_id(turns: list[Turn]) -> str:
-    """The id of the conversation's first response (the stored one a lifecycle reads back)."""
-    return str(turns[0].message.get("id") or "")
+def stored_id(turns: list[Turn]) -> Any:
+    """The id of the conversation's first response (the stored one a lifecycle reads back), as the server gave it:
+    the step that puts it in a URL decides whether it can (``operation.plain_id``)."""
+    return turns[0].message.get("id")
 
 
 def summary(value: Any) -> str:
