@@ -4,7 +4,8 @@ Run on demand: `python benchmarks/bench_hostile.py [SURFACES [CLASS-PREFIX]]` (e
 default; `python benchmarks/bench_hostile.py rest,curl Responses` runs the Responses API's classes
 alone).
 Targets: peak resident memory of a run below 300 MB against every hostile class (an endless fast stream, a gzip
-bomb of 2 MB that inflates to 2 GB, answers past the judging budget in every spelling) and a legal 60 MB stream,
+bomb of 2 MB that inflates to 2 GB, answers past the judging budget in every spelling and size) and a legal 60 MB
+stream (refused as past the 20 MB judging budget), the largest answers judged (19 MB) included,
 each hostile one ending as ERROR with its one-line reason; assembling a stream grows linearly with its
 size. Servers are SYNTHETIC, on loopback, bounded in time.
 """
@@ -140,6 +141,9 @@ CLASSES = (("endless fast stream", h.endless_stream, "stream.basic"),
            ("one event of 300,000 parts", h.one_event_of_many_parts(300_000), "stream.basic"),
            ("10,000,000 embedding floats", h.many_floats(10_000_000), "embeddings.single"),
            ("a legal 60 MB stream", h.legal_large_stream(60), "stream.basic"),
+           ("a 60 MB stream of 12,000 deltas of 5 KB", h.large_deltas(12_000), "stream.basic"),
+           ("a 19 MB stream of 3,700 deltas of 5 KB, judged", h.large_deltas(3_700), "stream.basic"),
+           ("a 19 MB stream of 18,000 deltas of 1 KB, judged", h.legal_large_stream(19), "stream.basic"),
            ("Responses: endless named stream", h.endless_named_stream, "responses.stream"),
            ("Responses: 400,000 output items", h.many_output_items(400_000), "responses.text"),
            ("Responses: 600,000 named events", h.many_named_events(600_000), "responses.stream"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -94,6 +94,9 @@ def secret_pattern(secret: str) -> str:
     return "|".join(f"(?:{f})" for f in forms)
 
 
+_WINDOW = 1 << 20  # characters a may-hold test lowers at a time
+
+
 class Scrubber:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         # Longest first, so that a secret containing another is replaced whole.
@@ -114,10 +117,22 @@ class Scrubber:
         self._escaped = {form: char.lower() for secret in self.secrets for char in set(secret)
                          for form in (f"%{ord(char):02x}", f"\\u{ord(char):04x}", *(["\\/"] if char == "/" else []))
                          if ord(char) < 0x10000}
+        # The longest text a key can take: six characters (``\\uXXXX``) for each of its own, and room to spare.
+        self.overlap = 8 * max((len(secret) for secret in self.secrets), default=0) + 64
         self._escapes = re.compile("|".join(re.escape(f) for f in sorted(self._escaped, key=len, reverse=True))) \
             if self._escaped else None
 
     def _may_hold(self, value: str) -> bool:
+        """Whether ``value`` may hold a key in some encoding: the cheap test before the full pattern. A long value
+        is tested a megabyte at a time, each window overlapping the last by more than the longest form of a key
+        (every character escaped as ``\\uXXXX``), so no copy of a 60 MB answer is made to lower its case."""
+        step = _WINDOW
+        if len(value) <= step + self.overlap:
+            return self._window_may_hold(value)
+        return any(self._window_may_hold(value[start:start + step + self.overlap])
+                   for start in range(0, len(value), step))
+
+    def _window_may_hold(self, value: str) -> bool:
         low = value.lower()
         if any(literal in low for literal in self._literals):
             return True
@@ -186,18 +201,78 @@ def looks_like_key(text: str, scrubber: Scrubber | None = None) -> str | None:
     return None if first is None else first.group(0)[:8] + "..."
 
 
+def _joined_pieces(chunk: Any) -> Iterator[tuple[tuple[Any, ...], list[Any], str]]:
+    """(field, path in the chunk, piece) for each piece of text a client joins across a chat stream's deltas: the
+    texts, each call's arguments and (as the Python SDK does) its name, and the deprecated function_call's."""
+    for position, choice in enumerate(chunk.get("choices") or [] if isinstance(chunk, dict) else []):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        index = choice.get("index", position)
+        for key in ("content", "refusal", "reasoning_content", "reasoning"):
+            if isinstance(delta.get(key), str):
+                yield (index, key), ["choices", position, "delta", key], delta[key]
+        legacy = delta.get("function_call")
+        for part in ("name", "arguments"):
+            if isinstance(legacy, dict) and isinstance(legacy.get(part), str):
+                yield (index, "function_call", part), ["choices", position, "delta", "function_call", part], \
+                    legacy[part]
+        calls = delta.get("tool_calls")
+        for call_position, call in enumerate(calls if isinstance(calls, list) else []):
+            function = call.get("function") if isinstance(call, dict) else None
+            for part in ("name", "arguments"):
+                if isinstance(function, dict) and isinstance(function.get(part), str):
+                    yield ((index, "tool", call.get("index") if isinstance(call, dict) else None, part),
+                           ["choices", position, "delta", "tool_calls", call_position, "function", part],
+                           function[part])
+
+
+_DATA_LINE = re.compile(r"^data: ?(.*)$", re.MULTILINE)
+
+
+def _may_spell_key(text: str, scrubber: Scrubber) -> bool:
+    """Whether the joined deltas of a stream may spell the key, read one event at a time with a bounded tail per
+    field (nothing of the stream is kept). It answers True whenever it cannot tell (a data field split over lines,
+    CR line ends, an event that is no JSON), so that the exact pass runs then."""
+    import json
+
+    from conformance.wire.sse import DONE_SENTINEL
+
+    if "\r" in text or text.startswith("\ufeff"):
+        return True
+    tails: dict[tuple[Any, ...], str] = {}
+    previous_end = -2
+    for line in _DATA_LINE.finditer(text):
+        if line.start() == previous_end + 1:  # two data lines in a row: one event's data split over lines
+            return True
+        previous_end = line.end()
+        data = line.group(1)
+        if data.strip() == DONE_SENTINEL:
+            continue
+        try:
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            return True
+        for key, _, piece in _joined_pieces(chunk):
+            window = tails.get(key, "") + piece
+            if scrubber.find(window) is not None:
+                return True
+            tails[key] = window[-scrubber.overlap:]
+    return False
+
+
 def scrub_split_stream(text: str, scrubber: Scrubber) -> str:
     """An event stream whose deltas, once joined, spell the key: the pieces that carry it are redacted.
 
     Each delta is harmless alone, so the byte-level scrubbing cannot see it; a reader who reassembles the stream
     (as every client does) would. Only streams where the joined text holds the key are rewritten (event by event,
-    each chunk re-encoded); any other stream is returned untouched.
+    each chunk re-encoded); any other stream is returned untouched, after a first pass that keeps nothing of it.
     """
     import json
 
     from conformance.wire.sse import DONE_SENTINEL, parse_events
 
-    if not scrubber or "data:" not in text:
+    if not scrubber or "data:" not in text or not _may_spell_key(text, scrubber):
         return text
     events, _ = parse_events(text)
     chunks: list[Any] = []
@@ -208,30 +283,8 @@ def scrub_split_stream(text: str, scrubber: Scrubber) -> str:
             chunks.append(None)
     fields: dict[tuple[Any, ...], list[tuple[int, list[Any], str]]] = {}
     for number, chunk in enumerate(chunks):
-        for position, choice in enumerate(chunk.get("choices") or [] if isinstance(chunk, dict) else []):
-            delta = choice.get("delta") if isinstance(choice, dict) else None
-            if not isinstance(delta, dict):
-                continue
-            index = choice.get("index", position)
-            # Every field a client joins across deltas: the texts, each call's arguments and (as the Python SDK
-            # does) its name, and the deprecated function_call's name and arguments.
-            for key in ("content", "refusal", "reasoning_content", "reasoning"):
-                if isinstance(delta.get(key), str):
-                    fields.setdefault((index, key), []).append((number, ["choices", position, "delta", key],
-                                                                delta[key]))
-            legacy = delta.get("function_call")
-            for part in ("name", "arguments"):
-                if isinstance(legacy, dict) and isinstance(legacy.get(part), str):
-                    fields.setdefault((index, "function_call", part), []).append(
-                        (number, ["choices", position, "delta", "function_call", part], legacy[part]))
-            calls = delta.get("tool_calls")
-            for call_position, call in enumerate(calls if isinstance(calls, list) else []):
-                function = call.get("function") if isinstance(call, dict) else None
-                for part in ("name", "arguments"):
-                    if isinstance(function, dict) and isinstance(function.get(part), str):
-                        fields.setdefault((index, "tool", call.get("index"), part), []).append(
-                            (number, ["choices", position, "delta", "tool_calls", call_position, "function",
-                                      part], function[part]))
+        for key, path, piece in _joined_pieces(chunk):
+            fields.setdefault(key, []).append((number, path, piece))
     touched: set[int] = set()
     for pieces in fields.values():
         joined = "".join(piece for _, _, piece in pieces)

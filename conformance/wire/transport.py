@@ -302,6 +302,12 @@ class JudgingBudgetExceeded(TransportFailure):
 # can draw (a few embeddings of 3,072 floats, n up to 128, a long stream) holds well under a tenth of it.
 MAX_JSON_VALUES = 500_000
 MAX_STREAM_EVENTS = 250_000
+# And past this size, whatever it holds: judging an answer keeps a few copies of it (the bytes the transport, the
+# recording and the sharing each hold, its text, its parsed events, what a client assembles), so that a 60 MB answer
+# of few values (12,000 deltas of 5 KB each) took 525-586 MB and, in the Python SDK's accumulator, 2.4 minutes.
+# 20 MB keeps every run under 300 MB; the largest answer a real model gives (128,000 output tokens, streamed) is
+# about 30 MB of chunks and is refused by the value budget first.
+MAX_JUDGED_BYTES = 20_000_000
 # A JSON string, escapes included (the unrolled form: linear, no backtracking), for text and for raw bytes.
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_STRING_BYTES = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -369,6 +375,9 @@ def judging_budget_problem(text: str | bytes, content_type: str) -> str | None:
         lines: tuple[Any, ...] = (b"\ndata:", b"\rdata:")
     else:
         starts, lines = ("data:", ":", "event:"), ("\ndata:", "\rdata:")
+    if len(text) > MAX_JUDGED_BYTES:
+        return (f"the answer is {len(text) / 1e6:.1f} MB, past the judging budget of {MAX_JUDGED_BYTES // 1_000_000} "
+                "MB")
     if "event-stream" in content_type or text.startswith(starts):
         events = sum(text.count(m) for m in lines) + text.startswith(starts[0])
         if events > MAX_STREAM_EVENTS:

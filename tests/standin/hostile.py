@@ -266,9 +266,9 @@ def many_output_items(count: int) -> Behaviour:
 
 
 def many_named_events(count: int) -> Behaviour:
-    """A Responses API stream of ``count`` named text deltas with nothing else in them."""
+    """A Responses API stream of ``count`` events named as text deltas, with a delta and nothing else in them."""
     def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
-        event = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta"}\n\n'
+        event = b'event: response.output_text.delta\ndata: {"delta":"x"}\n\n'
         handler.send(200, "OK", {"content-type": "text/event-stream"}, event * count)
 
     return send
@@ -283,6 +283,18 @@ def endless_named_stream(handler: _Handler, path: str, body: dict[str, Any], rep
             b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":%d,'
             b'"item_id":"msg_1","output_index":0,"content_index":0,"delta":"x"}\n\n' % (number * 200 + k)
             for k in range(200)))
+
+
+def large_deltas(count: int, size: int = 5000) -> Behaviour:
+    """A stream of ``count`` content deltas of ``size`` characters each: few JSON values, many megabytes."""
+    def send(handler: _Handler, path: str, body: dict[str, Any], reply: standin.Reply) -> None:
+        piece = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",
+                            "system_fingerprint": None, "choices": [{"index": 0, "delta": {"content": "x" * size},
+                                                                     "logprobs": None, "finish_reason": None}]})
+        handler.send(200, "OK", {"content-type": "text/event-stream"},
+                     (f"data: {piece}\n\n" * count + "data: [DONE]\n\n").encode())
+
+    return send
 
 
 def legal_large_stream(megabytes: int) -> Behaviour:

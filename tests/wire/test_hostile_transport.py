@@ -114,19 +114,35 @@ def _stream(deltas: list[dict]) -> str:
      for i in range(0, len(CANARY_KEY), 5)],
     [{"function_call": {"arguments": CANARY_KEY[i:i + 5]}} for i in range(0, len(CANARY_KEY), 5)],
     [{"function_call": {"name": CANARY_KEY[i:i + 5]}} for i in range(0, len(CANARY_KEY), 5)],
+    # 2 MB of text first (the first pass keeps only a bounded tail of each field), then the key a character a delta
+    [*({"function_call": {"name": "x" * 1000}} for _ in range(2000)),
+     *({"function_call": {"name": char}} for char in CANARY_KEY)],
 ])
 def test_a_key_split_across_deltas_of_a_field_clients_join_is_redacted(deltas: list[dict]) -> None:
     scrubber = Scrubber([CANARY_KEY])
     text = _stream(deltas)
     cleaned = scrub_split_stream(scrubber.text(text), scrubber)
-    joined = "".join(json.dumps(d) for d in deltas)
-    assert CANARY_KEY[:5] in joined
+
+    def joined(pieces: list[dict]) -> str:  # what a client assembles from the stream's deltas
+        return "".join((p.get("function_call") or {}).get("arguments", "") +
+                       (p.get("function_call") or {}).get("name", "") +
+                       "".join((c.get("function") or {}).get("name", "") for c in p.get("tool_calls", []))
+                       for p in pieces)
+
+    assert CANARY_KEY in joined(deltas)
     pieces = [d for line in cleaned.splitlines() if line.startswith("data: {")
               for d in [json.loads(line[6:])["choices"][0]["delta"]]]
-    names = "".join((p.get("function_call") or {}).get("arguments", "") + (p.get("function_call") or {}).get("name", "")
-                    + "".join((c.get("function") or {}).get("name", "") for c in p.get("tool_calls", []))
-                    for p in pieces)
-    assert CANARY_KEY not in names and "REDACTED" in names
+    assert CANARY_KEY not in joined(pieces) and "REDACTED" in joined(pieces)
+
+
+@pytest.mark.parametrize("at", [0, (1 << 20) - 10, (1 << 20) - 1, 3 * (1 << 20) - 20])
+def test_a_key_in_a_long_answer_is_found_wherever_it_sits(at: int) -> None:
+    """The may-hold test reads a long answer a megabyte at a time: a key across a window's edge is still found."""
+    scrubber = Scrubber([CANARY_KEY])
+    for form in (CANARY_KEY, "".join(f"\\u{ord(c):04x}" for c in CANARY_KEY)):
+        text = "a" * at + form + "b" * (3 * (1 << 20) - at)
+        cleaned = scrubber.text(text)
+        assert form not in cleaned and "REDACTED" in cleaned
 
 
 def test_a_huge_finding_value_is_cut_in_the_report() -> None:
@@ -220,13 +236,14 @@ def test_the_proxy_scrubs_the_key_the_server_echoes(guarded_proxy: tuple, canary
     ("many_tiny_events", "stream.basic", "events"),
     ("many_output_items", "responses.text", "JSON values"),
     ("many_named_events", "responses.stream", "events"),
+    ("large_deltas", "stream.basic", "MB"),
 ])
 def test_an_answer_past_the_judging_budget_is_an_error_on_every_python_surface(
         tmp_path: Path, behaviour: str, case: str, budget: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.standin import hostile as h
 
     monkeypatch.setenv("CONFORMANCE_STANDIN_KEY", CANARY_KEY)
-    count = {"many_tiny_events": 300_000, "many_named_events": 300_000}.get(behaviour, 100_000)
+    count = {"many_tiny_events": 300_000, "many_named_events": 260_000, "large_deltas": 4500}.get(behaviour, 100_000)
     with h.hostile(CANARY_KEY) as server:
         server.on(h.for_case(case), getattr(h, behaviour)(count))
         code = main(["run", "--target", str(REPO / "tests" / "standin" / "standin.toml"), "--base-url",
