@@ -24,11 +24,11 @@ def segment(resource_id: str) -> str:
 
 
 def plain_id(value: Any) -> TypeGuard[str]:
-    """An id from an answer that the suite puts in a later URL: a string, printable, at most 256 characters, with no
-    whitespace, no ``? # % \\`` and no dot segment. It travels as one percent-encoded path segment (``segment``), so no
-    character of it can steer the next request to another operation; a server that decodes %2F must not see a dot
-    segment either (``resp_1/..``)."""
-    if not isinstance(value, str) or not 0 < len(value) <= 256:
+    """An id from an answer that the suite puts in a later URL: a string, printable, at most 2,048 characters (LiteLLM's
+    response ids carry their deployment: 473 characters), with no whitespace, no ``? # % \\`` and no dot segment. It
+    travels as one percent-encoded path segment (``segment``), so no character of it can steer the next request to
+    another operation; a server that decodes %2F must not see a dot segment either (``resp_1/..``)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 2048:
         return False
     if any(c.isspace() or not c.isprintable() or c in "?#%\\" for c in value):
         return False

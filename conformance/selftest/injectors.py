@@ -843,6 +843,32 @@ def responses_required_no_call(sample: Sample) -> bool:
     return True
 
 
+@injector("responses.setting.restated_otherwise", "response", expect=("responses.request.restated",),
+          source=OPENAI_CONTRACT)
+def responses_setting_restated_otherwise(sample: Sample) -> bool:
+    """The response states a setting the request gave (tool_choice, max_output_tokens, temperature...) with
+    another value than the one given."""
+    from conformance.api.responses.checks import RESTATED
+    from conformance.model.findings import MISSING, value_at
+
+    for pointer, _ in RESTATED:
+        asked, stated = value_at(sample.request, pointer), value_at(sample.body, pointer)
+        parent = value_at(sample.body, pointer.rsplit("/", 1)[0])
+        if asked in (MISSING, None) or stated is MISSING or not isinstance(parent, dict):
+            continue
+        key = pointer.rsplit("/", 1)[1]
+        if isinstance(asked, bool):
+            parent[key] = not asked
+        elif isinstance(asked, int | float):
+            parent[key] = asked + 1
+        elif isinstance(asked, str):
+            parent[key] = f"{asked}-other"
+        else:
+            parent[key] = {"injected": "by the self-test"}
+        return True
+    return False
+
+
 @injector("responses.stream.sequence_gap", "responses.stream", expect=("responses.stream.sequence",),
           source=RESPONSES_STREAMING)
 def responses_stream_sequence_gap(sample: Sample) -> bool:

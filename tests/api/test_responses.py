@@ -55,6 +55,13 @@ DEVIATIONS = [
     Deviation("responses.output_text.tool_markup", "responses.tool_choice.none",
               _text_to('<tool_call>{"name": "get_weather", "arguments": {}}</tool_call>'), "/output/0/content/0/text"),
     Deviation("responses.instructions.echoed", "responses.instructions", body("/instructions", None), "/instructions"),
+    Deviation("responses.request.restated", "responses.max_output_tokens", body("/max_output_tokens", 4096),
+              "/max_output_tokens"),
+    Deviation("responses.request.restated", "responses.text",
+              fn(lambda c: (c.request.update(temperature=0.2), c.body.update(temperature=1.0))), "/temperature"),
+    Deviation("responses.request.restated", "responses.stream",
+              fn(lambda c: (c.request.update(metadata={"run": "a"}),
+                            c.chunks[12]["response"].update(metadata={}))), "/response/metadata", 12),
     Deviation("responses.previous_response_id.echoed", "responses.text",
               fn(lambda c: c.request.update(previous_response_id="resp_earlier")), "/previous_response_id"),
     Deviation("responses.tool_choice.honoured", "responses.tool_choice.required",
@@ -126,6 +133,15 @@ DEVIATIONS = [
               "/response/usage/total_tokens", 12),
 ]
 COVERED_CHECKS = {d.check for d in DEVIATIONS} | {"responses.deleted"}
+
+
+@pytest.mark.parametrize(("asked", "stated"), [(0.7, 0.699999988079071), (1, 1.0), ({"a": "b"}, {"a": "b"})])
+def test_a_setting_stated_back_as_given_is_no_finding(asked: Any, stated: Any) -> None:
+    """A float32 rounding of the temperature, an integer as a float, an equal mapping: the same setting."""
+    ctx = conformant("responses.text")
+    key = "metadata" if isinstance(asked, dict) else "temperature"
+    ctx.request[key], ctx.body[key] = asked, stated
+    assert [f for f in run_checks(ctx) if f.check == "responses.request.restated"] == []
 
 
 def test_an_unconfirmed_deletion_is_flagged() -> None:
@@ -213,7 +229,9 @@ def test_the_proxy_judges_a_responses_exchange_by_its_path_and_request() -> None
                         200, {"content-type": "text/event-stream"}, standin.sse_text(reply))
     judged = judge_exchange(exchange)
     assert judged.kind == "responses.stream"
+    # (the answer was made for a request without tool_choice: it states "auto", not the "required" relayed)
     assert [(f.check, f.pointer, f.event) for f in judged.findings] == [
+        ("responses.request.restated", "/response/tool_choice", 12),
         ("responses.tool_choice.honoured", "/response/output", 12)]
 
 
@@ -317,7 +335,7 @@ def _stored_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, canary_key: str,
     return json.loads((tmp_path / "reports" / "s" / "report.json").read_text()), seen
 
 
-@pytest.mark.parametrize("response_id", ["..", "resp_1/..", "resp 1", "resp_1?x=1", "r" * 300, {"id": "resp_1"}, 7],
+@pytest.mark.parametrize("response_id", ["..", "resp_1/..", "resp 1", "resp_1?x=1", "r" * 3000, {"id": "resp_1"}, 7],
                          ids=["dots", "dot-segment", "space", "query", "long", "object", "number"])
 def test_a_response_id_that_is_no_path_segment_ends_the_conversation_without_another_request(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, canary_key: str, response_id: Any) -> None:

@@ -17,7 +17,7 @@ from conformance.api.chat.checks import created_findings
 from conformance.api.chat.relations import REASONING_BLOCK, REASONING_CLOSE, TOOL_MARKUP
 from conformance.api.responses.stream import TERMINAL
 from conformance.checks.registry import DEFAULT_SOURCES, CheckContext, check, finding
-from conformance.model.findings import Finding, Severity, is_count
+from conformance.model.findings import MISSING, Finding, Severity, is_count, value_at
 
 DEFAULT_SOURCES.setdefault("responses", "OpenAI API reference, Responses: the response object; Streaming events")
 BOTH = ("response", "responses.stream")
@@ -283,6 +283,48 @@ def previous_echoed(ctx: CheckContext) -> Iterator[Finding]:
             yield finding("responses.previous_response_id.echoed", f"{base}/previous_response_id", "the response "
                           "does not name the response it continues", expected=asked,
                           seen=response.get("previous_response_id"), event=event)
+
+
+# The request's settings a response states back as the ones it ran with (the spec gives the response object the
+# same properties as the request: ResponseProperties and ModelResponseProperties): (pointer in both, what it is).
+# Left out: `model` (an alias is answered by its snapshot), `service_tier` (the tier used, not the one asked),
+# `tools` and the rest of `text` and `reasoning` (OpenAI fills in defaults: recorded answers expand them).
+RESTATED = (("/temperature", "the sampling temperature"), ("/top_p", "top_p"),
+            ("/max_output_tokens", "the output token limit"), ("/top_logprobs", "top_logprobs"),
+            ("/background", "background mode"), ("/metadata", "the metadata"), ("/truncation", "the truncation"),
+            ("/safety_identifier", "the safety identifier"), ("/prompt_cache_key", "the prompt cache key"),
+            ("/max_tool_calls", "the built-in tool call limit"), ("/parallel_tool_calls", "parallel_tool_calls"),
+            ("/tool_choice", "tool_choice"), ("/reasoning/effort", "the reasoning effort"),
+            ("/text/format/type", "the text format"))
+
+
+def _same_setting(asked: Any, stated: Any) -> bool:
+    """Equal, a number within float32 rounding of it included (a server that keeps 0.7 as a float32 says
+    0.699999988)."""
+    if isinstance(asked, bool) or isinstance(stated, bool):
+        return asked is stated
+    if isinstance(asked, int | float) and isinstance(stated, int | float):
+        return abs(asked - stated) <= 1e-6 * max(1.0, abs(asked))
+    return bool(asked == stated)
+
+
+@check("responses.request.restated", *BOTH, needs_request=True,
+       source="OpenAI API reference, the response object: it carries the request's own properties (temperature, "
+              "top_p, max_output_tokens, top_logprobs, background, metadata, truncation, tool_choice, reasoning, "
+              "text...) as the settings it ran with; OpenAI's recorded answers state background, instructions, "
+              "tool_choice and reasoning.effort as sent (shared/reference/openai-responses-recordings)")
+def request_restated(ctx: CheckContext) -> Iterator[Finding]:
+    """Each setting the request gave is stated back as given: a client that logs or audits what a response ran with
+    reads it there. A setting the response leaves out is the schema's finding; one stated otherwise (another value,
+    or null) is this one's."""
+    request = ctx.request or {}
+    for response, base, event in responses_in(ctx):
+        for pointer, what in RESTATED:
+            asked, stated = value_at(request, pointer), value_at(response, pointer)
+            if asked is MISSING or asked is None or stated is MISSING or _same_setting(asked, stated):
+                continue
+            yield finding("responses.request.restated", f"{base}{pointer}", f"the response states {what} "
+                          "otherwise than the request gave it", expected=asked, seen=stated, event=event)
 
 
 def _declared_functions(request: dict[str, Any]) -> set[str]:
