@@ -4,6 +4,7 @@ requests are matched on replay."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -99,15 +100,35 @@ BODY_MATCHER = "conformance_body"  # registered on every recorder (cassettes.con
 
 
 def body_matches(recorded: Any, sent: Any) -> None:
-    """vcrpy's body matcher, except that two multipart bodies match when they differ only in their boundary (each
-    client draws a new one per request)."""
-    from vcr.matchers import body
-
+    """vcrpy's body matcher for the suite's bodies (JSON compared as values, anything else as bytes), except that two
+    multipart bodies match when they differ only in their boundary (each client draws a new one per request), and
+    that a mismatch says only that the bodies differ: vcrpy's message is a difflib diff, quadratic in the bodies'
+    size, and it builds it for every recorded request it compares (a conversation narrowing a 300 KB answer spent
+    240 of its 250 seconds there)."""
     first, second = _multipart(recorded), _multipart(sent)
-    if first is None or second is None:
-        body(recorded, sent)
+    if first is not None and second is not None:
+        assert first == second, "the multipart bodies differ"
         return
-    assert first == second, "the multipart bodies differ"
+    one, other = _raw(recorded), _raw(sent)
+    if one == other:
+        return
+    if _is_json(recorded) and _is_json(sent):
+        try:
+            if json.loads(one) == json.loads(other):
+                return
+        except (ValueError, RecursionError):
+            pass
+    raise AssertionError(f"the bodies differ ({len(other)} bytes in this request, {len(one)} recorded)")
+
+
+def _raw(request: Any) -> bytes:
+    body = request.body or b""
+    return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else bytes(body)
+
+
+def _is_json(request: Any) -> bool:
+    return any(name.lower() == "content-type" and "json" in str(value).lower()
+               for name, value in dict(request.headers or {}).items())
 
 
 def _multipart(request: Any) -> bytes | None:
