@@ -33,6 +33,11 @@ def b64(values: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
 
 
+def _allowed_chat(mode: str, *names: str) -> dict[str, Any]:
+    return {"type": "allowed_tools", "allowed_tools": {"mode": mode, "tools": [
+        {"type": "function", "function": {"name": name}} for name in names]}}
+
+
 def tool_chunk(ctx: CheckContext, number: int) -> dict[str, Any]:
     return ctx.chunks[number]["choices"][0]["delta"]["tool_calls"][0]
 
@@ -201,6 +206,13 @@ DEVIATIONS = [
     Deviation("tools.choice.named", "tools.named",
               body("/choices/0/message/tool_calls/0/function/name", "get_weather"),
               "/choices/0/message/tool_calls/0/function/name"),
+    Deviation("tools.choice.allowed", "tools.required",
+              fn(lambda c: c.request.update(tool_choice=_allowed_chat("auto", "get_stock_price"))),
+              "/choices/0/message/tool_calls/0/function/name"),
+    Deviation("tools.choice.allowed", "tools.required",
+              fn(lambda c: (c.request.update(tool_choice=_allowed_chat("required", "get_weather")),
+                            c.body["choices"][0]["message"].update(tool_calls=[], content="It is sunny."))),
+              "/choices/0/message/tool_calls"),
     Deviation("tools.parallel.count", "tools.parallel", fn(lambda c: c.body["choices"][0]["message"]["tool_calls"]
                                                            .pop()), "/choices/0/message/tool_calls"),
     Deviation("tools.auto.called", "tools.auto", fn(lambda c: c.body["choices"][0].update(
@@ -287,6 +299,15 @@ def test_deviation_is_flagged_with_check_and_pointer(deviation: Deviation) -> No
     deviation.mutate(ctx)
     found = [(f.check, f.pointer, f.event) for f in run_checks(ctx)]
     assert (deviation.check, deviation.pointer, deviation.event) in found, found
+
+
+@pytest.mark.parametrize("mode", ["auto", "required"])
+def test_a_call_the_allowed_tools_permit_is_no_finding(mode: str) -> None:
+    """`allowed_tools` is no named function: a call to an allowed one is judged by neither tools.choice.named (which
+    once read the allowed list as a function named None) nor tools.choice.allowed."""
+    ctx = conformant("tools.required")
+    ctx.request["tool_choice"] = _allowed_chat(mode, "get_weather", "get_stock_price")
+    assert [f for f in run_checks(ctx) if f.check.startswith("tools.choice")] == []
 
 
 def test_every_check_has_a_crafted_deviation() -> None:

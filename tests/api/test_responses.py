@@ -70,6 +70,12 @@ DEVIATIONS = [
               "/output"),
     Deviation("responses.tool_choice.honoured", "responses.text",
               fn(lambda c: c.request.update(tool_choice="required")), "/output"),
+    Deviation("responses.tool_choice.honoured", "responses.tool_choice.required",
+              fn(lambda c: c.request.update(tool_choice={"type": "allowed_tools", "mode": "auto", "tools": [
+                  {"type": "function", "name": "get_stock"}]})), "/output/0/name"),
+    Deviation("responses.tool_choice.honoured", "responses.text",
+              fn(lambda c: c.request.update(tool_choice={"type": "allowed_tools", "mode": "required", "tools": [
+                  {"type": "function", "name": "get_weather"}]})), "/output"),
     Deviation("responses.tools.declared", "responses.tool_choice.required", body("/output/0/name", "get_stock"),
               "/output/0/name"),
     Deviation("responses.parallel_tool_calls", "responses.function_calls.parallel",

@@ -117,9 +117,28 @@ def declared_tools(request: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def forced(request: dict[str, Any] | None) -> bool:
-    """Whether the request forces a call: tool_choice "required" or a named function."""
+    """Whether the request forces a call: tool_choice "required", a named function, or allowed tools in mode
+    "required"."""
     choice = (request or {}).get("tool_choice")
-    return choice == "required" or (isinstance(choice, dict) and choice.get("type") in ("function", "custom"))
+    return choice == "required" or (isinstance(choice, dict) and choice.get("type") in ("function", "custom")) or \
+        (allowed_tools(request) or ("", set()))[0] == "required"
+
+
+def allowed_tools(request: dict[str, Any] | None) -> tuple[str, set[str]] | None:
+    """(mode, the function names allowed) of a chat `tool_choice` of type `allowed_tools` (API reference,
+    ChatCompletionAllowedToolsChoice: `{"type": "allowed_tools", "allowed_tools": {"mode": "auto" | "required",
+    "tools": [{"type": "function", "function": {"name": ...}}]}}`), or None for any other tool_choice. Only the
+    function tools are named: a list that allows other kinds of tools gives no name for them."""
+    choice = (request or {}).get("tool_choice")
+    inner = choice.get("allowed_tools") if isinstance(choice, dict) and choice.get("type") == "allowed_tools" else None
+    if not isinstance(inner, dict) or inner.get("mode") not in ("auto", "required"):
+        return None
+    tools: list[Any] = inner["tools"] if isinstance(inner.get("tools"), list) else []
+    names = {t["function"]["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
+             and isinstance(t.get("function"), dict) and isinstance(t["function"].get("name"), str)}
+    if len(names) != len(tools):  # a tool of another kind (custom...) is allowed too: no list to judge calls by
+        return None
+    return inner["mode"], names
 
 
 FORCED_STOP_SOURCE = ("OpenAI staff on the OpenAI developer forum, in the thread announcing tool_choice "
@@ -272,8 +291,8 @@ def choice_required(ctx: CheckContext) -> Iterator[Finding]:
 def choice_named(ctx: CheckContext) -> Iterator[Finding]:
     """A named `tool_choice` makes the model call that function, and only it."""
     wanted = _tool_choice(ctx.request)
-    if not isinstance(wanted, dict):
-        return
+    if not isinstance(wanted, dict) or wanted.get("type", "function") != "function":
+        return  # allowed_tools is tools.choice.allowed's; a custom tool's choice names no function
     name = (wanted.get("function") or {}).get("name")
     for choice in calls_by_choice(ctx):
         if not choice.calls:
@@ -287,6 +306,33 @@ def choice_named(ctx: CheckContext) -> Iterator[Finding]:
                     "tools.choice.named", f"{call.pointer}/function/name",
                     f"tool_choice named {name!r} but {call.name!r} was called", expected=name, seen=call.name,
                     event=call.event,
+                )
+
+
+@check("tools.choice.allowed", "chat.completion", "stream", severity=Severity.FAILURE, needs_request=True,
+       source="OpenAI API reference, ChatCompletionAllowedTools: \"`auto` allows the model to pick from among the "
+              "allowed tools and generate a message. `required` requires the model to call one or more of the allowed "
+              "tools.\"")
+def choice_allowed(ctx: CheckContext) -> Iterator[Finding]:
+    """`tool_choice` of type `allowed_tools`: every call is to an allowed function, and in mode `required` each
+    choice makes one."""
+    allowed = allowed_tools(ctx.request)
+    if allowed is None:
+        return
+    mode, names = allowed
+    for choice in calls_by_choice(ctx):
+        if mode == "required" and not choice.calls:
+            yield finding(
+                "tools.choice.allowed", f"/choices/{choice.index}/message/tool_calls",
+                "tool_choice allows some tools in mode 'required' but no tool was called",
+                expected=f">= 1 call to {sorted(names)}", seen=0,
+            )
+        for call in choice.calls:
+            if call.name not in names:
+                yield finding(
+                    "tools.choice.allowed", f"{call.pointer}/function/name",
+                    f"a call to {call.name!r}, which tool_choice does not allow", expected=sorted(names),
+                    seen=call.name, event=call.event,
                 )
 
 

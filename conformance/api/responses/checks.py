@@ -336,7 +336,8 @@ def _declared_functions(request: dict[str, Any]) -> set[str]:
 @check("responses.tool_choice.honoured", *BOTH, severity=Severity.FAILURE, needs_request=True, source=GUIDE_TOOLS)
 def tool_choice_honoured(ctx: CheckContext) -> Iterator[Finding]:
     """`tool_choice` is obeyed: `required` makes at least one function call, `{"type": "function", "name": N}` calls
-    N and nothing else, `none` calls nothing (judged on completed responses)."""
+    N and nothing else, `none` calls nothing, `allowed_tools` calls only the functions it lists (and one at least in
+    mode `required`) (judged on completed responses)."""
     choice = (ctx.request or {}).get("tool_choice")
     for response, base, event in responses_in(ctx):
         if response.get("status") not in ("completed", None):
@@ -354,6 +355,30 @@ def tool_choice_honoured(ctx: CheckContext) -> Iterator[Finding]:
                 yield finding("responses.tool_choice.honoured", f"{base}/output", f"tool_choice names {wanted!r} "
                               "and the response does not call it alone", expected=[wanted], seen=names,
                               event=event)
+        elif (allowed := _allowed(choice)) is not None:
+            mode, permitted = allowed
+            if mode == "required" and not names:
+                yield finding("responses.tool_choice.honoured", f"{base}/output", "tool_choice allows some tools "
+                              "in mode 'required' and the response calls none", expected=sorted(permitted),
+                              seen="none", event=event)
+            for index, item in calls_of(response):
+                if item.get("name") not in permitted:
+                    yield finding("responses.tool_choice.honoured", f"{base}/output/{index}/name", "a call to "
+                                  f"{item.get('name')!r}, which tool_choice does not allow", expected=sorted(permitted),
+                                  seen=item.get("name"), event=event)
+
+
+def _allowed(choice: Any) -> tuple[str, set[str]] | None:
+    """(mode, the function names allowed) of a `tool_choice` of type `allowed_tools` (API reference,
+    ToolChoiceAllowed: `{"type": "allowed_tools", "mode": "auto" | "required", "tools": [{"type": "function",
+    "name": ...}]}`), or None; None too when it allows tools of other kinds (their calls are no function_call)."""
+    if not isinstance(choice, dict) or choice.get("type") != "allowed_tools" or \
+            choice.get("mode") not in ("auto", "required") or not isinstance(choice.get("tools"), list):
+        return None
+    tools = choice["tools"]
+    names = {t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
+             and isinstance(t.get("name"), str)}
+    return (choice["mode"], names) if len(names) == len(tools) else None
 
 
 @check("responses.tools.declared", *BOTH, severity=Severity.FAILURE, needs_request=True, source=GUIDE_TOOLS)
