@@ -122,6 +122,13 @@ CASES: list[Case] = [
          "chat/completions",
          chat(messages=[{"role": "user", "content": "What time is it in Tokyo, and what's the weather there?"}],
               tools=[GET_WEATHER, GET_TIME], tool_choice={"type": "function", "function": {"name": "get_time"}})),
+    Case("tools.allowed", "Function calling", "tool_choice allowed_tools (mode required): a call to an allowed "
+         "function only", f"{OPENAI_TOOLS}#tool-choice", "chat/completions",
+         chat(messages=[{"role": "user", "content": "What time is it in Tokyo, and what's the weather there?"}],
+              tools=[GET_WEATHER, GET_TIME],
+              tool_choice={"type": "allowed_tools", "allowed_tools": {
+                  "mode": "required", "tools": [{"type": "function", "function": {"name": "get_weather"}}]}}),
+         tier="full"),
     Case("tools.strict", "Function calling", "A strict function (strict: true, named in tool_choice): the "
          "arguments follow its parameters schema", f"{OPENAI_TOOLS}#strict-mode", "chat/completions",
          chat(messages=WEATHER_QUESTION, tools=[GET_WEATHER_STRICT],

@@ -49,7 +49,10 @@ def _calls(request: dict[str, Any]) -> list[dict[str, Any]]:
     if not tools or choice == "none" or _answered_calls(request):
         return []
     names = [t["name"] for t in tools]
-    if isinstance(choice, dict) and choice.get("name"):
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = [t.get("name") for t in choice.get("tools") or []]
+        names = [name for name in names if name in allowed][:1]
+    elif isinstance(choice, dict) and choice.get("name"):
         names = [choice["name"]]
     elif "both" not in _last_user_text(request) or request.get("parallel_tool_calls") is False:
         names = names[:1]

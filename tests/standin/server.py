@@ -68,7 +68,10 @@ def _tool_calls(request: dict[str, Any]) -> list[dict[str, Any]]:
     last = request["messages"][-1]
     if not tools or choice == "none" or last.get("role") == "tool":
         return []
-    if isinstance(choice, dict):
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = [t["function"]["name"] for t in choice["allowed_tools"]["tools"]]
+        tools = [name for name in tools if name in allowed][:1]
+    elif isinstance(choice, dict):
         tools = [choice["function"]["name"]]
     elif "both tools" not in str(last.get("content")):
         tools = tools[:1]

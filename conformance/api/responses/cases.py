@@ -113,6 +113,10 @@ CASES: list[Case] = [
     case("tool_choice.named", "tools", "tool_choice naming a function: that call", TOOLS,
          respond(input=BOTH_QUESTION, tools=[WEATHER, TIME], tool_choice={"type": "function", "name": "get_time"}),
          tier="full"),
+    case("tool_choice.allowed", "tools", "tool_choice allowed_tools (mode required): a call to an allowed "
+         "function only", TOOLS, respond(input=BOTH_QUESTION, tools=[WEATHER, TIME], tool_choice={
+             "type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "get_weather"}]}),
+         tier="full"),
     case("tool_choice.none", "tools", "tool_choice none: no call", TOOLS,
          respond(input=WEATHER_QUESTION, tools=[WEATHER], tool_choice="none"), tier="full"),
     case("function_call.stream", "tools", "A function call streamed: argument deltas, their .done and the final item",
