@@ -123,6 +123,13 @@ DEVIATIONS = [
               chunk(12, "/response/output/0/content/0/text", "Hello!"), "/output/0/content/0", 12),
     Deviation("responses.stream.arguments", "responses.function_call.stream",
               chunk(5, "/arguments", '{"location": "Paris"}'), "/output/0/arguments", 5),
+    # responses.reasoning.summary: 0 created, 1 in_progress, 2 reasoning item added, 3 summary part added, 4-9 summary
+    # deltas, 10 summary text done, 11 summary part done, 12 reasoning item done, then the message item
+    Deviation("responses.stream.summary", "responses.reasoning.summary", chunk(10, "/text", "Another summary."),
+              "/output/0/summary/0/text", 10),
+    Deviation("responses.stream.summary", "responses.reasoning.summary",
+              fn(lambda c: c.chunks[-1]["response"]["output"][0]["summary"][0].update(text="Other.")),
+              "/output/0/summary/0/text", 23),  # the terminal event
     Deviation("responses.stream.arguments", "responses.function_call.stream",
               chunk(7, "/response/output/0/arguments", "{}"), "/output/0/arguments", 7),
     Deviation("responses.stream.final_output", "responses.stream", chunk(12, "/response/output/0/id", "msg_other"),

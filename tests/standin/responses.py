@@ -163,9 +163,13 @@ def build(request: dict[str, Any], response_id: str, history: list[str] | None =
                     for word in re.findall(r"\S+\s*|\s+", text)] if "message.output_text.logprobs" in include else []
         output.append({"type": "message", "id": f"msg_{response_id}", "role": "assistant", "status": status,
                        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs}]})
-    if request.get("reasoning") and "reasoning.encrypted_content" in include:
-        output.insert(0, {"type": "reasoning", "id": f"rs_{response_id}", "summary": [],
-                          "encrypted_content": "c3RhbmRpbi1yZWFzb25pbmc="})
+    reasoning = request.get("reasoning") if isinstance(request.get("reasoning"), dict) else {}
+    if reasoning and ("reasoning.encrypted_content" in include or reasoning.get("summary")):
+        summary = [{"type": "summary_text", "text": "**Greeting**\n\nThe user wants a short hello."}] \
+            if reasoning.get("summary") else []
+        output.insert(0, {"type": "reasoning", "id": f"rs_{response_id}", "summary": summary,
+                          **({"encrypted_content": "c3RhbmRpbi1yZWFzb25pbmc="}
+                             if "reasoning.encrypted_content" in include else {})})
     if request.get("background"):
         status, output, made = "queued", [], 0
     response = {
@@ -196,7 +200,19 @@ def stream_events(response: dict[str, Any]) -> list[str]:
     for index, item in enumerate(response["output"]):
         common = {"output_index": index, "item_id": item["id"]}
         if item["type"] == "reasoning":
-            events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+            events.append({"type": "response.output_item.added", "output_index": index,
+                           "item": {**item, "summary": []}})
+            for summary_index, entry in enumerate(item["summary"]):
+                part = {"type": "summary_text", "text": ""}
+                events.append({"type": "response.reasoning_summary_part.added", **common,
+                               "summary_index": summary_index, "part": part})
+                for n, word in enumerate(entry["text"].split(" ")):
+                    events.append({"type": "response.reasoning_summary_text.delta", **common,
+                                   "summary_index": summary_index, "delta": word if n == 0 else " " + word})
+                events.append({"type": "response.reasoning_summary_text.done", **common,
+                               "summary_index": summary_index, "text": entry["text"]})
+                events.append({"type": "response.reasoning_summary_part.done", **common,
+                               "summary_index": summary_index, "part": {**part, "text": entry["text"]}})
         elif item["type"] == "function_call":
             events.append({"type": "response.output_item.added", "output_index": index,
                            "item": {**item, "arguments": "", "status": "in_progress"}})

@@ -105,6 +105,9 @@ CASES: list[Case] = [
          respond(input="Write a long essay about the history of computing.", max_output_tokens=16), tier="full"),
     case("reasoning", "text", "reasoning.effort accepted, reasoning kept out of the text", CREATE,
          respond(input=SHORT, reasoning={"effort": "low"}), tier="full"),
+    case("reasoning.summary", "streaming", "reasoning.summary streamed: each summary's deltas add up to the text "
+         "its .done events and the final reasoning item state", STREAMING,
+         respond(input=SHORT, reasoning={"effort": "low", "summary": "auto"}, stream=True), tier="full"),
     # --- Function tools ---------------------------------------------------------------------------------------------
     case("tool_choice.auto", "tools", "A function tool under tool_choice auto", TOOLS,
          respond(input=WEATHER_QUESTION, tools=[WEATHER], tool_choice="auto"), tier="full"),

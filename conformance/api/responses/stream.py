@@ -47,6 +47,7 @@ class Item:
     arguments_done: str | None = None
     arguments_done_event: int | None = None
     announced: set[int] = field(default_factory=set)  # content indexes content_part.added announced
+    summaries: dict[int, Part] = field(default_factory=dict)  # summary_index -> a reasoning item's summary text
 
     @property
     def id(self) -> Any:
@@ -131,6 +132,12 @@ _PART_EVENTS = ("response.output_text.delta", "response.output_text.done", "resp
                 "response.refusal.done", "response.content_part.done")
 
 
+# A reasoning item's summary, streamed part by part (OpenAI API reference, Responses streaming:
+# response.reasoning_summary_part.added/.done, response.reasoning_summary_text.delta/.done), by summary_index.
+_SUMMARY_EVENTS = ("response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
+                   "response.reasoning_summary_part.done")
+
+
 def _take(item: Item, kind: str, event: dict[str, Any], number: int, strays: list[tuple[int, str]]) -> None:
     content_index = _int(event.get("content_index"))
     if kind == "response.content_part.added" and content_index is not None:
@@ -155,6 +162,16 @@ def _take(item: Item, kind: str, event: dict[str, Any], number: int, strays: lis
         part.done_text, part.done_event = (value if isinstance(value, str) else None), number
     elif kind == "response.content_part.done" and content_index is not None and isinstance(event.get("part"), dict):
         item.parts.setdefault(content_index, Part()).part_done = event["part"]
+    elif kind in _SUMMARY_EVENTS and _int(event.get("summary_index")) is not None:
+        part = item.summaries.setdefault(event["summary_index"], Part())
+        if kind == "response.reasoning_summary_text.delta" and isinstance(event.get("delta"), str):
+            part.first_delta = number if part.first_delta is None else part.first_delta
+            part.deltas.append(event["delta"])
+        elif kind == "response.reasoning_summary_text.done":
+            value = event.get("text")
+            part.done_text, part.done_event = (value if isinstance(value, str) else None), number
+        elif kind == "response.reasoning_summary_part.done" and isinstance(event.get("part"), dict):
+            part.part_done = event["part"]
     elif kind == "response.function_call_arguments.delta" and isinstance(event.get("delta"), str):
         item.arguments.append(event["delta"])
     elif kind == "response.function_call_arguments.done":

@@ -206,6 +206,44 @@ def _final_part(final: tuple[int, dict[str, Any]] | None, index: int, content_in
     return part_text(part)
 
 
+@check("responses.stream.summary", "responses.stream",
+       source=f"{STREAMING}: `response.reasoning_summary_text.delta` (\"a delta is added to a reasoning summary "
+              "text\"), `.done` (\"a reasoning summary text is completed\"), `response.reasoning_summary_part.done`, "
+              "and the reasoning item's `summary` in the completed response (OpenAI's recorded 676-event stream "
+              "states each summary the same four ways)")
+def summary(ctx: CheckContext) -> Iterator[Finding]:
+    """A reasoning summary's deltas add up to its `.done` text, to the part `reasoning_summary_part.done` restates,
+    to the item `output_item.done` gives, and to the item in the terminal response: a client that shows the summary
+    as it streams and one that reads the final response see the same summary."""
+    folded = _folded(ctx)
+    final = folded.final
+    for index, item in sorted(folded.items.items()):
+        for summary_index, part in sorted(item.summaries.items()):
+            if not part.deltas:
+                continue
+            joined = part.joined
+            statements: list[tuple[str, Any, int | None]] = [
+                ("its .done event", part.done_text, part.done_event),
+                ("reasoning_summary_part.done", part_text(part.part_done), None),
+                ("output_item.done", _summary_text(item.done, summary_index), item.done_event),
+                ("the terminal response", _summary_text(_final_item(final, index), summary_index),
+                 final[0] if final else None)]
+            for what, value, event in statements:
+                if not isinstance(value, str) or value == joined:
+                    continue
+                yield finding("responses.stream.summary", f"/output/{index}/summary/{summary_index}/text",
+                              f"the summary deltas add up to {len(joined)} characters; {what} says {len(value)} "
+                              "that differ", expected=joined[:80], seen=value[:80],
+                              event=event if event is not None else part.first_delta)
+                break
+
+
+def _summary_text(item: dict[str, Any] | None, summary_index: int) -> str | None:
+    summaries = item.get("summary") if isinstance(item, dict) else None
+    entry = summaries[summary_index] if isinstance(summaries, list) and summary_index < len(summaries) else None
+    return entry.get("text") if isinstance(entry, dict) and isinstance(entry.get("text"), str) else None
+
+
 @check("responses.stream.arguments", "responses.stream", severity=Severity.FAILURE,
        source=f"{STREAMING}: `response.function_call_arguments.delta` (\"a partial function-call arguments "
               "delta\") and `.done` (\"function-call arguments are finalized\"); the item in output_item.done")
