@@ -34,8 +34,7 @@ def schema_findings(ctx: CheckContext) -> list[Finding]:
     if is_stream(ctx.kind):  # each event against its own schema (the Responses API's: its type's), grouped as
         # collapse() would group them, so that a long stream of faulty events costs one finding per fault
         total = len(ctx.chunks)
-        return [first if len(events) == 1 else replace(first, message=f"{first.message} (in {len(events)} of "
-                                                                     f"{total} chunks: {_ranges(events)})")
+        return [first if len(events) == 1 else _spread(first, events, total)
                 for first, events in schemas.validate_events(event_kind(ctx.kind), ctx.chunks)]
     if ctx.kind == "embeddings" and _is_base64(ctx):
         return schemas.validate("embeddings.base64", ctx.body)
@@ -82,9 +81,13 @@ def collapse(findings: list[Finding], total: int) -> list[Finding]:
             out.extend(group[:1] if len(group) > 1 and len({f.message for f in group}) == 1 else group)
             continue
         first = min(group, key=lambda f: (f.event is None, f.event or 0))
-        out.append(replace(first, message=f"{first.message} (in {len(events)} of {total} chunks: "
-                                          f"{_ranges(events)})"))
+        out.append(_spread(first, events, total))
     return out
+
+
+def _spread(first: Finding, events: list[int], total: int) -> Finding:
+    """The finding at its first chunk, saying every chunk it was seen in."""
+    return replace(first, message=f"{first.message} (in {len(events)} of {total} chunks: {_ranges(events)})")
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -103,15 +103,38 @@ def skeleton(value: Any, key: str | None = None, *, ordered: bool = False) -> An
 
 def validate(kind: str, instance: Any, *, event: int | None = None) -> list[Finding]:
     """Validate one decoded JSON document; an empty list means it conforms."""
+    found, reused = _validated(kind, instance, event)
+    return [_restated(f, instance, event) for f in found] if reused else found
+
+
+def validate_events(kind: str, events: list[Any]) -> list[tuple[Finding, list[int]]]:
+    """Each event of a stream validated against ``kind``'s schema, grouped by what is wrong: (the finding at its
+    first event, every event it holds for), in the order first seen. A stream of 250,000 events that all lack a
+    field is one group, built without a finding object per event."""
+    groups: dict[tuple[str, str, str], tuple[Finding, list[int]]] = {}
+    for number, instance in enumerate(events):
+        found, reused = _validated(kind, instance, number)
+        for finding in found:
+            key = (finding.check, finding.pointer, finding.severity.value)
+            if key in groups:
+                groups[key][1].append(number)
+            else:
+                groups[key] = (_restated(finding, instance, number) if reused else finding, [number])
+    return list(groups.values())
+
+
+def _validated(kind: str, instance: Any, event: int | None) -> tuple[list[Finding], bool]:
+    """(the findings, whether they are an earlier document's of the exact same shape, to be restated): a valid
+    skeleton is known at once, an invalid one is validated once."""
     definition = KIND_DEFS[kind]
     known_valid = _valid_skeletons.setdefault(definition, set())
     shape = skeleton(instance)
     if shape in known_valid:
-        return []
+        return [], False
     known_invalid = _invalid_skeletons.setdefault(definition, {})
     exact = skeleton(instance, ordered=True)  # an invalid document's findings name array indexes
     if exact in known_invalid:
-        return [_restated(found, instance, event) for found in known_invalid[exact]]
+        return known_invalid[exact], True
     validator = validator_for(definition)
     check = schema_check_id(kind.removesuffix(".base64"))
     errors = sorted(validator.iter_errors(instance), key=_error_order)
@@ -124,29 +147,7 @@ def validate(kind: str, instance: Any, *, event: int | None = None) -> list[Find
             findings[found.pointer] = found
     if findings and len(known_invalid) < _SKELETON_CACHE_LIMIT:
         known_invalid[exact] = list(findings.values())
-    return list(findings.values())
-
-
-def validate_events(kind: str, events: list[Any]) -> list[tuple[Finding, list[int]]]:
-    """Each event of a stream validated against ``kind``'s schema, grouped by what is wrong: (the finding at its
-    first event, every event it holds for), in the order first seen. A stream of 250,000 events that all lack a
-    field is one group, built without a finding object per event."""
-    definition = KIND_DEFS[kind]
-    known_valid = _valid_skeletons.setdefault(definition, set())
-    known_invalid = _invalid_skeletons.setdefault(definition, {})
-    groups: dict[tuple[str, str, str], tuple[Finding, list[int]]] = {}
-    for number, instance in enumerate(events):
-        if skeleton(instance) in known_valid:
-            continue
-        cached = known_invalid.get(skeleton(instance, ordered=True))
-        found = cached if cached is not None else validate(kind, instance, event=number)
-        for finding in found:
-            key = (finding.check, finding.pointer, finding.severity.value)
-            if key in groups:
-                groups[key][1].append(number)
-            else:
-                groups[key] = (_restated(finding, instance, number) if cached is not None else finding, [number])
-    return list(groups.values())
+    return list(findings.values()), False
 
 
 def _restated(found: Finding, instance: Any, event: int | None) -> Finding:
@@ -160,8 +161,6 @@ def _restated(found: Finding, instance: Any, event: int | None) -> Finding:
     seen = _short(held)
     message = found.message.replace(repr(found.seen), repr(seen)) if seen != found.seen else found.message
     return replace(found, event=event, seen=seen, message=message)
-
-
 
 
 def _error_order(error: ValidationError) -> tuple[str, str]:

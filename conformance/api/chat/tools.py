@@ -6,7 +6,7 @@ They judge streamed and non-streamed answers alike, through one view of "the cal
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,18 +127,25 @@ def forced(request: dict[str, Any] | None) -> bool:
 def allowed_tools(request: dict[str, Any] | None) -> tuple[str, set[str]] | None:
     """(mode, the function names allowed) of a chat `tool_choice` of type `allowed_tools` (API reference,
     ChatCompletionAllowedToolsChoice: `{"type": "allowed_tools", "allowed_tools": {"mode": "auto" | "required",
-    "tools": [{"type": "function", "function": {"name": ...}}]}}`), or None for any other tool_choice. Only the
-    function tools are named: a list that allows other kinds of tools gives no name for them."""
+    "tools": [{"type": "function", "function": {"name": ...}}]}}`), or None for any other tool_choice."""
     choice = (request or {}).get("tool_choice")
-    inner = choice.get("allowed_tools") if isinstance(choice, dict) and choice.get("type") == "allowed_tools" else None
-    if not isinstance(inner, dict) or inner.get("mode") not in ("auto", "required"):
+    if not isinstance(choice, dict) or choice.get("type") != "allowed_tools":
         return None
-    tools: list[Any] = inner["tools"] if isinstance(inner.get("tools"), list) else []
-    names = {t["function"]["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
-             and isinstance(t.get("function"), dict) and isinstance(t["function"].get("name"), str)}
-    if len(names) != len(tools):  # a tool of another kind (custom...) is allowed too: no list to judge calls by
+    return allowed_functions(choice.get("allowed_tools"), lambda tool: (tool.get("function") or {}).get("name"))
+
+
+def allowed_functions(spec: Any, name_of: Callable[[dict[str, Any]], Any]) -> tuple[str, set[str]] | None:
+    """(mode, names) of an allowed-tools choice's ``{"mode", "tools"}``, each function's name read by ``name_of``
+    (chat nests it under `function`, the Responses API does not); None when the mode is unknown or a tool of another
+    kind is allowed too (its calls are no function call: there is no list to judge calls by)."""
+    if not isinstance(spec, dict) or spec.get("mode") not in ("auto", "required") or \
+            not isinstance(spec.get("tools"), list):
         return None
-    return inner["mode"], names
+    tools = spec["tools"]
+    names = {name_of(t) for t in tools if isinstance(t, dict) and t.get("type") == "function"}
+    if not all(isinstance(n, str) for n in names) or len(names) != len(tools):
+        return None
+    return spec["mode"], names
 
 
 FORCED_STOP_SOURCE = ("OpenAI staff on the OpenAI developer forum, in the thread announcing tool_choice "

@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.api.chat.checks import created_findings
 from conformance.api.chat.relations import REASONING_BLOCK, REASONING_CLOSE, TOOL_MARKUP
+from conformance.api.chat.tools import allowed_functions
 from conformance.api.responses.stream import TERMINAL
 from conformance.checks.registry import DEFAULT_SOURCES, CheckContext, check, finding
 from conformance.model.findings import MISSING, Finding, Severity, is_count, value_at
@@ -371,14 +372,10 @@ def tool_choice_honoured(ctx: CheckContext) -> Iterator[Finding]:
 def _allowed(choice: Any) -> tuple[str, set[str]] | None:
     """(mode, the function names allowed) of a `tool_choice` of type `allowed_tools` (API reference,
     ToolChoiceAllowed: `{"type": "allowed_tools", "mode": "auto" | "required", "tools": [{"type": "function",
-    "name": ...}]}`), or None; None too when it allows tools of other kinds (their calls are no function_call)."""
-    if not isinstance(choice, dict) or choice.get("type") != "allowed_tools" or \
-            choice.get("mode") not in ("auto", "required") or not isinstance(choice.get("tools"), list):
+    "name": ...}]}`), or None."""
+    if not isinstance(choice, dict) or choice.get("type") != "allowed_tools":
         return None
-    tools = choice["tools"]
-    names = {t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
-             and isinstance(t.get("name"), str)}
-    return (choice["mode"], names) if len(names) == len(tools) else None
+    return allowed_functions(choice, lambda tool: tool.get("name"))
 
 
 @check("responses.tools.declared", *BOTH, severity=Severity.FAILURE, needs_request=True, source=GUIDE_TOOLS)
